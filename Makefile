@@ -1,0 +1,49 @@
+# The two front-door commands: `make run` and `make test`. Both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint pytest pytest-postgres chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the requirements change.
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	$(FLASK) init
+	@echo
+	@echo "Meso aftercare is starting on http://127.0.0.1:5000"
+	@$(FLASK) demo
+	@echo "(Open the patient link in a phone-sized window; Ctrl+C stops the server.)"
+	@echo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Debian's Chromium drives the browser tests; Playwright's own browser download is not used.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+test: $(VENV)/.dev chromium lint pytest pytest-postgres
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+pytest: $(VENV)/.dev chromium
+	$(BIN)/python -m pytest
+
+# The same suite (browser tests aside) on PostgreSQL: the code must run on both.
+pytest-postgres: $(VENV)/.dev
+	MESO_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -m "not browser" -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,211 @@
+"""Command-line interface: `flask --app app init | demo | staff | patients | plan`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import AppGroup
+from flask_babel import force_locale
+from flask_migrate import upgrade
+
+from meso import courses, protocol, recovery, timeutil
+from meso.access import invite_url
+from meso.extensions import db
+from meso.formatting import when
+from meso.models import Clinic, Patient, StaffUser, utcnow
+from meso.passwords import hash_password
+
+staff_cli = AppGroup("staff", help="Manage staff accounts.")
+patients_cli = AppGroup("patients", help="Manage patients.")
+
+DEMO_CLINIC = "Demo Clinic"
+DEMO_EMAIL = "demo@clinic.example"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - local demo only; printed by `make run`
+DEMO_PATIENT = "Giulia Demo"
+MIN_PASSWORD = 10
+
+
+def init_app(app) -> None:
+    app.cli.add_command(init_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(plan_command)
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(patients_cli)
+
+
+@click.command("init")
+def init_command() -> None:
+    """Create the instance folder, secret key and database schema (safe to run twice)."""
+    # The secret key was created in instance/ when the app was configured.
+    upgrade()
+    click.echo(f"Ready: instance folder {current_app.instance_path}, schema up to date.")
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Seed a demo clinic, staff account and patient (idempotent); print where to click."""
+    clinic = courses.get_or_create_clinic(DEMO_CLINIC, current_app.config["DEMO_TIMEZONE"])
+    clinic.phone = clinic.phone or "+39 02 1234 5678"
+    staff = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == DEMO_EMAIL))
+    if staff is None:
+        db.session.add(StaffUser(clinic=clinic, email=DEMO_EMAIL, role="admin",
+                                 password_hash=hash_password(DEMO_PASSWORD)))
+    patient = db.session.scalar(
+        sa.select(Patient).where(Patient.clinic_id == clinic.id, Patient.name == DEMO_PATIENT)
+    )
+    # The demo patient is always three hours after their first session: the richest view.
+    session_at = (utcnow() - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    if patient is None:
+        data = courses.Enrolment(DEMO_PATIENT, "face", session_at, clinic.timezone, 4, 3)
+        patient, token = courses.enrol(clinic, data, current_app.config["INVITE_DAYS"])
+    else:
+        patient.course.sessions[0].starts_at = session_at
+        token = patient.issue_invite(utcnow(), current_app.config["INVITE_DAYS"])
+    db.session.commit()
+    base = current_app.config["MESO_BASE_URL"] or "http://127.0.0.1:5000"
+    click.echo(f"Staff sign-in:  {base}/staff/sign-in  ({DEMO_EMAIL} / {DEMO_PASSWORD})")
+    click.echo(f"Patient link:   {invite_url(token)}")
+
+
+@staff_cli.command("create")
+@click.argument("email")
+@click.option("--clinic", "clinic_name", required=True, help="Clinic name (created if new).")
+@click.option("--role", type=click.Choice(["admin", "practitioner"]), default="admin")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def staff_create(email: str, clinic_name: str, role: str, password_stdin: bool) -> None:
+    """Create a staff account (and its clinic when it does not exist yet)."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise click.ClickException(f"not an email address: {email!r}")
+    if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == email)):
+        raise click.ClickException(f"a staff account for {email} already exists")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD:
+        raise click.ClickException(f"the password must have at least {MIN_PASSWORD} characters")
+    clinic = courses.get_or_create_clinic(clinic_name.strip())
+    db.session.add(StaffUser(clinic=clinic, email=email, role=role,
+                             password_hash=hash_password(password)))
+    db.session.commit()
+    click.echo(f"Created {role} {email} at {clinic.name}.")
+
+
+@patients_cli.command("enroll")
+@click.option("--clinic", "clinic_name", required=True)
+@click.option("--name", required=True)
+@click.option("--area", required=True, help="face, scalp or body")
+@click.option("--session", "session_text", required=True, help="First session, local ISO time.")
+@click.option("--tz", "tz_name", required=True, help="IANA time zone, e.g. Europe/Rome.")
+@click.option("--sessions", "sessions_text", default="4", show_default=True)
+@click.option("--interval-weeks", "interval_text", default="3", show_default=True)
+def patients_enroll(clinic_name, name, area, session_text, tz_name, sessions_text,
+                    interval_text) -> None:
+    """Enrol a patient; the last line printed is their invite link."""
+    course = parse_course(area, tz_name, sessions_text, interval_text)
+    first = parse_time(session_text, course.timezone)
+    clinic = db.session.scalar(sa.select(Clinic).where(Clinic.name == clinic_name))
+    if clinic is None:
+        raise click.ClickException(f"no clinic named {clinic_name!r}")
+    if not name.strip() or len(name.strip()) > 120:
+        raise click.ClickException("the name must have 1 to 120 characters")
+    data = courses.Enrolment(name, course.area, first, course.timezone,
+                             course.planned_sessions, course.interval_weeks)
+    patient, token = courses.enrol(clinic, data, current_app.config["INVITE_DAYS"])
+    db.session.commit()
+    click.echo(f"Enrolled {patient.name} (patient {patient.id}) at {clinic.name}.")
+    click.echo(invite_url(token))
+
+
+class CourseArgs:
+    """A course as given on the command line (the planner's CourseLike)."""
+
+    def __init__(self, area: str, timezone: str, planned_sessions: int, interval_weeks: int):
+        self.area = area
+        self.timezone = timezone
+        self.planned_sessions = planned_sessions
+        self.interval_weeks = interval_weeks
+
+
+def parse_course(area: str, tz_name: str, sessions_text: str, interval_text: str) -> CourseArgs:
+    """Validate course options; every problem is a one-line ClickException."""
+    if area not in protocol.AREAS:
+        raise click.ClickException(
+            f"unknown area {area!r} (choose one of: {', '.join(protocol.AREAS)})"
+        )
+    try:
+        timeutil.zone(tz_name)
+    except timeutil.TimeInputError as exc:
+        raise click.ClickException(str(exc)) from None
+    planned = parse_range("--sessions", sessions_text, courses.SESSIONS_RANGE)
+    interval = parse_range("--interval-weeks", interval_text, courses.INTERVAL_RANGE)
+    return CourseArgs(area, tz_name, planned, interval)
+
+
+def parse_range(option: str, text: str, bounds: tuple[int, int]) -> int:
+    low, high = bounds
+    try:
+        value = int(text)
+    except ValueError:
+        raise click.ClickException(f"{option} must be a whole number, not {text!r}") from None
+    if not low <= value <= high:
+        raise click.ClickException(f"{option} must be between {low} and {high}, not {value}")
+    return value
+
+
+def parse_time(text: str, tz_name: str):
+    try:
+        return timeutil.parse_instant(text, timeutil.zone(tz_name))
+    except timeutil.TimeInputError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command("plan")
+@click.option("--area", required=True, help="face, scalp or body")
+@click.option("--session", "session_text", required=True, help="First session, local ISO time.")
+@click.option("--tz", "tz_name", required=True, help="IANA time zone, e.g. Europe/Rome.")
+@click.option("--at", "at_text", default=None, help="The instant to plan (default: now).")
+@click.option("--sessions", "sessions_text", default="4", show_default=True)
+@click.option("--interval-weeks", "interval_text", default="3", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def plan_command(area, session_text, tz_name, at_text, sessions_text, interval_text,
+                 as_json) -> None:
+    """Show a patient's plan at an instant, without touching the database."""
+    course = parse_course(area, tz_name, sessions_text, interval_text)
+    first = parse_time(session_text, tz_name)
+    at = parse_time(at_text, tz_name) if at_text else utcnow()
+    plan = recovery.plan_day(course, [first], at)
+    if as_json:
+        click.echo(json.dumps(plan.to_json(), indent=2))
+    else:
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            click.echo(summary(plan))
+
+
+def summary(plan: recovery.DayPlan) -> str:
+    """Return a readable plan, the same facts as the JSON."""
+    lines = [
+        f"Day {plan.day} · Session {plan.sessions_done} of {plan.sessions_planned} · "
+        f"{protocol.AREA_NAMES[plan.area]} · {protocol.PHASE_NAMES[plan.phase]}",
+        f"{plan.hours_since_session:+.1f} h since the session of {when(plan.session_at)}",
+    ]
+    if plan.avoid:
+        lines.append("Avoid:")
+        lines += [f"  - {protocol.RESTRICTIONS[a.key].name} (until {when(a.until)})"
+                  for a in plan.avoid]
+    if plan.allowed_again:
+        lines.append("OK again:")
+        lines += [f"  - {protocol.RESTRICTIONS[a.key].ok_name} (since {when(a.since)})"
+                  for a in plan.allowed_again]
+    if plan.next_session:
+        lines.append(f"Next session: {when(plan.next_session.starts_at)} "
+                     f"(session {plan.next_session.number})")
+    else:
+        lines.append("Course complete: no further session planned.")
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""Configuration: defaults, then the environment, then secrets kept in instance/."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def load_config(app, overrides: dict) -> None:
+    """Fill app.config from the environment, then ``overrides``; a missing SECRET_KEY comes
+    from instance/ (created there on first run)."""
+    instance = Path(app.instance_path)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'meso.sqlite3'}"
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI=database_url,
+        # Where patient links point. Unset: the address the staff member is using (or, from
+        # the CLI, the local development server).
+        MESO_BASE_URL=(os.environ.get("MESO_BASE_URL") or "").rstrip("/"),
+        INVITE_DAYS=14,
+        DEVICE_COOKIE="meso_device",
+        DEVICE_COOKIE_DAYS=400,  # the longest lifetime browsers accept for a cookie
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token is tied to the session, not to a clock
+        # en_GB: 24-hour clock and day-month dates, as European clinics write them. A locale
+        # selector arrives with the Italian, French and Spanish translations.
+        BABEL_DEFAULT_LOCALE="en_GB",
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        DEMO_TIMEZONE="Europe/Rome",
+    )
+    secure = os.environ.get("MESO_INSECURE_COOKIES") != "1" and not app.debug
+    app.config["SESSION_COOKIE_SECURE"] = secure
+    app.config["REMEMBER_COOKIE_SECURE"] = secure
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or instance_secret(instance)
+
+
+def instance_secret(instance: Path) -> str:
+    """Return the secret key kept in instance/, creating it (mode 600) on first run."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # O_EXCL: if two processes start at once, the loser reads the winner's key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

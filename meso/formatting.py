@@ -1,0 +1,55 @@
+"""Local dates and times for people, in the instant's own zone and the current locale."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel.dates import format_skeleton
+from flask_babel import get_locale, gettext
+
+
+def _fmt(instant: datetime | date, skeleton: str) -> str:
+    # The instant already carries the patient's zone; Flask-Babel's helpers would convert it
+    # to the app's zone instead, so Babel is called directly.
+    tzinfo = getattr(instant, "tzinfo", None)
+    return format_skeleton(skeleton, instant, tzinfo=tzinfo, locale=get_locale())
+
+
+def weekday_time(instant: datetime) -> str:
+    """'Thu 14:00'."""
+    return _fmt(instant, "EEEHm")
+
+
+def when(instant: datetime) -> str:
+    """'Thu 26 Nov, 14:00' (joined the locale's way)."""
+    pattern = str(get_locale().datetime_formats["short"])
+    return pattern.replace("{1}", day_month(instant)).replace("{0}", clock(instant))
+
+
+def day_month(instant: datetime | date) -> str:
+    """'Thu 26 Nov'."""
+    return _fmt(instant, "MMMEd")
+
+
+def clock(instant: datetime) -> str:
+    """'14:00'."""
+    return _fmt(instant, "Hm")
+
+
+def iso(instant: datetime) -> str:
+    return instant.isoformat(timespec="seconds")
+
+
+def duration(seconds: float) -> str:
+    """'2 days 3 h', '5 h 20 min', '12 min': how long until something ends, for a countdown.
+
+    static/js/countdown.js renders the same shapes from the same texts (data-t-* attributes).
+    """
+    minutes = max(0, int(seconds // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days >= 2:
+        return gettext("%(d)s days %(h)s h", d=days, h=hours)
+    if days or hours:
+        return gettext("%(h)s h %(m)s min", h=days * 24 + hours, m=mins)
+    return gettext("%(m)s min", m=mins)

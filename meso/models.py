@@ -1,0 +1,163 @@
+"""The database model. Every patient row is reachable from Patient.id (export and erasure)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+
+from meso.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def hash_token(token: str) -> str:
+    """Return the SHA-256 hex digest under which a bearer token is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """Return a fresh bearer token: 256 bits from the OS, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """An aware UTC instant on every backend (SQLite has no time zones: it stores naive UTC)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing to store a naive datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Clinic(db.Model):
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)
+    phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Europe/Rome")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    staff: so.WriteOnlyMapped[StaffUser] = so.relationship(back_populates="clinic")
+    patients: so.WriteOnlyMapped[Patient] = so.relationship(back_populates="clinic")
+
+
+class StaffUser(UserMixin, db.Model):
+    __tablename__ = "staff_user"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    clinic_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("clinic.id"), index=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
+    role: so.Mapped[str] = so.mapped_column(sa.String(20), default="admin")
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    clinic: so.Mapped[Clinic] = so.relationship(back_populates="staff")
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+
+class Patient(db.Model):
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    clinic_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("clinic.id"), index=True)
+    # The least we need: how the clinic and the app address the patient. No contact data.
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    invite_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
+    invite_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    archived_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    clinic: so.Mapped[Clinic] = so.relationship(back_populates="patients")
+    course: so.Mapped[Course] = so.relationship(
+        back_populates="patient", cascade="all, delete-orphan", uselist=False
+    )
+    devices: so.WriteOnlyMapped[PatientDevice] = so.relationship(
+        back_populates="patient", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def issue_invite(self, now: datetime, days: int) -> str:
+        """Replace the invite link with a new one and return its token (stored only hashed)."""
+        token = new_token()
+        self.invite_hash = hash_token(token)
+        self.invite_expires_at = now + timedelta(days=days)
+        return token
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.split() else self.name
+
+
+class Course(db.Model):
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    patient_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("patient.id", ondelete="CASCADE"), unique=True
+    )
+    area: so.Mapped[str] = so.mapped_column(sa.String(20))
+    planned_sessions: so.Mapped[int]
+    interval_weeks: so.Mapped[int]
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    patient: so.Mapped[Patient] = so.relationship(back_populates="course")
+    sessions: so.Mapped[list[TreatmentSession]] = so.relationship(
+        back_populates="course",
+        cascade="all, delete-orphan",
+        order_by="TreatmentSession.starts_at",
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("planned_sessions BETWEEN 1 AND 12", name="planned_sessions_range"),
+        sa.CheckConstraint("interval_weeks BETWEEN 1 AND 12", name="interval_weeks_range"),
+    )
+
+    @property
+    def session_starts(self) -> list[datetime]:
+        return [s.starts_at for s in self.sessions]
+
+
+class TreatmentSession(db.Model):
+    __tablename__ = "treatment_session"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("course.id", ondelete="CASCADE"), index=True
+    )
+    number: so.Mapped[int]
+    starts_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+
+    course: so.Mapped[Course] = so.relationship(back_populates="sessions")
+
+    __table_args__ = (sa.UniqueConstraint("course_id", "number"),)
+
+
+class PatientDevice(db.Model):
+    """A browser the patient opened their link in: a revocable, hashed device cookie."""
+
+    __tablename__ = "patient_device"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    patient_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("patient.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    patient: so.Mapped[Patient] = so.relationship(back_populates="devices")

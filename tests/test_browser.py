@@ -1,0 +1,101 @@
+"""End to end in Debian's Chromium at a phone viewport: enrol, open the link, read Today."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import PASSWORD, PHONE, create_clinic, create_staff
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def watch_console(page) -> list[str]:
+    """Collect console errors (CSP violations included) so a test can assert there were none."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def enrol_through_form(page, base: str, session_local: datetime) -> str:
+    """Sign in as staff, enrol a face patient, and return the invite link the page shows."""
+    page.goto(f"{base}/staff/sign-in")
+    page.get_by_label("Email").fill("anna@clinic.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Enrol a patient").first.click()
+    page.get_by_label("Patient name").fill("Lucia Bianchi")
+    page.get_by_label("Treatment area").select_option("face")
+    page.get_by_label("First session").fill(session_local.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Planned sessions").fill("4")
+    page.get_by_label("Weeks between sessions").fill("3")
+    assert page.get_by_label("Patient's time zone").input_value() == "Europe/Rome"
+    page.get_by_role("button", name="Enrol and get the link").click()
+    link = page.locator("#invite-link").inner_text()
+    assert re.fullmatch(rf"{re.escape(base)}/i/[A-Za-z0-9_\-]{{43,}}", link), link
+    return link
+
+
+def test_enrol_then_patient_reads_today_on_a_phone(app, live_server, browser):
+    clinic = create_clinic()
+    create_staff(clinic)
+    rome = ZoneInfo("Europe/Rome")
+    # Three hours ago, on the minute: the heat window has 45 h left.
+    session_local = (datetime.now(UTC) - timedelta(hours=3)).astimezone(rome).replace(
+        second=0, microsecond=0, tzinfo=None
+    )
+    heat_ends = (session_local.replace(tzinfo=rome).astimezone(UTC) + timedelta(hours=48))
+
+    staff_context = browser.new_context(**PHONE)
+    staff_page = staff_context.new_page()
+    staff_errors = watch_console(staff_page)
+    link = enrol_through_form(staff_page, live_server, session_local)
+    staff_context.close()
+
+    phone = browser.new_context(**PHONE)  # a fresh context: the patient's own phone
+    page = phone.new_page()
+    errors = watch_console(page)
+    page.goto(link)
+    assert page.url == f"{live_server}/today", "the token must not stay in the address bar"
+
+    title = " ".join(page.locator("h1").inner_text().split())
+    day = (datetime.now(rome).date() - session_local.date()).days
+    assert title == f"Day {day} · Session 1 of 4 · Face"
+    current = page.locator('.phases [aria-current="step"]')
+    assert current.locator(".phase-name").inner_text() == "Immediate"
+
+    heat = page.locator('.avoid .item[data-key="heat"]')
+    ok_from = heat_ends.astimezone(rome).strftime("%a %H:%M")
+    assert heat.locator(".until").inner_text() == f"OK from {ok_from}"
+    countdown = heat.locator(".countdown")
+    assert countdown.get_attribute("data-until") == heat_ends.astimezone(rome).isoformat()
+    match = re.fullmatch(r"(\d+) h (\d+) min left", countdown.inner_text())
+    assert match, countdown.inner_text()
+    left = int(match.group(1)) * 60 + int(match.group(2))
+    assert 44 * 60 <= left <= 45 * 60
+
+    # The countdown is live: when its end passes, the script says so (and CSP let it run).
+    page.evaluate(
+        """() => {
+            document.querySelector('.item[data-key="heat"] .countdown').dataset.until =
+                new Date(Date.now() - 1000).toISOString();
+            document.dispatchEvent(new Event('visibilitychange'));
+        }"""
+    )
+    assert countdown.inner_text() == "OK now"
+    page.reload()
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "today.png"), full_page=True)
+    page.get_by_role("link", name="Timeline").click()
+    page.wait_for_url(f"{live_server}/timeline")
+    assert page.locator('.day[aria-current="date"] .today-badge').inner_text() == "Today"
+    page.screenshot(path=str(SCREENSHOTS / "timeline.png"))
+    phone.close()
+    assert errors == [] and staff_errors == []
