@@ -20,6 +20,9 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# The reminder worker runs beside the web server, so the demo patient gets real reminders;
+# Ctrl+C stops both. Push services want a contact for the sender: a local one unless set.
+run: export VAPID_SUBJECT ?= mailto:demo@clinic.example
 run: $(VENV)/.runtime
 	$(FLASK) init
 	@echo
@@ -27,6 +30,8 @@ run: $(VENV)/.runtime
 	@$(FLASK) demo
 	@echo "(Open the patient link in a phone-sized window; Ctrl+C stops the server.)"
 	@echo
+	@$(FLASK) reminders run & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 # Debian's Chromium drives the browser tests; Playwright's own browser download is not used.
@@ -43,7 +48,7 @@ pytest: $(VENV)/.dev chromium
 
 # The same suite (browser tests aside) on PostgreSQL: the code must run on both.
 pytest-postgres: $(VENV)/.dev
-	MESO_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -m "not browser" -q
+	MESO_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -m "not browser and not sqlite" -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -46,13 +46,13 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "strong"
 
-    from meso import models
+    from meso import models  # noqa: F401 - every table registered for Flask-Migrate
 
     @login_manager.user_loader
     def load_staff(user_id: str):
-        if not user_id.isdigit():
-            return None
-        return db.session.get(models.StaffUser, int(user_id))
+        from meso.staff.auth import load_staff_user
+
+        return load_staff_user(user_id)  # refuses inactive and outdated sessions
 
 
 @event.listens_for(Engine, "connect")
@@ -68,11 +68,18 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from meso import pwa
+    from meso.patient import checkin_views, push_views
+    from meso.patient.open_views import bp as open_bp
     from meso.patient.views import bp as patient_bp
     from meso.staff.views import bp as staff_bp
 
     app.register_blueprint(staff_bp)
     app.register_blueprint(patient_bp)
+    app.register_blueprint(open_bp)
+    app.register_blueprint(pwa.bp)
+    app.register_blueprint(checkin_views.bp)
+    app.register_blueprint(push_views.bp)
 
 
 def register_cli(app: Flask) -> None:
@@ -128,8 +135,10 @@ def register_security_headers(app: Flask) -> None:
     def security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        # Invite links carry a token in their path: never send it on as a Referer.
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin: no address ever leaks to another site, while our own HTTPS form posts
+        # keep the Referer that Flask-WTF's strict CSRF check requires. The invite landing,
+        # whose URL holds a token, sends no-referrer.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=()"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request, url_for
@@ -32,6 +32,20 @@ def add_device(patient: Patient, now: datetime) -> str:
     )
     db.session.flush()
     return token
+
+
+def set_device_cookie(response, token: str) -> None:
+    """Set the device cookie (the same one the invite link and the access code set)."""
+    config = current_app.config
+    response.set_cookie(
+        config["DEVICE_COOKIE"],
+        token,
+        max_age=int(timedelta(days=config["DEVICE_COOKIE_DAYS"]).total_seconds()),
+        httponly=True,
+        samesite="Lax",
+        secure=config["SESSION_COOKIE_SECURE"],
+        path="/",
+    )
 
 
 def device_for_cookie(token: str | None) -> PatientDevice | None:

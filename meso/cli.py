@@ -15,6 +15,8 @@ from flask_migrate import upgrade
 
 from meso import courses, protocol, recovery, timeutil
 from meso.access import invite_url
+from meso.cli_reminders import ensure_vapid_key, reminders_cli
+from meso.csvimport import import_command
 from meso.extensions import db
 from meso.formatting import when
 from meso.models import Clinic, Patient, StaffUser, utcnow
@@ -36,6 +38,8 @@ def init_app(app) -> None:
     app.cli.add_command(plan_command)
     app.cli.add_command(staff_cli)
     app.cli.add_command(patients_cli)
+    patients_cli.add_command(import_command)
+    app.cli.add_command(reminders_cli)
 
 
 @click.command("init")
@@ -43,6 +47,7 @@ def init_command() -> None:
     """Create the instance folder, secret key and database schema (safe to run twice)."""
     # The secret key was created in instance/ when the app was configured.
     upgrade()
+    ensure_vapid_key()
     click.echo(f"Ready: instance folder {current_app.instance_path}, schema up to date.")
 
 
@@ -65,6 +70,7 @@ def demo_command() -> None:
         patient, token = courses.enrol(clinic, data, current_app.config["INVITE_DAYS"])
     else:
         patient.course.sessions[0].starts_at = session_at
+        courses.after_course_change(patient)  # its reminders follow the moved session
         token = patient.issue_invite(utcnow(), current_app.config["INVITE_DAYS"])
     db.session.commit()
     base = current_app.config["MESO_BASE_URL"] or "http://127.0.0.1:5000"
@@ -180,7 +186,11 @@ def plan_command(area, session_text, tz_name, at_text, sessions_text, interval_t
     course = parse_course(area, tz_name, sessions_text, interval_text)
     first = parse_time(session_text, tz_name)
     at = parse_time(at_text, tz_name) if at_text else utcnow()
-    plan = recovery.plan_day(course, [first], at)
+    # The command answers "where would a patient be on this plan", so every session is kept.
+    sessions = recovery.session_schedule(
+        [first], course.planned_sessions, course.interval_weeks, timeutil.zone(tz_name)
+    )
+    plan = recovery.plan_day(course, sessions, at)
     if as_json:
         click.echo(json.dumps(plan.to_json(), indent=2))
     else:

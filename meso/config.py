@@ -30,6 +30,15 @@ def load_config(app, overrides: dict) -> None:
         BABEL_DEFAULT_LOCALE="en_GB",
         BABEL_TRANSLATION_DIRECTORIES="translations",
         DEMO_TIMEZONE="Europe/Rome",
+        # Web Push (VAPID). Without VAPID_PRIVATE_KEY, the key `flask --app app init` keeps in
+        # instance/ is used; VAPID_PUBLIC_KEY, when set, must be its pair (checked at start-up).
+        # VAPID_SUBJECT (mailto: or https:) is required to send.
+        VAPID_PRIVATE_KEY=os.environ.get("VAPID_PRIVATE_KEY")
+        or instance_text(instance / "vapid_private_key"),
+        VAPID_PUBLIC_KEY=os.environ.get("VAPID_PUBLIC_KEY") or "",
+        VAPID_SUBJECT=os.environ.get("VAPID_SUBJECT") or "",
+        # Accept http:// and local push endpoints: only for a fake push service in tests.
+        PUSH_ALLOW_INSECURE_ENDPOINTS=False,
     )
     secure = os.environ.get("MESO_INSECURE_COOKIES") != "1" and not app.debug
     app.config["SESSION_COOKIE_SECURE"] = secure
@@ -37,6 +46,14 @@ def load_config(app, overrides: dict) -> None:
     app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or instance_secret(instance)
+
+
+def instance_text(path: Path) -> str:
+    """Return a secret kept in instance/, or "" when there is none yet."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
 
 
 def instance_secret(instance: Path) -> str:

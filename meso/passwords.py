@@ -2,8 +2,10 @@
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import RFC_9106_LOW_MEMORY
 
-_hasher = PasswordHasher()
+PRODUCTION_PARAMETERS = RFC_9106_LOW_MEMORY  # argon2id, 64 MiB, 3 passes (tests use less)
+_hasher = PasswordHasher.from_parameters(PRODUCTION_PARAMETERS)
 # Verified against when the email is unknown, so a sign-in takes as long either way.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 

@@ -289,3 +289,361 @@ RED_FLAGS: tuple[str, ...] = (
 )
 EMERGENCY = N_("Trouble breathing, or swelling of the lips or tongue: call emergency "
                "services now.")
+
+
+# -- Reminders (push) ----------------------------------------------------------------------
+# The reminder plan of DESIGN.md §3 as data; meso/reminders.py turns it into fire times.
+# Texts may name instants as %(heat_until)s, %(sun_until)s, %(sunscreen_until)s,
+# %(exfoliants_until)s, %(vitamin_a_until)s, %(session_day)s and %(session_time)s. "Discreet"
+# texts are what a lock screen shows when the patient asks for it: no treatment words.
+
+REMINDER_CATEGORIES = ("sun", "heat", "exfoliants", "sessions", "checkins")
+
+REMINDER_CATEGORY_NAMES = MappingProxyType(
+    {
+        "sun": N_("Sun"),
+        "heat": N_("Heat: sauna, hot baths, workouts"),
+        "exfoliants": N_("Exfoliants, retinol and acids"),
+        "sessions": N_("Your next session"),
+        "checkins": N_("Daily check-in"),
+    }
+)
+
+# Fixed local clock times; the patient chooses the morning one (and their quiet hours).
+REMINDER_EVENING = "18:00"  # before the evening bath, sauna or gym
+REMINDER_CHECKIN = "20:00"
+DEFAULT_MORNING = "09:00"
+DEFAULT_QUIET_HOURS = ("21:00", "08:00")
+MAINTENANCE_AFTER = timedelta(days=91)  # "a maintenance reminder ... (default 3 months)"
+DISCREET_TITLE = N_("Reminder")
+
+
+@dataclass(frozen=True)
+class ReminderText:
+    title: str
+    body: str
+    discreet_body: str  # shown under DISCREET_TITLE; no treatment words
+    still: str = ""  # added to both bodies while the rule's ``still_open`` windows run
+
+
+@dataclass(frozen=True)
+class ReminderRule:
+    """One reminder of the plan, repeated for each session (or once, for course rules).
+
+    When it fires: ``anchor`` "start" is the session's start (+ ``offset``, or local ``day``
+    at ``clock``); "end" is when the windows in ``windows`` have all ended; "before" counts
+    ``day`` back from the session's local date; "last" counts from the last planned session.
+    ``clock`` is "morning" (the patient's setting) or a fixed "HH:MM".
+    It is pointless ``useful_for`` after its nominal fire time, at the end of that local day
+    when ``same_day``, once the ``while_open`` windows it talks about have ended, and once the
+    next session starts. ``texts`` are keyed by the categories the patient has on.
+    """
+
+    key: str  # part of the outbox key (patient, session, rule) and the push Topic
+    categories: tuple[str, ...]
+    anchor: str
+    texts: Mapping[tuple[str, ...], ReminderText]
+    useful_for: timedelta
+    day: int | None = None
+    clock: str = ""
+    offset: timedelta = timedelta(0)
+    windows: tuple[str, ...] = ()
+    while_open: tuple[str, ...] = ()
+    still_open: tuple[str, ...] = ()
+    same_day: bool = False
+    urgency: str = "normal"
+    link: str = "/today"
+
+
+def _text(title: str, body: str, discreet_body: str, still: str = "") -> ReminderText:
+    return ReminderText(title, body, discreet_body, still)
+
+
+REMINDER_RULES: Mapping[str, ReminderRule] = MappingProxyType(
+    {
+        r.key: r
+        for r in (
+            ReminderRule(
+                key="session_day",
+                categories=("heat", "sun"),
+                anchor="start",
+                offset=timedelta(hours=2),
+                while_open=("heat", "sun"),
+                same_day=True,
+                useful_for=timedelta(hours=12),
+                texts={
+                    ("heat", "sun"): _text(
+                        N_("Tonight: no heat, no direct sun"),
+                        N_("Your skin is settling after the session. No hot bath, sauna or "
+                           "hard workout until %(heat_until)s; stay out of direct sun until "
+                           "%(sun_until)s."),
+                        N_("No hot bath, sauna or hard workout until %(heat_until)s; stay out "
+                           "of direct sun until %(sun_until)s."),
+                    ),
+                    ("heat",): _text(
+                        N_("Tonight: no sauna or hot bath"),
+                        N_("Your skin is settling after the session. No hot bath, sauna or "
+                           "hard workout until %(heat_until)s."),
+                        N_("No hot bath, sauna or hard workout until %(heat_until)s."),
+                    ),
+                    ("sun",): _text(
+                        N_("Stay out of direct sun"),
+                        N_("Your skin is settling after the session. Stay out of direct sun "
+                           "until %(sun_until)s."),
+                        N_("Stay out of direct sun until %(sun_until)s."),
+                    ),
+                },
+            ),
+            ReminderRule(
+                key="sun_day1",
+                categories=("sun",),
+                anchor="start",
+                day=1,
+                clock="morning",
+                while_open=("sun",),
+                useful_for=timedelta(hours=6),
+                texts={
+                    ("sun",): _text(
+                        N_("Sun: stay in the shade today"),
+                        N_("Treated skin burns easily. Stay out of direct sun until "
+                           "%(sun_until)s and put on a zinc-oxide sunscreen before you go "
+                           "out."),
+                        N_("Stay in the shade until %(sun_until)s and put on a zinc-oxide "
+                           "sunscreen before you go out."),
+                    ),
+                },
+            ),
+            ReminderRule(
+                key="heat_day1",
+                categories=("heat",),
+                anchor="start",
+                day=1,
+                clock=REMINDER_EVENING,
+                while_open=("heat",),
+                same_day=True,
+                useful_for=timedelta(hours=3),
+                texts={
+                    ("heat",): _text(
+                        N_("No sauna or hot bath tonight"),
+                        N_("Heat can still irritate your treated skin. Skip hot baths, the "
+                           "sauna, the steam room and hard workouts: they are OK again from "
+                           "%(heat_until)s."),
+                        N_("Skip hot baths, the sauna, the steam room and hard workouts "
+                           "tonight: they are OK again from %(heat_until)s."),
+                    ),
+                },
+            ),
+            ReminderRule(
+                key="heat_sun_ok",
+                categories=("heat", "sun"),
+                anchor="end",
+                windows=("heat", "sun"),
+                useful_for=timedelta(hours=24),
+                texts={
+                    ("heat", "sun"): _text(
+                        N_("Sauna, hot baths and sun: OK again"),
+                        N_("The first two days are over: heat and sun are fine again. Keep "
+                           "putting on a zinc-oxide sunscreen every morning until "
+                           "%(sunscreen_until)s."),
+                        N_("Sauna, hot baths, workouts and sun are fine again. Keep up the "
+                           "zinc-oxide sunscreen every morning until %(sunscreen_until)s."),
+                    ),
+                    ("heat",): _text(
+                        N_("Sauna and hot baths: OK again"),
+                        N_("Hot baths, the sauna, the steam room and workouts are fine again."),
+                        N_("Hot baths, the sauna, the steam room and workouts are fine again."),
+                    ),
+                    ("sun",): _text(
+                        N_("Sun: OK again"),
+                        N_("Time in the sun is fine again. Keep putting on a zinc-oxide "
+                           "sunscreen every morning until %(sunscreen_until)s."),
+                        N_("Time in the sun is fine again. Keep up the zinc-oxide sunscreen "
+                           "every morning until %(sunscreen_until)s."),
+                    ),
+                },
+            ),
+            ReminderRule(
+                key="exfoliants_day3",
+                categories=("exfoliants",),
+                anchor="start",
+                day=3,
+                clock="morning",
+                while_open=("exfoliants",),
+                useful_for=timedelta(hours=8),
+                texts={
+                    ("exfoliants",): _text(
+                        N_("Still no exfoliants"),
+                        N_("Your skin barrier is still recovering: no salicylic acid (BHA) "
+                           "and no scrubs until %(exfoliants_until)s."),
+                        N_("No salicylic acid (BHA) and no scrubs until %(exfoliants_until)s."),
+                    ),
+                },
+            ),
+            ReminderRule(
+                key="exfoliants_ok",
+                categories=("exfoliants",),
+                anchor="end",
+                windows=("exfoliants",),
+                still_open=("vitamin_a", "acids_peels"),
+                useful_for=timedelta(hours=24),
+                texts={
+                    ("exfoliants",): _text(
+                        N_("Exfoliants: OK again"),
+                        N_("Salicylic acid (BHA) and scrubs are fine again."),
+                        N_("Salicylic acid (BHA) and scrubs are fine again."),
+                        N_("Retinol, acids and peels still wait until %(vitamin_a_until)s."),
+                    ),
+                },
+            ),
+            ReminderRule(
+                key="vitamin_a_week2",
+                categories=("exfoliants",),
+                anchor="start",
+                day=8,
+                clock="morning",
+                while_open=("vitamin_a",),
+                useful_for=timedelta(hours=8),
+                texts={
+                    ("exfoliants",): _text(
+                        N_("Second week: keep it simple"),
+                        N_("Keep your routine gentle this week: no retinol or vitamin A "
+                           "creams, acids or peels until %(vitamin_a_until)s."),
+                        N_("Keep your routine gentle: no retinol or vitamin A creams, acids "
+                           "or peels until %(vitamin_a_until)s."),
+                    ),
+                },
+            ),
+            ReminderRule(
+                key="vitamin_a_ok",
+                categories=("exfoliants",),
+                anchor="end",
+                windows=("vitamin_a", "acids_peels"),
+                useful_for=timedelta(hours=24),
+                texts={
+                    ("exfoliants",): _text(
+                        N_("Retinol, acids and peels: OK again"),
+                        N_("Two weeks are over: retinol and vitamin A creams, glycolic or "
+                           "lactic acid and peels are fine again."),
+                        N_("Retinol and vitamin A creams, glycolic or lactic acid and peels "
+                           "are fine again."),
+                    ),
+                },
+            ),
+            ReminderRule(
+                key="tanning_beds",
+                categories=("sessions",),
+                anchor="before",
+                day=-7,
+                clock="morning",
+                useful_for=timedelta(hours=12),
+                texts={
+                    ("sessions",): _text(
+                        N_("No tanning beds this week"),
+                        N_("Your next session is on %(session_day)s: skip tanning beds until "
+                           "then."),
+                        N_("Skip tanning beds until %(session_day)s."),
+                    ),
+                },
+            ),
+            ReminderRule(
+                key="session_tomorrow",
+                categories=("sessions",),
+                anchor="before",
+                day=-1,
+                clock="morning",
+                useful_for=timedelta(hours=12),
+                texts={
+                    ("sessions",): _text(
+                        N_("Your session is tomorrow at %(session_time)s"),
+                        N_("Tell your practitioner about blood thinners, medical conditions, "
+                           "recent isotretinoin tablets, cold sores and allergies."),
+                        N_("Your appointment is tomorrow at %(session_time)s."),
+                    ),
+                },
+            ),
+            *(
+                ReminderRule(
+                    key=f"checkin_day{day}",
+                    categories=("checkins",),
+                    anchor="start",
+                    day=day,
+                    clock=REMINDER_CHECKIN,
+                    same_day=True,
+                    useful_for=timedelta(hours=2),
+                    urgency="low",
+                    link="/checkins/new",
+                    texts={
+                        ("checkins",): _text(
+                            N_("How is your skin today?"),
+                            N_("Take 20 seconds to check in, so your clinic knows how your "
+                               "recovery is going."),
+                            N_("Take 20 seconds to check in today."),
+                        ),
+                    },
+                )
+                for day in (1, 2, 3)
+            ),
+            ReminderRule(
+                key="maintenance",
+                categories=("sessions",),
+                anchor="last",
+                day=MAINTENANCE_AFTER.days,
+                clock="morning",
+                useful_for=timedelta(days=3),
+                urgency="low",
+                texts={
+                    ("sessions",): _text(
+                        N_("Time for a maintenance session?"),
+                        N_("It has been three months since your last session. A maintenance "
+                           "session helps keep your results: ask your clinic."),
+                        N_("It has been three months: time to book your next appointment?"),
+                    ),
+                },
+            ),
+        )
+    }
+)
+
+
+# -- Daily check-in -------------------------------------------------------------------------
+# Twenty seconds: how the treated area feels, and whether any red flag (above) is there. Only
+# the answers below are stored (meso/models/checkins.py), never free text.
+
+CHECKIN_QUESTION = N_("How does the treated area feel today?")
+CHECKIN_FEELINGS = MappingProxyType(  # stored as the number; 5 is the best
+    {5: N_("Very good"), 4: N_("Good"), 3: N_("OK"), 2: N_("Not good"), 1: N_("Bad")}
+)
+CHECKIN_FLAGS_QUESTION = N_("Do you notice any of these?")
+# The red flags, as short ticks. Keys are stored; never rename one.
+CHECKIN_FLAGS = MappingProxyType(
+    {
+        "worse": N_("Redness or swelling getting worse, not better"),
+        "discharge": N_("Pus or discharge"),
+        "fever": N_("Fever"),
+        "pain": N_("Severe or increasing pain"),
+        "lumps": N_("Hard lumps that do not go away"),
+        "rash": N_("A rash or hives"),
+        "breathing": N_("Trouble breathing, or swollen lips or tongue"),
+    }
+)
+CHECKIN_EMERGENCY_FLAGS = frozenset({"breathing"})
+# What the patient reads after sending: "emergency" > "contact" > "low" > "ok".
+CHECKIN_GUIDANCE = MappingProxyType(
+    {
+        "ok": N_("Thank you. Keep following today's advice."),
+        "low": N_("Sorry it is not a good day. Some discomfort is normal in the first days; "
+                  "if you are worried, call your clinic."),
+        "contact": N_("Please contact your clinic today and tell them what you noticed. "
+                      "This is not something to wait out."),
+        "emergency": EMERGENCY,
+    }
+)
+
+
+def checkin_guidance(feeling: int, symptoms: frozenset[str] | set[str]) -> str:
+    """Return which answer a check-in gets: a red flag always means "contact your clinic"."""
+    if symptoms & CHECKIN_EMERGENCY_FLAGS:
+        return "emergency"
+    if symptoms:
+        return "contact"
+    return "low" if feeling <= 2 else "ok"

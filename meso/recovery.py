@@ -46,6 +46,7 @@ class NextSession:
     number: int
     starts_at: datetime
     booked: bool  # False when projected from the plan's interval
+    overdue: bool = False  # projected date passed and no session was recorded
 
 
 @dataclass(frozen=True)
@@ -115,20 +116,26 @@ def plan_day(
     at: datetime,
     protocol: p.Protocol = p.DEFAULT_PROTOCOL,
 ) -> DayPlan:
-    """Return the plan of the instant ``at`` for a course with these session start instants."""
+    """Return the plan of the instant ``at`` for a course with these known session instants.
+
+    Only known sessions (held, or booked by the clinic) are ever "done": a projected session
+    that was never recorded did not happen, so it stays the next one, overdue. To plan a
+    course as if every session is kept, pass ``session_schedule(...)`` as the sessions.
+    """
     zone = ZoneInfo(course.timezone)
     at = to_utc(at)
     schedule = session_schedule(sessions, course.planned_sessions, course.interval_weeks, zone)
-    done = [s for s in schedule if s <= at]
-    upcoming = [s for s in schedule if s > at]
+    done = [s for s in schedule[: len(sessions)] if s <= at]
+    upcoming = schedule[len(done):]  # known future sessions, then projected (maybe overdue)
     anchor = done[-1] if done else schedule[0]
     since = at - anchor
     phase = phase_at(since, bool(done), protocol)
     next_session = None
     if upcoming:
-        known = len(sessions)
         number = len(done) + 1
-        next_session = NextSession(number, upcoming[0].astimezone(zone), number <= known)
+        next_session = NextSession(
+            number, upcoming[0].astimezone(zone), number <= len(sessions), upcoming[0] <= at
+        )
     return DayPlan(
         at=at.astimezone(zone),
         day=(at.astimezone(zone).date() - anchor.astimezone(zone).date()).days,

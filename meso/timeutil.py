@@ -35,6 +35,16 @@ def zone_names() -> list[str]:
     return sorted(n for n in _zone_names() if "/" in n and not n.startswith(("Etc/", "SystemV")))
 
 
+# Plans reach years past a session; these bounds keep every computed instant representable.
+YEARS = (1900, 2200)
+
+
+def _in_range(instant: datetime, text: str) -> datetime:
+    if not YEARS[0] <= instant.year <= YEARS[1]:
+        raise TimeInputError(f"{text} is out of range (years {YEARS[0]}-{YEARS[1]})")
+    return instant
+
+
 def local_to_utc(wall: datetime, tz: ZoneInfo) -> datetime:
     """Return the UTC instant of a naive local wall-clock time in ``tz``.
 
@@ -51,7 +61,7 @@ def local_to_utc(wall: datetime, tz: ZoneInfo) -> datetime:
         raise TimeInputError(
             f"{wall:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks change that night"
         )
-    return instant
+    return _in_range(instant, f"{wall:%Y-%m-%d %H:%M}")
 
 
 def parse_instant(text: str, tz: ZoneInfo) -> datetime:
@@ -62,7 +72,7 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
         raise TimeInputError(f"not a date and time: {text!r} (use 2026-11-20T10:00)") from exc
     if parsed.tzinfo is not None:
         try:
-            return parsed.astimezone(UTC)
+            return _in_range(parsed.astimezone(UTC), repr(text))
         except OverflowError as exc:
             raise TimeInputError(f"not a usable date and time: {text!r}") from exc
     return local_to_utc(parsed, tz)

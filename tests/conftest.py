@@ -1,18 +1,21 @@
 """Fixtures: app, client, runner, factories, and a live server for the browser tests.
 
-The database is SQLite in a temporary folder unless MESO_TEST_DATABASE_URL names another
-(`make test` runs the suite a second time on the local PostgreSQL).
+The database is SQLite in a temporary folder unless MESO_TEST_DATABASE_URL names a PostgreSQL
+server (`make test` runs the suite a second time there, in a database of its own).
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
+import secrets
 import threading
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from meso import courses, create_app
@@ -24,9 +27,29 @@ TEST_DATABASE_URL = os.environ.get("MESO_TEST_DATABASE_URL")
 PASSWORD = "correct horse battery"
 
 
+@pytest.fixture(scope="session")
+def server_database_url():
+    """A fresh PostgreSQL database for this test run (so parallel runs never collide), or None.
+
+    Created from MESO_TEST_DATABASE_URL's server and dropped at the end of the run.
+    """
+    if not TEST_DATABASE_URL:
+        yield None
+        return
+    url = sa.engine.make_url(TEST_DATABASE_URL)
+    name = f"meso_test_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture
-def app(tmp_path):
-    url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+def app(tmp_path, server_database_url):
+    url = server_database_url or f"sqlite:///{tmp_path / 'test.sqlite3'}"
     app = create_app(
         {
             "TESTING": True,
@@ -52,8 +75,22 @@ def reset_schema() -> None:
     db.create_all()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run outside the test's app context, as on a real server.
+
+    The `app` fixture keeps an app context pushed for the test's own database work; Flask would
+    reuse it for client requests, sharing `g` (a signed-out client looking signed in) and the
+    database session (a view that forgets to commit would still pass). An empty context makes
+    every request push its own app context, with its own `g` and session.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 
@@ -134,3 +171,47 @@ def browser():
 
 PHONE = {"viewport": {"width": 360, "height": 780}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True, "locale": "en-GB"}
+
+
+@pytest.fixture
+def vapid(app):
+    """Let the app send push: a fresh VAPID key, a subject, local (fake) endpoints allowed.
+
+    Returns the public key, as GET /push/key gives it to browsers.
+    """
+    from meso import push
+
+    app.config.update(
+        VAPID_PRIVATE_KEY=push.generate_private_key(),
+        VAPID_SUBJECT="mailto:ops@clinic.example",
+        PUSH_ALLOW_INSECURE_ENDPOINTS=True,
+    )
+    return push.public_key(push.load_key(app.config["VAPID_PRIVATE_KEY"]))
+
+
+@pytest.fixture
+def fake_push(vapid):
+    """A fake push service on 127.0.0.1 that checks and decrypts every message (fakepush.py)."""
+    from fakepush import FakePushService
+
+    with FakePushService(vapid_public_key=vapid) as service:
+        yield service
+        assert service.errors == [], "the fake push service refused a message"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing():
+    """Hash test passwords with argon2's cheapest profile: same code, far less CPU per test.
+
+    Production keeps argon2-cffi's RFC 9106 defaults (checked in test_passwords.py).
+    """
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST
+
+    from meso import passwords
+
+    saved = passwords._hasher, passwords._DUMMY_HASH
+    passwords._hasher = PasswordHasher.from_parameters(CHEAPEST)
+    passwords._DUMMY_HASH = passwords._hasher.hash("not-a-real-password")
+    yield
+    passwords._hasher, passwords._DUMMY_HASH = saved

@@ -3,6 +3,15 @@
 Import models from here (``from meso.models import Patient``): the modules are an internal split.
 """
 
+from meso.models.checkins import CheckIn
+from meso.models.clinic import (
+    AccessCode,
+    AuditEvent,
+    ClinicSettings,
+    RateLimit,
+    StaffInvite,
+    WindowOverride,
+)
 from meso.models.core import (
     Clinic,
     Course,
@@ -15,15 +24,26 @@ from meso.models.core import (
     new_token,
     utcnow,
 )
+from meso.models.push import PushSubscription, Reminder, ReminderSettings
 
 __all__ = [
+    "AccessCode",
+    "AuditEvent",
+    "CheckIn",
     "Clinic",
+    "ClinicSettings",
     "Course",
     "Patient",
     "PatientDevice",
+    "PushSubscription",
+    "RateLimit",
+    "Reminder",
+    "ReminderSettings",
+    "StaffInvite",
     "StaffUser",
     "TreatmentSession",
     "UTCDateTime",
+    "WindowOverride",
     "hash_token",
     "new_token",
     "utcnow",

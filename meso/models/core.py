@@ -65,12 +65,20 @@ class StaffUser(UserMixin, db.Model):
     role: so.Mapped[str] = so.mapped_column(sa.String(20), default="admin")
     active: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    # Bumped on deactivation and password change: signed-in sessions of the old one end.
+    session_version: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    last_sign_in_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     clinic: so.Mapped[Clinic] = so.relationship(back_populates="staff")
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @so.validates("email")
+    def normalise_email(self, key: str, email: str) -> str:
+        # One account per address, however it was typed.
+        return email.strip().lower()
 
 
 class Patient(db.Model):
@@ -143,7 +151,11 @@ class TreatmentSession(db.Model):
 
     course: so.Mapped[Course] = so.relationship(back_populates="sessions")
 
-    __table_args__ = (sa.UniqueConstraint("course_id", "number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("course_id", "number"),
+        # Covers the roster's per-course aggregate (count, first, last, next) without the table.
+        sa.Index("ix_treatment_session_course_starts", "course_id", "starts_at"),
+    )
 
 
 class PatientDevice(db.Model):

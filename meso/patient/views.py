@@ -28,16 +28,9 @@ def open_invite(token: str):
     device_token = access.add_device(patient, now)
     db.session.commit()
     response = redirect(url_for("patient.today"), code=303)
-    config = current_app.config
-    response.set_cookie(
-        config["DEVICE_COOKIE"],
-        device_token,
-        max_age=int(timedelta(days=config["DEVICE_COOKIE_DAYS"]).total_seconds()),
-        httponly=True,
-        samesite="Lax",
-        secure=config["SESSION_COOKIE_SECURE"],
-        path="/",
-    )
+    access.set_device_cookie(response, device_token)
+    # The token is in this URL: nothing may carry it on as a Referer.
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 

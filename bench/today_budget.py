@@ -1,0 +1,73 @@
+"""Performance budget for /today on first load: HTML + CSS + JS, gzip-compressed, at most 30 KB.
+
+    .venv/bin/python bench/today_budget.py
+
+Enrols a patient in a throwaway SQLite database, opens Today on their busiest day (the first
+hours after a session: every restriction running, the check-in card showing), fetches the page
+and every stylesheet and script it references, and prints their sizes raw and gzip-compressed
+(level 6, what most servers use; level 1 shown too, the worst a proxy may do). Exits 1 when the
+total is over budget. tests/test_pwa.py asserts the same budget.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+BUDGET = 30 * 1024
+ASSET = re.compile(r'<(?:link[^>]+rel="stylesheet"[^>]+href|script[^>]+src)="([^"]+)"')
+
+
+def first_load(client, path: str = "/today") -> list[tuple[str, bytes]]:
+    """Return (url, body) for the page and each stylesheet and script it loads."""
+    page = client.get(path)
+    assert page.status_code == 200, f"{path} answered {page.status_code}"
+    resources = [(path, page.data)]
+    for url in ASSET.findall(page.get_data(as_text=True)):
+        response = client.get(url)
+        assert response.status_code == 200, f"{url} answered {response.status_code}"
+        resources.append((url, response.data))
+        response.close()
+    return resources
+
+
+def compressed(body: bytes, level: int = 6) -> int:
+    return len(gzip.compress(body, compresslevel=level, mtime=0))
+
+
+def main() -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from meso import courses, create_app
+    from meso.extensions import db
+    from meso.models import Clinic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI":
+                          f"sqlite:///{tmp}/bench.sqlite3"}, instance_path=tmp)
+        with app.app_context():
+            db.create_all()
+            clinic = Clinic(name="Clinica Roma", phone="+39 06 1234 5678")
+            db.session.add(clinic)
+            session = datetime.now(UTC) - timedelta(hours=3)
+            data = courses.Enrolment("Maria Rossi", "face", session, "Europe/Rome", 6, 3)
+            _, token = courses.enrol(clinic, data, invite_days=14)
+            db.session.commit()
+            client = app.test_client()
+            client.get(f"/i/{token}")
+            resources = first_load(client)
+    total = sum(compressed(body) for _, body in resources)
+    print(f"{'resource':32} {'raw':>8} {'gzip -6':>8} {'gzip -1':>8}")
+    for url, body in resources:
+        print(f"{url:32} {len(body):8} {compressed(body):8} {compressed(body, 1):8}")
+    worst = sum(compressed(body, 1) for _, body in resources)
+    print(f"{'total':32} {sum(len(b) for _, b in resources):8} {total:8} {worst:8}")
+    print(f"budget {BUDGET} bytes (gzip -6): {'OK' if total <= BUDGET else 'OVER'}")
+    return 0 if total <= BUDGET else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

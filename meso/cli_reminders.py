@@ -1,0 +1,108 @@
+"""`flask --app app reminders run`: the reminder worker, as a command."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import threading
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from meso import push, worker
+from meso.extensions import db
+from meso.models import utcnow
+
+reminders_cli = AppGroup("reminders", help="Send push reminders.")
+log = logging.getLogger("meso.reminders")
+
+
+@reminders_cli.command("run")
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@click.option("--batch", default=50, show_default=True, type=click.IntRange(1, 10000),
+              help="Reminders claimed per batch.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Sends in flight at once.")
+@click.option("--lease", default=300, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds a claimed batch stays reserved (a dead worker's rows wait so long).")
+@click.option("--poll", default=15.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds to wait when nothing is due.")
+def run_command(once: bool, batch: int, concurrency: int, lease: int, poll: float) -> None:
+    """Send due reminders until stopped (SIGTERM or Ctrl+C finish the current batch first)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    log.setLevel(logging.INFO)
+    try:
+        pusher = worker.pusher_for(current_app)
+    except push.PushConfigError as exc:
+        raise click.ClickException(f"cannot send reminders: {exc}") from None
+    worst = -(-batch // concurrency) * sum(pusher.timeout)
+    if lease < worst:
+        # A batch outliving its lease may be claimed again by another worker (a double send).
+        log.warning("--lease %ds is shorter than a batch of hung push services could take "
+                    "(%ds): consider a smaller --batch or a longer --lease", lease, worst)
+    stop = threading.Event()
+    with single_sqlite_worker(), stop_on_signals(stop):
+        log.info("reminder worker started (batch %d, concurrency %d)", batch, concurrency)
+        total = worker.run(once, batch, concurrency, timedelta(seconds=lease), poll,
+                           should_stop=stop.is_set, now=utcnow, sleep=stop.wait)
+        log.info("reminder worker stopped: sent=%d retried=%d failed=%d pruned=%d skipped=%d",
+                 total.sent, total.retried, total.failed, total.pruned, total.skipped)
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event):
+    """SIGTERM and SIGINT set ``stop``: the batch in hand is finished, then the loop ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in previous:
+        signal.signal(sig, lambda signum, frame: stop.set())
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def single_sqlite_worker():
+    """On SQLite, hold an exclusive lock beside the database file for as long as we run.
+
+    SQLite has no SKIP LOCKED, so one worker is supported: a second one stops here with a
+    clear message. The OS drops the lock when the process ends, however it ends (kill -9).
+    """
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield
+        return
+    path = Path(url.database).resolve().with_name(Path(url.database).name + ".reminders.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise click.ClickException(
+                "another reminder worker is already running on this SQLite database "
+                f"({url.database}). SQLite supports one worker; run several only on PostgreSQL."
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def ensure_vapid_key() -> None:
+    """Create the VAPID key pair in instance/ unless VAPID_PRIVATE_KEY is configured (`init`)."""
+    if current_app.config.get("VAPID_PRIVATE_KEY"):
+        return
+    key, created = push.ensure_instance_key(Path(current_app.instance_path))
+    current_app.config["VAPID_PRIVATE_KEY"] = key
+    if created:
+        click.echo(f"Push reminders: VAPID key pair created in {current_app.instance_path}.")

@@ -1,0 +1,161 @@
+"""Clinic-side tables: protocol settings, per-patient windows, staff invites, access codes,
+rate-limit counters and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from meso.extensions import db
+from meso.models.core import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from meso.models.core import StaffUser
+
+# Clinic defaults before an admin changes anything (DESIGN.md §3).
+DEFAULT_FIRST_WEEKS_DAYS = 28
+DEFAULT_REMINDER_TIME = time(9, 0)
+DEFAULT_QUIET_START = time(21, 0)
+DEFAULT_QUIET_END = time(8, 0)
+FIRST_WEEKS_RANGE = (7, 90)
+
+
+class ClinicSettings(db.Model):
+    """A clinic's protocol settings; a clinic without a row uses the defaults."""
+
+    __tablename__ = "clinic_settings"
+
+    clinic_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("clinic.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Only the windows the clinic changed, {restriction key: hours}; the rest are defaults.
+    window_hours: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    first_weeks_days: so.Mapped[int] = so.mapped_column(default=DEFAULT_FIRST_WEEKS_DAYS)
+    reminder_time: so.Mapped[time] = so.mapped_column(sa.Time, default=DEFAULT_REMINDER_TIME)
+    quiet_start: so.Mapped[time] = so.mapped_column(sa.Time, default=DEFAULT_QUIET_START)
+    quiet_end: so.Mapped[time] = so.mapped_column(sa.Time, default=DEFAULT_QUIET_END)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("first_weeks_days BETWEEN 7 AND 90", name="first_weeks_range"),
+    )
+
+    @classmethod
+    def of(cls, clinic_id: int) -> ClinicSettings:
+        """Return the clinic's settings row, or an unsaved one holding the defaults."""
+        row = db.session.get(cls, clinic_id)
+        if row is None:
+            row = cls(
+                clinic_id=clinic_id,
+                window_hours={},
+                first_weeks_days=DEFAULT_FIRST_WEEKS_DAYS,
+                reminder_time=DEFAULT_REMINDER_TIME,
+                quiet_start=DEFAULT_QUIET_START,
+                quiet_end=DEFAULT_QUIET_END,
+            )
+        return row
+
+
+class WindowOverride(db.Model):
+    """One restriction window changed for one patient ("sauna 72 h for this patient")."""
+
+    __tablename__ = "window_override"
+
+    patient_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("patient.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: so.Mapped[str] = so.mapped_column(sa.String(20), primary_key=True)
+    hours: so.Mapped[int]
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffInvite(db.Model):
+    """A one-time link to set a password: a new colleague's invite, or a reset for one."""
+
+    __tablename__ = "staff_invite"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    clinic_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("clinic.id", ondelete="CASCADE"), index=True
+    )
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    role: so.Mapped[str] = so.mapped_column(sa.String(20))
+    # Set for a password reset of an existing account; None for a new colleague.
+    staff_user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("staff_user.id", ondelete="SET NULL")
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    used_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    def usable(self, now: datetime) -> bool:
+        return self.used_at is None and now < self.expires_at
+
+
+class AccessCode(db.Model):
+    """A patient's access code for the installed app.
+
+    The code is a public locator (to find the patient and rate-limit guesses at them) plus a
+    secret derived from SECRET_KEY and ``salt``: nothing stored here reveals the secret, yet
+    the app can show the code on the patient's Today and printed card.
+    """
+
+    __tablename__ = "access_code"
+
+    patient_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("patient.id", ondelete="CASCADE"), primary_key=True
+    )
+    locator: so.Mapped[str] = so.mapped_column(sa.String(8), unique=True)
+    salt: so.Mapped[str] = so.mapped_column(sa.String(32))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class RateLimit(db.Model):
+    """Failures counted in a fixed window, by key ("ip:<hmac>", "code:<locator>")."""
+
+    __tablename__ = "rate_limit"
+
+    key: so.Mapped[str] = so.mapped_column(sa.String(80), primary_key=True)
+    window_start: so.Mapped[datetime] = so.mapped_column(UTCDateTime, index=True)
+    count: so.Mapped[int] = so.mapped_column(default=0)
+
+
+class AuditEvent(db.Model):
+    """Who did what, when (UTC). Never a token, a code or a password in ``detail``.
+
+    Erasing a patient keeps the trail of what staff did but cuts it from the person
+    (patient_id becomes NULL; details never hold names or health data).
+    """
+
+    __tablename__ = "audit_event"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    # None only for a failed sign-in with an email no clinic has.
+    clinic_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("clinic.id", ondelete="CASCADE")
+    )
+    staff_user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("staff_user.id", ondelete="SET NULL"), index=True
+    )
+    patient_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("patient.id", ondelete="SET NULL")
+    )
+    action: so.Mapped[str] = so.mapped_column(sa.String(40))
+    detail: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    staff: so.Mapped[StaffUser | None] = so.relationship(
+        foreign_keys=[staff_user_id], lazy="joined"
+    )
+
+    __table_args__ = (
+        sa.Index("ix_audit_event_clinic_created", "clinic_id", "created_at"),
+        sa.Index("ix_audit_event_patient_created", "patient_id", "created_at"),
+    )

@@ -1,0 +1,266 @@
+"""The reminder outbox: the plan stored as rows, claimed by workers, outcomes recorded.
+
+Rows are keyed (patient, session, rule), so planning again never duplicates: it updates the
+pending rows, revives cancelled ones and cancels those the plan no longer holds. Workers claim
+due rows under a lease (on PostgreSQL with FOR UPDATE SKIP LOCKED, so any number of them never
+claim one row twice); a worker that dies leaves its rows to the next one once the lease ends.
+Services flush; the caller commits (the worker commits its own claims and outcomes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from meso import courses, reminders
+from meso import protocol as p
+from meso.extensions import db
+from meso.models import (
+    ClinicSettings,
+    Patient,
+    PushSubscription,
+    Reminder,
+    ReminderSettings,
+    utcnow,
+)
+
+MAX_ATTEMPTS = 6
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+NO_DEVICE = "no device"
+
+
+def settings_for(patient: Patient) -> reminders.Settings:
+    """Return the patient's reminder settings; without their own, the clinic's defaults."""
+    row = db.session.get(ReminderSettings, patient.id)
+    if row is None:
+        clinic = ClinicSettings.of(patient.clinic_id)
+        return reminders.Settings(
+            morning=clinic.reminder_time,
+            quiet_start=clinic.quiet_start,
+            quiet_end=clinic.quiet_end,
+        )
+    return reminders.Settings(
+        categories=frozenset(c for c in p.REMINDER_CATEGORIES if getattr(row, c)),
+        morning=row.morning,
+        quiet_start=row.quiet_start,
+        quiet_end=row.quiet_end,
+        discreet=row.discreet,
+    )
+
+
+def plan(patient: Patient) -> list[reminders.Planned]:
+    """Return the patient's reminder plan from their course, protocol and settings."""
+    course = patient.course
+    if course is None or patient.archived_at is not None:
+        return []
+    return reminders.schedule(
+        course, course.session_starts, courses.protocol_for(patient), settings_for(patient)
+    )
+
+
+@dataclass
+class ReplanCounts:
+    added: int = 0
+    updated: int = 0
+    cancelled: int = 0
+
+
+def replan(patient: Patient, now: datetime | None = None) -> ReplanCounts:
+    """Bring the patient's outbox rows in line with their plan (same transaction as the change).
+
+    Sent, failed and skipped rows are history and stay, unless the session they spoke of has
+    moved: then the reminder is news again and goes back to pending.
+    """
+    now = now or utcnow()
+    wanted = {item.key: item for item in plan(patient) if item.expires_at > now}
+    rows = {
+        (row.session, row.rule): row
+        for row in db.session.scalars(sa.select(Reminder).where(Reminder.patient_id == patient.id))
+    }
+    counts = ReplanCounts()
+    for key, item in wanted.items():
+        row = rows.get(key)
+        if row is None:
+            db.session.add(Reminder(patient_id=patient.id, **_fields(item), **_fresh(item, now)))
+            counts.added += 1
+        elif _needs_update(row, item):
+            _apply(row, {**_fields(item), **_fresh(item, now)})
+            counts.updated += 1
+    for key, row in rows.items():
+        if key not in wanted and row.status == "pending":
+            _apply(row, {"status": "cancelled", "lease_until": None, "updated_at": now})
+            counts.cancelled += 1
+    db.session.flush()
+    return counts
+
+
+def _fields(item: reminders.Planned) -> dict:
+    return {
+        "session": item.session,
+        "rule": item.rule,
+        "category": item.category,
+        "anchor_at": item.anchor_at,
+        "fire_at": item.fire_at,
+        "expires_at": item.expires_at,
+        "topic": item.topic,
+    }
+
+
+def _fresh(item: reminders.Planned, now: datetime) -> dict:
+    return {
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": item.fire_at,
+        "lease_until": None,  # a worker holding the old version will find its lease gone
+        "sent_at": None,
+        "last_error": None,
+        "updated_at": now,
+    }
+
+
+def _needs_update(row: Reminder, item: reminders.Planned) -> bool:
+    if row.anchor_at != item.anchor_at or row.status == "cancelled":
+        return True
+    if row.status != "pending":
+        return False
+    return (row.fire_at, row.expires_at, row.category) != (
+        item.fire_at, item.expires_at, item.category
+    )
+
+
+def _apply(row: Reminder, values: dict) -> None:
+    for name, value in values.items():
+        setattr(row, name, value)
+
+
+def rearm(patient: Patient, now: datetime | None = None) -> int:
+    """Make reminders skipped for want of a device pending again, while still useful.
+
+    Called when the patient turns reminders on: what is still true reaches the new device.
+    """
+    now = now or utcnow()
+    result = db.session.execute(
+        sa.update(Reminder)
+        .where(
+            Reminder.patient_id == patient.id,
+            Reminder.status == "skipped",
+            Reminder.last_error == NO_DEVICE,
+            Reminder.expires_at > now,
+        )
+        .values(status="pending", attempts=0, next_attempt_at=now, lease_until=None,
+                last_error=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def claim_due(now: datetime, limit: int, lease: timedelta) -> tuple[list[int], datetime]:
+    """Lease up to ``limit`` due rows and commit; return their ids and the lease token.
+
+    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED, then UPDATE those ids, in one transaction, so
+    concurrent workers skip each other's rows instead of waiting or taking them twice. (Not a
+    single UPDATE … WHERE id IN (SELECT … SKIP LOCKED): the planner may re-run the subquery,
+    which then skips the rows it just updated and claims more than ``limit``.)
+    SQLite has one worker: a single UPDATE … RETURNING is one write, never a stale read.
+    The lease's end doubles as a fencing token: outcomes are written only while it holds.
+    """
+    token = now + lease
+    lease_rows = sa.update(Reminder).values(lease_until=token).execution_options(
+        synchronize_session=False)
+    if db.session.get_bind().dialect.name == "postgresql":
+        ids = lock_due(db.session, now, limit)
+        if ids:
+            db.session.execute(lease_rows.where(Reminder.id.in_(ids)))
+    else:
+        ids = db.session.scalars(
+            lease_rows.where(Reminder.id.in_(due_rows(now, limit))).returning(Reminder.id)
+        ).all()
+    db.session.commit()
+    return sorted(ids), token
+
+
+def lock_due(connection, now: datetime, limit: int) -> list[int]:
+    """PostgreSQL: lock the next due rows for this transaction, skipping rows others hold."""
+    return connection.execute(
+        due_rows(now, limit).with_for_update(skip_locked=True)
+    ).scalars().all()
+
+
+def due_rows(now: datetime, limit: int) -> sa.Select:
+    """The ids of the next due, unleased rows, oldest first."""
+    return (
+        sa.select(Reminder.id)
+        .where(
+            Reminder.status == "pending",
+            Reminder.next_attempt_at <= now,
+            sa.or_(Reminder.lease_until.is_(None), Reminder.lease_until <= now),
+        )
+        .order_by(Reminder.next_attempt_at, Reminder.id)
+        .limit(limit)
+    )
+
+
+def record(reminder_id: int, token: datetime, values: dict) -> bool:
+    """Write an outcome if our lease still holds (else another worker or a re-plan owns it)."""
+    result = db.session.execute(
+        sa.update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.lease_until == token)
+        .values(lease_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def sent(now: datetime, attempts: int) -> dict:
+    return {"status": "sent", "sent_at": now, "attempts": attempts, "last_error": None,
+            "updated_at": now}
+
+
+def closed(status: str, reason: str, now: datetime, attempts: int | None = None) -> dict:
+    values = {"status": status, "last_error": reason[:200], "updated_at": now}
+    if attempts is not None:
+        values["attempts"] = attempts
+    return values
+
+
+def retry(attempts_before: int, expires_at: datetime, now: datetime, retry_after: float | None,
+          reason: str) -> dict:
+    """Back off exponentially, or as long as the push service asked (Retry-After), whichever
+    is longer; give up after MAX_ATTEMPTS, or when the next try would come too late."""
+    attempts = attempts_before + 1
+    delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (attempts - 1))
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=min(retry_after, 366 * 86400)))
+    at = now + delay
+    if attempts >= MAX_ATTEMPTS:
+        return closed("failed", f"gave up after {attempts} attempts: {reason}", now, attempts)
+    if at >= expires_at:
+        return closed("failed", f"pointless by the next try: {reason}", now, attempts)
+    return {"attempts": attempts, "next_attempt_at": at, "last_error": reason[:200],
+            "updated_at": now}
+
+
+def postpone(until: datetime, now: datetime) -> dict:
+    return {"next_attempt_at": until, "updated_at": now}
+
+
+def prune(endpoints: list[str]) -> int:
+    """Delete subscriptions the push service says are gone (404/410)."""
+    if not endpoints:
+        return 0
+    result = db.session.execute(
+        sa.delete(PushSubscription).where(PushSubscription.endpoint.in_(endpoints))
+    )
+    return result.rowcount
+
+
+def mark_success(endpoints: list[str], now: datetime) -> None:
+    if endpoints:
+        db.session.execute(
+            sa.update(PushSubscription)
+            .where(PushSubscription.endpoint.in_(endpoints))
+            .values(last_success_at=now)
+        )

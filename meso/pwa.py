@@ -1,0 +1,113 @@
+"""The installable shell: the service worker at /sw.js, the web app manifest and the offline page.
+
+The worker's source lives in static/sw.js but is served from the root, so that its scope is the
+whole site. Its BUILD line is filled in here with a hash of every file it precaches: change the
+CSS, a script or the offline page and the worker's bytes change too, so browsers install the new
+version (and its new cache) instead of serving a stale shell forever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+bp = Blueprint("pwa", __name__)
+
+# The line of static/sw.js that /sw.js replaces with the real build (see service_worker below).
+BUILD_PLACEHOLDER = 'const BUILD = { version: "dev", shell: [] };'
+
+THEME_COLOR = "#0d5c58"
+BACKGROUND_COLOR = "#f5f7f6"
+
+# Static files the offline shell needs besides every stylesheet and script (icons, mostly).
+SHELL_ICONS = ("icons/icon.svg", "icons/icon-192.png")
+# Templates the precached offline page is rendered from: a change to them is a new version.
+SHELL_TEMPLATES = ("base.html", "patient/offline.html")
+
+
+def shell_files() -> list[str]:
+    """Return the static files to precache, relative to static/: all CSS and JS, a few icons."""
+    static = Path(current_app.static_folder)
+    found = sorted(
+        str(path.relative_to(static))
+        for pattern in ("css/*.css", "js/*.js")
+        for path in static.glob(pattern)
+    )
+    return found + [name for name in SHELL_ICONS if (static / name).exists()]
+
+
+def shell_urls(files: list[str]) -> list[str]:
+    urls = [url_for("static", filename=name) for name in files]
+    return urls + [url_for("pwa.offline"), url_for("pwa.manifest")]
+
+
+def shell_version(files: list[str]) -> str:
+    """Hash everything the worker precaches, so any change to the shell is a new version."""
+    digest = hashlib.sha256()
+    static = Path(current_app.static_folder)
+    templates = Path(current_app.template_folder)
+    for path in [static / name for name in files] + [templates / n for n in SHELL_TEMPLATES]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@bp.get("/sw.js")
+def service_worker():
+    source = (Path(current_app.static_folder) / "sw.js").read_text(encoding="utf-8")
+    if BUILD_PLACEHOLDER not in source:
+        raise RuntimeError("static/sw.js lost its BUILD line; meso/pwa.py fills it in")
+    files = shell_files()
+    build = {"version": shell_version(files), "shell": shell_urls(files)}
+    body = source.replace(BUILD_PLACEHOLDER, f"const BUILD = {json.dumps(build)};", 1)
+    response = current_app.response_class(body, mimetype="text/javascript")
+    # The worker lives at the root, so its default scope is already "/"; say so explicitly.
+    response.headers["Service-Worker-Allowed"] = "/"
+    # Browsers must ask for a new worker each time they check for updates (never no-store:
+    # that would be fine too, but no-cache with an ETag lets an unchanged worker cost 304).
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    icon = url_for("static", filename="icons/icon.svg")
+    data = {
+        "id": "/",
+        "name": _("Meso aftercare"),
+        "short_name": _("Aftercare"),
+        "description": _("Your recovery after mesotherapy, day by day: what is normal, "
+                         "what to avoid and until when."),
+        "lang": str(get_locale()).replace("_", "-"),
+        "start_url": url_for("patient.today"),
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "theme_color": THEME_COLOR,
+        "background_color": BACKGROUND_COLOR,
+        "icons": [
+            {"src": url_for("static", filename="icons/icon-192.png"), "sizes": "192x192",
+             "type": "image/png", "purpose": "any"},
+            {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512",
+             "type": "image/png", "purpose": "any"},
+            {"src": url_for("static", filename="icons/icon-maskable-512.png"),
+             "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+            {"src": icon, "sizes": "any", "type": "image/svg+xml", "purpose": "any"},
+        ],
+    }
+    response = current_app.response_class(
+        json.dumps(data, ensure_ascii=False), mimetype="application/manifest+json"
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/offline")
+def offline():
+    """The page the service worker shows for a page it cannot fetch and has no copy of."""
+    return render_template("patient/offline.html")

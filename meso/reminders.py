@@ -1,0 +1,219 @@
+"""The reminder plan, pure: which push reminders a course earns, and when. No Flask, no DB.
+
+The rules are data (protocol.REMINDER_RULES); this module gives each one its instant:
+- windows are absolute (a 48 h window ends 48 real hours after the session's start), read
+  from the same Protocol and session schedule as the planner (recovery.session_schedule);
+- "day 1 morning" is a local wall-clock time in the patient's zone (zoneinfo), so it stays at
+  08:30 across a daylight-saving change;
+- nothing fires in the patient's quiet hours: it moves to their end, and is dropped when it
+  would then be pointless; nothing is planned after the moment it stops being true.
+The outbox (meso/outbox.py) stores what this returns; the worker sends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from meso import protocol as p
+from meso import recovery
+
+
+def parse_clock(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A patient's reminder choices (defaults when they never opened the settings page)."""
+
+    categories: frozenset[str] = frozenset(p.REMINDER_CATEGORIES)
+    morning: time = parse_clock(p.DEFAULT_MORNING)
+    quiet_start: time = parse_clock(p.DEFAULT_QUIET_HOURS[0])
+    quiet_end: time = parse_clock(p.DEFAULT_QUIET_HOURS[1])
+    discreet: bool = False
+
+
+DEFAULT_SETTINGS = Settings()
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One reminder to send: the outbox row's content, before it is stored."""
+
+    session: int  # the session it speaks of (1-based, in start order)
+    rule: str
+    category: str  # the first of the rule's categories the patient has on
+    categories: tuple[str, ...]  # all of them: they choose the text variant
+    anchor_at: datetime  # the session start it was planned from (UTC)
+    fire_at: datetime  # local, in the patient's zone
+    expires_at: datetime  # local; pointless from then on (the push TTL runs until here)
+    topic: str  # push Topic and notification tag: a re-send replaces, never stacks
+    link: str
+    urgency: str
+    params: Mapping[str, datetime] = field(default_factory=dict)  # local instants for texts
+    still: bool = False  # the rule's "still" sentence applies
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.session, self.rule)
+
+
+def in_quiet_hours(local: datetime, settings: Settings) -> bool:
+    """Return whether a local wall-clock time falls in the quiet hours (which may span midnight)."""
+    start, end, clock = settings.quiet_start, settings.quiet_end, local.time()
+    if start == end:
+        return False
+    if start < end:
+        return start <= clock < end
+    return clock >= start or clock < end
+
+
+def after_quiet_hours(local: datetime, settings: Settings) -> datetime:
+    """Return ``local`` itself, or the end of the quiet hours it falls in."""
+    if not in_quiet_hours(local, settings):
+        return local
+    zone = local.tzinfo
+    end = at_clock(local.date(), settings.quiet_end, zone)
+    if end <= local:
+        end = at_clock(local.date() + timedelta(days=1), settings.quiet_end, zone)
+    return end
+
+
+def at_clock(day: date, clock: time, zone: tzinfo) -> datetime:
+    """Return the local instant of ``clock`` on ``day``.
+
+    A clock time skipped by a spring-forward change resolves to the same distance past the
+    change (02:30 becomes 03:30): a reminder is better a little late than lost.
+    """
+    wall = datetime.combine(day, clock)
+    return wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
+
+
+def end_of_day(day: date, zone: tzinfo) -> datetime:
+    return at_clock(day + timedelta(days=1), time(0), zone)
+
+
+def schedule(
+    course: recovery.CourseLike,
+    sessions: Sequence[datetime],
+    protocol: p.Protocol = p.DEFAULT_PROTOCOL,
+    settings: Settings = DEFAULT_SETTINGS,
+) -> list[Planned]:
+    """Return the course's reminders, in fire order, for every known session.
+
+    ``sessions`` are the recorded or booked session starts. Projected sessions (the rest of the
+    plan) earn no reminders of their own, since their date is a guess, but they still end the
+    windows of the session before them, as on the Timeline.
+    """
+    if not sessions:
+        return []
+    zone = ZoneInfo(course.timezone)
+    known = sorted(recovery.to_utc(s) for s in sessions)
+    full = recovery.session_schedule(known, course.planned_sessions, course.interval_weeks, zone)
+    planned: list[Planned] = []
+    for number, start in enumerate(known, 1):
+        following = full[number] if number < len(full) else None
+        previous = known[number - 2] if number > 1 else None
+        for rule in p.REMINDER_RULES.values():
+            if rule.anchor == "last":
+                continue
+            item = _plan_rule(rule, number, start, previous, following, zone, protocol, settings)
+            if item is not None:
+                planned.append(item)
+    if len(known) >= course.planned_sessions:
+        last = p.REMINDER_RULES["maintenance"]
+        item = _plan_rule(last, len(known), known[-1], None, None, zone, protocol, settings)
+        if item is not None:
+            planned.append(item)
+    return sorted(planned, key=lambda r: (r.fire_at, r.session, r.rule))
+
+
+def _plan_rule(rule, number, start, previous, following, zone, protocol, settings):
+    """Return the rule's reminder for one session, or None when it has nothing true to say."""
+    enabled = tuple(c for c in rule.categories if c in settings.categories)
+    if not enabled:
+        return None
+    ends = window_ends(start, protocol)
+    nominal = _nominal_fire(rule, start, ends, zone, settings)
+    if nominal is None:
+        return None
+    expires = nominal + rule.useful_for
+    if rule.same_day:
+        # "Tonight" means the local day the rule belongs to, not the day a late one lands on.
+        day = start.astimezone(zone).date() + timedelta(days=rule.day or 0)
+        expires = min(expires, end_of_day(day, zone))
+    for key in rule.while_open:
+        expires = min(expires, ends[key])
+    if rule.anchor == "before":
+        # Speaks of this session, from the days before it (once the previous one is over).
+        expires = min(expires, start)
+        if previous is not None and nominal <= previous:
+            return None
+    elif following is not None:
+        # The next session restarts every window: what this one says stops being true.
+        expires = min(expires, following)
+    fire = after_quiet_hours(nominal, settings)
+    if fire >= expires:
+        return None
+    params = text_params(start, ends, zone)
+    still = any(ends[key] > fire for key in rule.still_open)
+    return Planned(
+        session=number,
+        rule=rule.key,
+        category=enabled[0],
+        categories=enabled,
+        anchor_at=start,
+        fire_at=fire,
+        expires_at=expires.astimezone(zone),
+        topic=rule.key,
+        link=rule.link,
+        urgency=rule.urgency,
+        params=params,
+        still=still,
+    )
+
+
+def _nominal_fire(rule, start, ends, zone, settings) -> datetime | None:
+    """Return the local instant the rule speaks up, before quiet hours are applied."""
+    if rule.anchor == "end":
+        if any(ends[key] <= start for key in rule.windows):
+            return None  # a zero window: nothing was ever off, so nothing is "OK again"
+        return max(ends[key] for key in rule.windows).astimezone(zone)
+    if rule.day is None:
+        return (start + rule.offset).astimezone(zone)
+    clock = settings.morning if rule.clock == "morning" else parse_clock(rule.clock)
+    return at_clock(start.astimezone(zone).date() + timedelta(days=rule.day), clock, zone)
+
+
+def window_ends(start: datetime, protocol: p.Protocol) -> dict[str, datetime]:
+    """Return when each after-session window of this session ends (UTC)."""
+    ends = {
+        key: start + protocol.windows[key]
+        for key, rule in p.RESTRICTIONS.items()
+        if rule.anchor == "after"
+    }
+    ends["sunscreen"] = start + protocol.sunscreen
+    return ends
+
+
+def text_params(start: datetime, ends: Mapping[str, datetime], zone: tzinfo) -> dict:
+    """Return the instants a reminder's text may name, local to the patient."""
+    return {
+        "heat_until": ends["heat"].astimezone(zone),
+        "sun_until": ends["sun"].astimezone(zone),
+        "sunscreen_until": ends["sunscreen"].astimezone(zone),
+        "exfoliants_until": ends["exfoliants"].astimezone(zone),
+        # The texts name retinol, acids and peels together: the later end is the safe one.
+        "vitamin_a_until": max(ends["vitamin_a"], ends["acids_peels"]).astimezone(zone),
+        "session_day": start.astimezone(zone),
+        "session_time": start.astimezone(zone),
+    }
+
+
+def text_for(planned: Planned) -> p.ReminderText:
+    """Return the rule's text variant for the categories the patient has on."""
+    return p.REMINDER_RULES[planned.rule].texts[planned.categories]

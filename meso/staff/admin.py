@@ -1,0 +1,191 @@
+"""Admin pages: the clinic's staff accounts, its protocol settings and the audit log."""
+
+from __future__ import annotations
+
+import math
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from meso import audit, clinics
+from meso.extensions import db
+from meso.models import AuditEvent, ClinicSettings, Patient, StaffInvite, StaffUser, utcnow
+from meso.staff.admin_forms import InviteForm, RoleForm, SettingsForm
+from meso.staff.blueprint import admin_required, bp, clinic_patient, clinic_staff
+
+AUDIT_PER_PAGE = 50
+STAFF_LINK_KEY = "staff_link"
+
+
+# -- staff accounts ---------------------------------------------------------------------------
+
+
+@bp.get("/team")
+@admin_required
+def team(form: InviteForm | None = None, status: int = 200):
+    members = db.session.scalars(
+        sa.select(StaffUser).where(StaffUser.clinic_id == current_user.clinic_id)
+        .order_by(StaffUser.active.desc(), StaffUser.email)).all()
+    invites = db.session.scalars(
+        sa.select(StaffInvite).where(StaffInvite.clinic_id == current_user.clinic_id,
+                                     StaffInvite.used_at.is_(None),
+                                     StaffInvite.expires_at > utcnow())
+        .order_by(StaffInvite.created_at.desc())).all()
+    kept = session.get(STAFF_LINK_KEY) or {}
+    link = None
+    if kept and any(invite.id == kept.get("invite_id") for invite in invites):
+        link = {"invite_id": kept["invite_id"], "email": kept["email"],
+                "url": staff_link(kept["token"])}
+    return render_template("staff/team.html", members=members, invites=invites, link=link,
+                           zone=ZoneInfo(current_user.clinic.timezone),
+                           form=form or InviteForm(), role_forms={
+                               m.id: RoleForm(prefix=f"role{m.id}", formdata=None, role=m.role)
+                               for m in members}), status
+
+
+def staff_link(token: str) -> str:
+    base = current_app.config["MESO_BASE_URL"] or request.url_root.rstrip("/")
+    return base + url_for("staff.join", token=token)
+
+
+def keep_link(invite: StaffInvite, token: str) -> None:
+    session[STAFF_LINK_KEY] = {"invite_id": invite.id, "token": token, "email": invite.email}
+
+
+@bp.post("/team/invite")
+@admin_required
+def invite_colleague():
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            invite, token = clinics.invite_colleague(current_user, form.email.data,
+                                                     form.role.data)
+        except clinics.AccountError as exc:
+            form.email.errors.append(str(exc))
+        else:
+            db.session.commit()
+            keep_link(invite, token)
+            return redirect(url_for("staff.team"), code=303)
+    db.session.rollback()
+    return team(form=form, status=400)
+
+
+@bp.post("/team/<int:staff_id>/reset")
+@admin_required
+def reset_password(staff_id: int):
+    user = clinic_staff(staff_id)
+    invite, token = clinics.reset_link(current_user, user)
+    db.session.commit()
+    keep_link(invite, token)
+    return redirect(url_for("staff.team"), code=303)
+
+
+@bp.post("/team/invites/<int:invite_id>/cancel")
+@admin_required
+def cancel_invite(invite_id: int):
+    invite = db.session.scalar(sa.select(StaffInvite).where(
+        StaffInvite.id == invite_id, StaffInvite.clinic_id == current_user.clinic_id))
+    if invite is None:
+        abort(404)
+    audit.by(current_user, "staff.invite_cancelled", invite=invite.id)
+    db.session.delete(invite)
+    db.session.commit()
+    return redirect(url_for("staff.team"), code=303)
+
+
+@bp.post("/team/<int:staff_id>/active")
+@admin_required
+def set_active(staff_id: int):
+    user = clinic_staff(staff_id)
+    return account_change(lambda: clinics.set_active(
+        current_user, user, request.form.get("active") == "1"))
+
+
+@bp.post("/team/<int:staff_id>/role")
+@admin_required
+def set_role(staff_id: int):
+    user = clinic_staff(staff_id)
+    form = RoleForm(prefix=f"role{user.id}")
+    if not form.validate_on_submit():
+        flash(_("Choose a role."), "error")
+        return redirect(url_for("staff.team"), code=303)
+    return account_change(lambda: clinics.set_role(current_user, user, form.role.data))
+
+
+def account_change(change):
+    try:
+        change()
+    except clinics.AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Saved."))
+    return redirect(url_for("staff.team"), code=303)
+
+
+# -- clinic settings --------------------------------------------------------------------------
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@admin_required
+def settings():
+    current = ClinicSettings.of(current_user.clinic_id)
+    form = SettingsForm(
+        phone=current_user.clinic.phone, first_weeks_days=current.first_weeks_days,
+        reminder_time=current.reminder_time, quiet_start=current.quiet_start,
+        quiet_end=current.quiet_end, **clinics.effective_window_hours(current))
+    if form.validate_on_submit():
+        clinic = current_user.clinic
+        if clinic.phone != form.phone.data:
+            audit.by(current_user, "settings.changed", changes={"phone": [clinic.phone,
+                                                                          form.phone.data]})
+            clinic.phone = form.phone.data
+        clinics.update_settings(current_user, form.window_hours(), form.first_weeks_days.data,
+                                form.reminder_time.data, form.quiet_start.data,
+                                form.quiet_end.data)
+        db.session.commit()
+        flash(_("Settings saved. Every patient's plan uses them from now on."))
+        return redirect(url_for("staff.settings"), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/settings.html", form=form,
+                           defaults=clinics.effective_window_hours(ClinicSettings(
+                               window_hours={}))), status
+
+
+# -- audit log --------------------------------------------------------------------------------
+
+
+@bp.get("/audit")
+@admin_required
+def clinic_audit():
+    return audit_page(None)
+
+
+@bp.get("/patients/<int:patient_id>/audit")
+@admin_required
+def patient_audit(patient_id: int):
+    patient = clinic_patient(patient_id)
+    audit.by(current_user, "patient.viewed", patient, page="audit")
+    db.session.commit()
+    return audit_page(patient)
+
+
+def audit_page(patient: Patient | None):
+    where = [AuditEvent.clinic_id == current_user.clinic_id]
+    if patient is not None:
+        where.append(AuditEvent.patient_id == patient.id)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*where))
+    pages = max(1, math.ceil(total / AUDIT_PER_PAGE))
+    page = request.args.get("page", "1")
+    page = min(max(1, int(page) if page.isdigit() and len(page) < 7 else 1), pages)
+    events = db.session.execute(
+        sa.select(AuditEvent, Patient.name).outerjoin(Patient, Patient.id == AuditEvent.patient_id)
+        .where(*where).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(AUDIT_PER_PAGE).offset((page - 1) * AUDIT_PER_PAGE)).all()
+    return render_template("staff/audit.html", patient=patient, events=events, page=page,
+                           pages=pages, total=total, label=audit.label,
+                           zone=ZoneInfo(current_user.clinic.timezone))

@@ -1,0 +1,80 @@
+"""Forms of the admin pages (staff accounts, clinic settings) and the set-password page."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, TimeField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange
+
+from meso import protocol
+from meso.clinics import MIN_PASSWORD
+from meso.models.clinic import FIRST_WEEKS_RANGE
+from meso.staff.forms import window_field
+
+ROLE_CHOICES = [SelectChoice("practitioner", _l("Practitioner")),
+                SelectChoice("admin", _l("Admin"))]
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        description=_l("At least %(n)d characters. A short sentence is easy to remember.",
+                       n=MIN_PASSWORD),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD, max=1000)],
+    )
+    confirm = PasswordField(
+        _l("The same password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(_l("Colleague's email"),
+                       validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, validators=[InputRequired()])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, validators=[InputRequired()])
+
+
+class SettingsForm(FlaskForm):
+    phone = StringField(_l("Clinic phone"), description=_l("On the patient's pages and card."),
+                        validators=[Length(max=40)],
+                        filters=[lambda v: v.strip() if isinstance(v, str) else v])
+    first_weeks_days = IntegerField(
+        _l("First weeks phase (days)"),
+        description=_l("From two days after a session until this day. Default 28."),
+        validators=[InputRequired(), NumberRange(*FIRST_WEEKS_RANGE)],
+    )
+    reminder_time = TimeField(_l("Default reminder time (morning)"),
+                              validators=[InputRequired()])
+    quiet_start = TimeField(_l("Quiet hours from"), validators=[InputRequired()])
+    quiet_end = TimeField(_l("Quiet hours until"), validators=[InputRequired()])
+
+    def window_hours(self) -> dict[str, int]:
+        return {key: self[key].data for key in protocol.RESTRICTIONS}
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        start, end, morning = self.quiet_start.data, self.quiet_end.data, self.reminder_time.data
+        if ok and start == end:
+            self.quiet_end.errors.append(_l("Quiet hours must end at another time."))
+            return False
+        if ok and in_quiet_hours(morning, start, end):
+            self.reminder_time.errors.append(_l("This time is inside the quiet hours."))
+            return False
+        return ok
+
+
+def in_quiet_hours(moment, start, end) -> bool:
+    """Whether a clock time falls in quiet hours that may run past midnight."""
+    if start < end:
+        return start <= moment < end
+    return moment >= start or moment < end
+
+
+for _key in protocol.RESTRICTIONS:
+    setattr(SettingsForm, _key, window_field(_key, required=True))

@@ -1,0 +1,125 @@
+"""Staff sign-in and sign-out, one-time set-password links, and the session check."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from meso import audit, clinics
+from meso.extensions import db
+from meso.models import StaffUser, utcnow
+from meso.passwords import check_password
+from meso.staff.admin_forms import SetPasswordForm
+from meso.staff.blueprint import bp
+from meso.staff.forms import SignInForm
+
+# The session remembers which password/activation "version" it was signed in under.
+VERSION_KEY = "staff_sv"
+JOIN_KEY = "staff_join"
+
+
+def load_staff_user(user_id: str) -> StaffUser | None:
+    """Flask-Login's user loader: refuse inactive accounts and sessions from before a
+    deactivation or password reset, so those end at once."""
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(StaffUser, int(user_id))
+    if user is None or not user.active:
+        return None
+    if session.get(VERSION_KEY, 0) != user.session_version:
+        return None
+    return user
+
+
+def start_session(user: StaffUser) -> None:
+    session.clear()
+    login_user(user)
+    session[VERSION_KEY] = user.session_version
+    user.last_sign_in_at = utcnow()
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(url_for("staff.roster"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(
+            sa.select(StaffUser).where(StaffUser.email == form.email.data.strip().lower())
+        )
+        ok = check_password(user.password_hash if user else None, form.password.data)
+        if ok and user.active:
+            start_session(user)
+            audit.by(user, "staff.sign_in")
+            db.session.commit()
+            return redirect(safe_next(request.args.get("next")), code=303)
+        record_failure(user, ok)
+        form.password.errors.append(_("Wrong email or password."))
+        return render_template("staff/sign_in.html", form=form), 400
+    status = 400 if form.errors else 200
+    return render_template("staff/sign_in.html", form=form), status
+
+
+def record_failure(user: StaffUser | None, password_ok: bool) -> None:
+    """Audit a refused sign-in; the typed email and password are never stored."""
+    if user is None:
+        audit.record("staff.sign_in_failed", clinic_id=None, reason="unknown email")
+    else:
+        reason = "inactive account" if password_ok else "wrong password"
+        audit.by(user, "staff.sign_in_failed", reason=reason)
+    db.session.commit()
+
+
+def safe_next(target: str | None) -> str:
+    """Return a local path to go to after sign-in; anything pointing elsewhere goes home."""
+    # Browsers read "\" as "/", so "/\evil.example" would leave the site too.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("staff.roster")
+
+
+@bp.post("/sign-out")
+@login_required
+def sign_out():
+    audit.by(current_user, "staff.sign_out")
+    db.session.commit()
+    logout_user()
+    session.clear()
+    return redirect(url_for("staff.sign_in"), code=303)
+
+
+# "/i/" in the path: the access-log filter (meso/logredact.py) redacts the token after it.
+@bp.get("/i/<token>")
+def join(token: str):
+    """Keep a set-password link's token in the session and go to a clean address."""
+    if clinics.live_invite(token, utcnow()) is None:
+        return render_template("staff/join_invalid.html"), 404
+    session[JOIN_KEY] = token
+    return redirect(url_for("staff.welcome"), code=303)
+
+
+@bp.route("/welcome", methods=["GET", "POST"])
+def welcome():
+    invite = clinics.live_invite(session.get(JOIN_KEY), utcnow())
+    if invite is None:
+        return render_template("staff/join_invalid.html"), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = clinics.accept_invite(invite, form.password.data)
+        except clinics.AccountError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            start_session(user)
+            db.session.commit()
+            return redirect(url_for("staff.roster"), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/welcome.html", form=form, invite=invite), status

@@ -1,0 +1,74 @@
+"""The staff blueprint and what its views share: clinic scoping and the admin check."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import Blueprint, abort
+from flask_login import current_user, login_required
+
+from meso import audit
+from meso.extensions import db
+from meso.models import Patient, StaffUser, TreatmentSession
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+bp.add_app_template_global(audit.label, "audit_label")
+
+
+@bp.app_template_filter("audit_value")
+def audit_value(value) -> str:
+    """An audit detail as a person reads it: [old, new] as "old → new"."""
+    if isinstance(value, list) and len(value) == 2:
+        return f"{audit_value(value[0])} → {audit_value(value[1])}"
+    if isinstance(value, dict):
+        return ", ".join(f"{key.replace('_', ' ')} {audit_value(v)}" for key, v in value.items())
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def clinic_patient(patient_id: int) -> Patient:
+    """Return a patient of the signed-in staff member's clinic, or 404 for any other."""
+    patient = db.session.scalar(
+        sa.select(Patient).where(
+            Patient.id == patient_id, Patient.clinic_id == current_user.clinic_id
+        )
+    )
+    if patient is None:
+        abort(404)
+    return patient
+
+
+def clinic_session(patient: Patient, session_id: int) -> TreatmentSession:
+    """Return one of the patient's sessions, or 404."""
+    for session in patient.course.sessions:
+        if session.id == session_id:
+            return session
+    abort(404)
+
+
+def clinic_staff(staff_id: int) -> StaffUser:
+    user = db.session.scalar(
+        sa.select(StaffUser).where(
+            StaffUser.id == staff_id, StaffUser.clinic_id == current_user.clinic_id
+        )
+    )
+    if user is None:
+        abort(404)
+    return user
+
+
+def admin_required(view):
+    """Signed-in admins only: a practitioner gets 403 (and a visitor the sign-in page)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if current_user.role != "admin":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped

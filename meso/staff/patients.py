@@ -1,0 +1,159 @@
+"""Staff patient pages: enrol, the patient's page, invite links with QR code, access codes,
+devices and archiving. Course changes (sessions, plan, windows) are in course_views.py."""
+
+from __future__ import annotations
+
+import segno
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from meso import access, accesscode, audit, courses
+from meso.access import invite_url
+from meso.extensions import db
+from meso.models import Patient, utcnow
+from meso.staff import detail
+from meso.staff.blueprint import bp, clinic_patient
+from meso.staff.forms import EnrolForm
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+@login_required
+def enrol():
+    form = EnrolForm()
+    if request.method == "GET":
+        form.timezone.data = current_user.clinic.timezone
+    if form.validate_on_submit():
+        data = courses.Enrolment(
+            name=form.name.data,
+            area=form.area.data,
+            first_session=form.first_session_utc,
+            timezone=form.timezone.data,
+            planned_sessions=form.planned_sessions.data,
+            interval_weeks=form.interval_weeks.data,
+        )
+        patient, token = courses.enrol(
+            current_user.clinic, data, current_app.config["INVITE_DAYS"], actor=current_user
+        )
+        db.session.commit()
+        remember_invite(patient, token)
+        return redirect(url_for("staff.invite", patient_id=patient.id), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/enrol.html", form=form), status
+
+
+def remember_invite(patient: Patient, token: str) -> None:
+    """Keep the new link in the signed session so the invite page can show it after a redirect.
+
+    Only its hash is in the database; the link is shown to the staff member who made it.
+    """
+    session["invite"] = {"patient_id": patient.id, "token": token}
+
+
+@bp.get("/patients/<int:patient_id>")
+@login_required
+def patient(patient_id: int):
+    patient = clinic_patient(patient_id)
+    audit.by(current_user, "patient.viewed", patient, page="detail")
+    response = detail.render(patient)
+    db.session.commit()  # the view itself is audited; a missing access code is made
+    return response
+
+
+@bp.get("/patients/<int:patient_id>/invite")
+@login_required
+def invite(patient_id: int):
+    patient = clinic_patient(patient_id)
+    kept = session.get("invite") or {}
+    link = invite_url(kept["token"]) if kept.get("patient_id") == patient.id else None
+    expired = patient.invite_expires_at is None or patient.invite_expires_at <= utcnow()
+    code = accesscode.ensure(patient)
+    audit.by(current_user, "patient.viewed", patient, page="invite")
+    db.session.commit()
+    return render_template(
+        "staff/invite.html", patient=patient, link=link, expired=expired,
+        plan=courses.plan_for(patient), qr=qr_svg(link) if link else None,
+        qr_print=qr_svg(link, element_id=None) if link else None, access_code=code,
+        open_url=open_url(),
+    )
+
+
+def qr_svg(link: str, element_id: str | None = "invite-qr") -> Markup:
+    """The link as an inline SVG QR code (segno draws with attributes, not style=)."""
+    qr = segno.make(link, error="m", micro=False)
+    svg = qr.svg_inline(scale=1, border=4, dark="#000", light="#fff", omitsize=True,
+                        svgclass="qr", title=_("QR code of the patient's link"))
+    attrs = 'role="img" ' + (f'id="{element_id}" ' if element_id else "")
+    # segno's output is markup we trust: made here from our own link, escaped by segno.
+    return Markup(svg.replace("<svg ", "<svg " + attrs, 1))  # noqa: S704
+
+
+def open_url() -> str:
+    """Where a patient types their access code, as printed on the card."""
+    base = current_app.config["MESO_BASE_URL"] or request.url_root.rstrip("/")
+    return base + url_for("access.enter_code")
+
+
+@bp.post("/patients/<int:patient_id>/invite")
+@login_required
+def reissue_invite(patient_id: int):
+    """Replace the patient's invite link: the old one stops working at once."""
+    patient = clinic_patient(patient_id)
+    token = patient.issue_invite(utcnow(), current_app.config["INVITE_DAYS"])
+    audit.by(current_user, "invite.reissued", patient)
+    db.session.commit()
+    remember_invite(patient, token)
+    return redirect(url_for("staff.invite", patient_id=patient.id), code=303)
+
+
+@bp.post("/patients/<int:patient_id>/access-code")
+@login_required
+def rotate_code(patient_id: int):
+    patient = clinic_patient(patient_id)
+    accesscode.issue(patient)
+    audit.by(current_user, "access_code.rotated", patient)
+    db.session.commit()
+    return back_to(patient, _("New access code made. The old one no longer works."))
+
+
+@bp.post("/patients/<int:patient_id>/devices/revoke")
+@login_required
+def revoke_devices(patient_id: int):
+    patient = clinic_patient(patient_id)
+    count = access.revoke_devices(patient, utcnow())
+    audit.by(current_user, "devices.revoked", patient, devices=count)
+    db.session.commit()
+    return back_to(patient, _("The patient's devices are signed out (%(n)d).", n=count))
+
+
+@bp.post("/patients/<int:patient_id>/archive")
+@login_required
+def archive(patient_id: int):
+    patient = clinic_patient(patient_id)
+    if patient.archived_at is None:
+        now = utcnow()
+        patient.archived_at = now
+        patient.invite_hash, patient.invite_expires_at = None, None
+        access.revoke_devices(patient, now)
+        audit.by(current_user, "patient.archived", patient)
+        courses.after_course_change(patient)
+        db.session.commit()
+    return back_to(patient, _("Archived: the patient's link, code and devices no longer work."))
+
+
+@bp.post("/patients/<int:patient_id>/restore")
+@login_required
+def restore(patient_id: int):
+    patient = clinic_patient(patient_id)
+    if patient.archived_at is not None:
+        patient.archived_at = None
+        audit.by(current_user, "patient.restored", patient)
+        courses.after_course_change(patient)
+        db.session.commit()
+    return back_to(patient, _("Restored. Make a new link to hand over."))
+
+
+def back_to(patient: Patient, message: str):
+    flash(message)
+    return redirect(url_for("staff.patient", patient_id=patient.id), code=303)

@@ -1,0 +1,204 @@
+"""The roster query: a clinic's patients with where each is in their course, paged in SQL.
+
+Sorting and filtering happen in the database (one aggregate over the clinic's sessions), so a
+page stays fast at 10,000 patients; the page's rows are then finished in Python with the
+planner's own rules (local days, phases, projected dates at the same wall-clock time).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from meso import recovery
+from meso.extensions import db
+from meso.models import CheckIn, Course, Patient, PatientDevice, TreatmentSession, UTCDateTime
+
+PER_PAGE = 50
+SORTS = ("next", "name", "recent")
+FLAG_DAYS = timedelta(days=7)  # warning signs in a check-in this recent need a look
+# A patient 2-14 days after a session with no check-in since it may need a call.
+MISSED_CHECKIN = (timedelta(days=2), timedelta(days=14))
+
+
+class add_weeks(FunctionElement):  # noqa: N801 - reads as the SQL function it stands for
+    """instant + n weeks, in each database's own words (an estimate: UTC, not wall-clock)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+    name = "add_weeks"
+
+
+@compiles(add_weeks, "sqlite")
+def _add_weeks_sqlite(element, compiler, **kw):
+    instant, weeks = (compiler.process(c, **kw) for c in element.clauses)
+    return f"datetime({instant}, '+' || ({weeks} * 7) || ' days')"
+
+
+@compiles(add_weeks)
+def _add_weeks_default(element, compiler, **kw):
+    instant, weeks = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({instant} + make_interval(weeks => {weeks}))"
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    id: int
+    name: str
+    area: str
+    held: int
+    planned: int
+    day: int
+    phase: str
+    next_at: datetime | None  # local
+    next_booked: bool
+    overdue: bool
+    last_checkin: datetime | None  # local
+    attention: tuple[str, ...]  # "overdue", "flags", "missed", "not_opened"
+
+
+@dataclass(frozen=True)
+class RosterPage:
+    rows: list[RosterRow]
+    total: int
+    page: int
+    pages: int
+
+
+def _session_stats(now: datetime, courses_of):
+    """Per course: known and held sessions, first, last, latest held and next booked.
+
+    ``courses_of`` limits the aggregate to some patients (a clinic's, or a page's): the
+    database then reads only their sessions.
+    """
+    ts = TreatmentSession
+    return (
+        sa.select(
+            ts.course_id.label("course_id"),
+            sa.func.count(ts.id).label("known"),
+            sa.func.sum(sa.case((ts.starts_at <= now, 1), else_=0)).label("held"),
+            sa.func.min(ts.starts_at).label("first_at"),
+            sa.func.max(ts.starts_at).label("last_known"),
+            sa.func.max(sa.case((ts.starts_at <= now, ts.starts_at))).label("last_held"),
+            sa.func.min(sa.case((ts.starts_at > now, ts.starts_at))).label("next_booked"),
+        )
+        .join(Course, Course.id == ts.course_id)
+        .join(Patient, Patient.id == Course.patient_id)
+        .where(courses_of)
+        .group_by(ts.course_id)
+        .subquery("stats")
+    )
+
+
+def _conditions(stats, now: datetime) -> dict[str, sa.ColumnElement[bool]]:
+    """Each attention reason as SQL (used to filter; the page shows them per row)."""
+    projected = add_weeks(stats.c.last_known, Course.interval_weeks)
+    missed_from, missed_to = MISSED_CHECKIN
+    return {
+        "overdue": sa.and_(stats.c.next_booked.is_(None),
+                           stats.c.known < Course.planned_sessions, projected < now),
+        "flags": sa.exists().where(CheckIn.patient_id == Patient.id, CheckIn.symptoms != "",
+                                   CheckIn.created_at >= now - FLAG_DAYS),
+        "missed": sa.and_(
+            stats.c.last_held <= now - missed_from, stats.c.last_held >= now - missed_to,
+            ~sa.exists().where(CheckIn.patient_id == Patient.id,
+                               CheckIn.created_at > stats.c.last_held)),
+        "not_opened": ~sa.exists().where(PatientDevice.patient_id == Patient.id),
+    }
+
+
+def roster_page(clinic_id: int, protocol, now: datetime, query: str = "", sort: str = "next",
+                attention_only: bool = False, page: int = 1,
+                archived: bool = False) -> RosterPage:
+    """Return one page of the clinic's roster."""
+    stats = _session_stats(now, Patient.clinic_id == clinic_id)
+    conditions = _conditions(stats, now)
+    base = (
+        sa.select(Patient.id)
+        .join(Course, Course.patient_id == Patient.id)
+        .where(Patient.clinic_id == clinic_id,
+               Patient.archived_at.is_not(None) if archived else Patient.archived_at.is_(None))
+    )
+    if query.strip():
+        base = base.where(Patient.name.ilike(f"%{_escape_like(query.strip())}%", escape="\\"))
+    # The session aggregate is joined only when the sort or the filter needs it.
+    if attention_only:
+        base = base.join(stats, stats.c.course_id == Course.id).where(
+            sa.or_(*conditions.values()))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
+    if sort not in ("name", "recent") and not attention_only:
+        base = base.join(stats, stats.c.course_id == Course.id)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    page = min(max(1, page), pages)
+    ids = db.session.scalars(
+        base.order_by(*_order(sort, stats)).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+    ).all()
+    return RosterPage(_rows(ids, protocol, now), total, page, pages)
+
+
+def _order(sort: str, stats) -> list:
+    if sort == "name":
+        return [sa.func.lower(Patient.name), Patient.id]
+    if sort == "recent":
+        return [Patient.created_at.desc(), Patient.id.desc()]
+    projected = sa.case((stats.c.known < Course.planned_sessions,
+                         add_weeks(stats.c.last_known, Course.interval_weeks)))
+    next_due = sa.func.coalesce(stats.c.next_booked, projected)
+    return [next_due.asc().nulls_last(), sa.func.lower(Patient.name), Patient.id]
+
+
+def _rows(ids, protocol, now) -> list[RosterRow]:
+    if not ids:
+        return []
+    stats = _session_stats(now, Patient.id.in_(ids))
+    conditions = _conditions(stats, now)
+    last_checkin = (sa.select(sa.func.max(CheckIn.created_at))
+                    .where(CheckIn.patient_id == Patient.id).scalar_subquery())
+    reasons = list(conditions)
+    result = db.session.execute(
+        sa.select(Patient.id, Patient.name, Course.area, Course.planned_sessions,
+                  Course.interval_weeks, Course.timezone, stats.c.known, stats.c.held,
+                  stats.c.first_at, stats.c.last_known, stats.c.last_held,
+                  stats.c.next_booked, last_checkin.label("last_checkin"),
+                  *(condition.label(key) for key, condition in conditions.items()))
+        .join(Course, Course.patient_id == Patient.id)
+        .join(stats, stats.c.course_id == Course.id)
+        .where(Patient.id.in_(ids))
+    )
+    by_id = {row.id: _row(row, reasons, protocol, now) for row in result}
+    return [by_id[i] for i in ids]
+
+
+def _row(row, reasons, protocol, now) -> RosterRow:
+    zone = ZoneInfo(row.timezone)
+    today = now.astimezone(zone).date()
+    if row.held:
+        anchor, phase = row.last_held, recovery.phase_at(now - row.last_held, True, protocol)
+    else:
+        anchor, phase = row.first_at, "preparation"
+    next_at, booked, overdue = None, False, False
+    if row.next_booked is not None:
+        next_at, booked = row.next_booked.astimezone(zone), True
+    elif row.known < row.planned_sessions:
+        projected = recovery.session_schedule([row.last_known], 2, row.interval_weeks, zone)[1]
+        next_at, overdue = projected.astimezone(zone), projected <= now
+    attention = [key for key in reasons if key != "overdue" and getattr(row, key)]
+    if overdue:
+        attention.insert(0, "overdue")
+    return RosterRow(
+        id=row.id, name=row.name, area=row.area, held=int(row.held or 0),
+        planned=row.planned_sessions, day=(today - anchor.astimezone(zone).date()).days,
+        phase=phase, next_at=next_at, next_booked=booked, overdue=overdue,
+        last_checkin=row.last_checkin.astimezone(zone) if row.last_checkin else None,
+        attention=tuple(attention),
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

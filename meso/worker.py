@@ -1,0 +1,262 @@
+"""The reminder worker: claim due outbox rows, render and send them, record what happened.
+
+Database work stays on the calling thread; only the sends (encryption and HTTP) run in the
+pool, each thread with its own HTTP session. A row's text is rendered at send time from its
+rule and session, so the outbox stores no message, and a late row is checked once more:
+still useful (sent at once), pointless (skipped, never sent late), or in quiet hours (moved).
+"""
+
+from __future__ import annotations
+
+import logging
+import time as clock
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app
+
+from meso import courses, outbox, push, reminders
+from meso import protocol as p
+from meso.extensions import db
+from meso.messages import render
+from meso.models import CheckIn, Course, Patient, PatientDevice, PushSubscription, Reminder
+
+log = logging.getLogger("meso.reminders")
+
+
+def pusher_for(app) -> push.Pusher:
+    """Return the app's Pusher (one parsed VAPID key per process); raise PushConfigError."""
+    pusher = app.extensions.get("meso.pusher")
+    if pusher is None:
+        # Connect fast; a push service that takes longer than this to answer is retried later.
+        timeout = (3.05, float(app.config.get("PUSH_TIMEOUT_SECONDS", 10)))
+        pusher = push.Pusher(app.config["VAPID_PRIVATE_KEY"], app.config["VAPID_SUBJECT"],
+                             timeout)
+        configured = app.config.get("VAPID_PUBLIC_KEY")
+        if configured and configured.rstrip("=") != pusher.public_key:
+            raise push.PushConfigError(
+                "VAPID_PUBLIC_KEY is not the pair of VAPID_PRIVATE_KEY: unset it (it is "
+                "derived from the private key) or set the matching one"
+            )
+        app.extensions["meso.pusher"] = pusher
+    return pusher
+
+
+@dataclass
+class Job:
+    """One claimed row, ready to send (or already decided).
+
+    It holds plain values, not the ORM row: the send threads must never touch the database.
+    """
+
+    id: int
+    attempts: int
+    expires_at: datetime
+    message: push.Message | None = None
+    subscriptions: list[push.Subscription] = field(default_factory=list)
+    decision: dict | None = None  # outcome values when nothing is to be sent
+
+
+@dataclass
+class BatchStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    pruned: int = 0
+    skipped: int = 0
+
+    def line(self, seconds: float) -> str:
+        return (f"reminders batch: claimed={self.claimed} sent={self.sent} "
+                f"retried={self.retried} failed={self.failed} pruned={self.pruned} "
+                f"skipped={self.skipped} in {seconds:.2f}s")
+
+
+def run_batch(pusher: push.Pusher, pool: ThreadPoolExecutor, size: int, lease: timedelta,
+              now: datetime) -> BatchStats:
+    """Claim, prepare, send and record one batch; return what happened."""
+    ids, token = outbox.claim_due(now, size, lease)
+    stats = BatchStats(claimed=len(ids))
+    if not ids:
+        return stats
+    jobs = prepare(ids, now)
+    futures = {}
+    for job in jobs:
+        if job.decision is not None:
+            _count(stats, job.decision)
+            outbox.record(job.id, token, job.decision)
+        else:
+            futures[pool.submit(_send_all, pusher, job)] = job
+    db.session.commit()
+    for future in as_completed(futures):
+        job = futures[future]
+        values = settle(job, future.result(), now, stats)
+        outbox.record(job.id, token, values)
+        db.session.commit()  # one row at a time: a crash re-sends at most what is in flight
+    return stats
+
+
+def _send_all(pusher: push.Pusher, job: Job) -> list[tuple[str, push.Outcome]]:
+    results = []
+    for sub in job.subscriptions:
+        try:
+            outcome = pusher.send(sub, job.message)
+        except Exception as exc:  # a bug must cost one message, not the batch and its lease
+            log.exception("reminder %s: sending raised %s", job.id, type(exc).__name__)
+            outcome = push.Outcome(push.FAILED, error=f"unexpected {type(exc).__name__}")
+        results.append((sub.endpoint, outcome))
+    return results
+
+
+def settle(job: Job, results, now: datetime, stats: BatchStats) -> dict:
+    """Turn the per-device outcomes of one reminder into the row's outcome.
+
+    Delivered to any device: sent (a retry would repeat it on the others). Otherwise any
+    temporary failure retries the row; devices that are gone are deleted.
+    """
+    gone = [endpoint for endpoint, o in results if o.kind == push.GONE]
+    delivered = [endpoint for endpoint, o in results if o.kind == push.SENT]
+    stats.pruned += outbox.prune(gone)
+    outbox.mark_success(delivered, now)
+    retries = [o for _, o in results if o.kind == push.RETRY]
+    failures = [o for _, o in results if o.kind == push.FAILED]
+    for o in failures:
+        log.warning("reminder %s to a device failed: %s", job.id, o.error)
+    if delivered:
+        values = outbox.sent(now, job.attempts + 1)
+    elif retries:
+        after = max((o.retry_after for o in retries if o.retry_after is not None), default=None)
+        values = outbox.retry(job.attempts, job.expires_at, now, after, retries[0].error)
+    elif failures:
+        values = outbox.closed("failed", failures[0].error, now, job.attempts + 1)
+    else:
+        values = outbox.closed("skipped", outbox.NO_DEVICE, now)
+    _count(stats, values)
+    return values
+
+
+def _count(stats: BatchStats, values: dict) -> None:
+    status = values.get("status")
+    if status == "sent":
+        stats.sent += 1
+    elif status == "failed":
+        stats.failed += 1
+    elif status in ("skipped", "cancelled"):
+        stats.skipped += 1
+    else:
+        stats.retried += 1
+
+
+def prepare(ids: list[int], now: datetime) -> list[Job]:
+    """Load the claimed rows with what their messages need, in a few queries."""
+    rows = db.session.scalars(sa.select(Reminder).where(Reminder.id.in_(ids))).all()
+    patient_ids = {row.patient_id for row in rows}
+    patients = {
+        patient.id: patient
+        for patient in db.session.scalars(
+            sa.select(Patient)
+            .where(Patient.id.in_(patient_ids))
+            .options(so.selectinload(Patient.course).selectinload(Course.sessions),
+                     so.joinedload(Patient.clinic))
+        )
+    }
+    devices = live_subscriptions(patient_ids)
+    context = {}
+    jobs = []
+    for row in rows:
+        patient = patients[row.patient_id]
+        if patient.id not in context:
+            context[patient.id] = (outbox.settings_for(patient), patient_zone(patient),
+                                   courses.protocol_for(patient))
+        jobs.append(decide(row, patient, *context[patient.id], devices.get(patient.id, []), now))
+    return jobs
+
+
+def decide(row, patient, settings, zone, protocol, subscriptions, now) -> Job:
+    """Return the job for a due row: its message, or why it is not sent now."""
+    job = Job(row.id, row.attempts, row.expires_at)
+    rule = p.REMINDER_RULES.get(row.rule)
+    enabled = () if rule is None else tuple(
+        c for c in rule.categories if c in settings.categories
+    )
+    if rule is None:
+        job.decision = outbox.closed("cancelled", "no such rule any more", now)
+    elif patient.archived_at is not None or not enabled:
+        job.decision = outbox.closed("cancelled", "turned off", now)
+    elif row.expires_at <= now:
+        job.decision = outbox.closed("skipped", "pointless by the time it was due", now)
+    elif reminders.in_quiet_hours(now.astimezone(zone), settings):
+        later = reminders.after_quiet_hours(now.astimezone(zone), settings)
+        job.decision = (outbox.postpone(later, now) if later < row.expires_at
+                        else outbox.closed("skipped", "quiet hours", now))
+    elif row.rule.startswith("checkin_") and checked_in(patient.id, row.fire_at, zone):
+        job.decision = outbox.closed("skipped", "already checked in", now)
+    elif not subscriptions:
+        job.decision = outbox.closed("skipped", outbox.NO_DEVICE, now)
+    else:
+        job.message = render(row, rule, enabled, settings, zone, protocol, now)
+        job.subscriptions = subscriptions
+    return job
+
+
+def patient_zone(patient: Patient) -> ZoneInfo:
+    return ZoneInfo(patient.course.timezone if patient.course else patient.clinic.timezone)
+
+
+def checked_in(patient_id: int, fire_at: datetime, zone: ZoneInfo) -> bool:
+    """Return whether the patient already checked in on the reminder's local day."""
+    day = fire_at.astimezone(zone).date()
+    return db.session.scalar(
+        sa.select(sa.exists().where(CheckIn.patient_id == patient_id, CheckIn.local_date == day))
+    )
+
+
+def live_subscriptions(patient_ids) -> dict[int, list[push.Subscription]]:
+    """Return each patient's subscriptions, leaving out those of revoked devices."""
+    rows = db.session.execute(
+        sa.select(PushSubscription)
+        .outerjoin(PatientDevice, PatientDevice.id == PushSubscription.device_id)
+        .where(PushSubscription.patient_id.in_(patient_ids), PatientDevice.revoked_at.is_(None))
+        .order_by(PushSubscription.id)
+    ).scalars()
+    found = defaultdict(list)
+    for sub in rows:
+        found[sub.patient_id].append(push.Subscription(sub.endpoint, sub.p256dh, sub.auth))
+    return found
+
+
+def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
+        should_stop: Callable[[], bool], now: Callable[[], datetime],
+        sleep: Callable[[float], None] = clock.sleep) -> BatchStats:
+    """Work batches until ``should_stop`` (checked between batches) or, with ``once``, until
+    nothing is due. Return the totals."""
+    pusher = pusher_for(current_app)
+    total = BatchStats()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="push") as pool:
+        while not should_stop():
+            started = clock.monotonic()
+            try:
+                stats = run_batch(pusher, pool, batch, lease, now())
+            except sa.exc.OperationalError as exc:
+                # The database went away for a moment: leased rows wait for their lease.
+                db.session.rollback()
+                log.warning("reminders batch failed: %s; trying again", type(exc).__name__)
+                if once:
+                    raise
+                sleep(poll)
+                continue
+            if stats.claimed:
+                log.info(stats.line(clock.monotonic() - started))
+            for name in ("claimed", "sent", "retried", "failed", "pruned", "skipped"):
+                setattr(total, name, getattr(total, name) + getattr(stats, name))
+            if stats.claimed < batch:
+                if once:
+                    break
+                sleep(poll)
+    return total

@@ -1,0 +1,116 @@
+/*
+ * Push reminders, inside the service worker: static/sw.js pulls this file in with importScripts.
+ *
+ * - push: the server (meso/messages.py) sends {title, body, url, tag, icon, badge}; the
+ *   notification's tag is the reminder's Topic, so a newer reminder of the same kind replaces
+ *   the older one on the lock screen instead of stacking (renotify still makes it heard).
+ * - notificationclick: focus a window of the app that is already open and show the reminder's
+ *   page there, or open a new one.
+ * - pushsubscriptionchange: the browser replaced the subscription; subscribe again and tell the
+ *   server, with the old endpoint so that it is forgotten.
+ */
+"use strict";
+
+// Wrapped, so that no name here can clash with one in static/sw.js.
+(() => {
+  const PUSH_FALLBACK_URL = "/today";
+
+  self.addEventListener("push", (event) => {
+    extendLifetime(event, showReminder(readPayload(event)));
+  });
+
+  self.addEventListener("notificationclick", (event) => {
+    event.notification.close();
+    extendLifetime(event, openFromNotification(event.notification));
+  });
+
+  self.addEventListener("pushsubscriptionchange", (event) => {
+    extendLifetime(event, resubscribe(event.oldSubscription, event.newSubscription));
+  });
+
+  // A real event keeps the worker alive until the work is done. An event dispatched by hand (a
+  // test, through dispatchEvent) cannot be extended, but the work still runs.
+  function extendLifetime(event, work) {
+    try {
+      event.waitUntil(work);
+    } catch (error) {
+      work.catch(() => {});
+    }
+  }
+
+  function readPayload(event) {
+    if (!event.data) return {};
+    try {
+      return event.data.json();
+    } catch (error) {
+      return { body: event.data.text() };
+    }
+  }
+
+  function showReminder(data) {
+    const options = {
+      body: data.body || "",
+      icon: data.icon,
+      badge: data.badge,
+      data: { url: sameOriginUrl(data.url) },
+    };
+    if (data.tag) {
+      options.tag = data.tag;
+      options.renotify = true;
+    }
+    return self.registration.showNotification(data.title || "", options);
+  }
+
+  // Only this site's pages are ever opened from a notification.
+  function sameOriginUrl(url) {
+    try {
+      const target = new URL(url || PUSH_FALLBACK_URL, self.location.origin);
+      if (target.origin === self.location.origin) return target.href;
+    } catch (error) {
+      // fall through
+    }
+    return new URL(PUSH_FALLBACK_URL, self.location.origin).href;
+  }
+
+  async function openFromNotification(notification) {
+    const target = sameOriginUrl(notification.data && notification.data.url);
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    for (const client of windows) {
+      if (new URL(client.url).origin !== self.location.origin) continue;
+      let shown = client;
+      if (client.url !== target) {
+        // navigate() works only on windows this worker controls; others get a new window.
+        shown = await client.navigate(target).catch(() => null);
+        if (!shown) continue;
+      }
+      // focus() needs the user's click; without one (a test), the page is shown all the same.
+      return shown.focus().catch(() => shown);
+    }
+    return self.clients.openWindow(target);
+  }
+
+  async function resubscribe(oldSubscription, newSubscription) {
+    const key = await (await fetch("/push/key", { credentials: "same-origin" })).json();
+    const subscription = newSubscription || await self.registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: base64UrlBytes(key.publicKey),
+    });
+    const body = subscription.toJSON();
+    if (oldSubscription && oldSubscription.endpoint !== subscription.endpoint) {
+      body.oldEndpoint = oldSubscription.endpoint;
+    }
+    const response = await fetch("/push/subscriptions", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": key.csrfToken },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error("re-subscribing failed: HTTP " + response.status);
+  }
+
+  function base64UrlBytes(text) {
+    const padded = text + "===".slice((text.length + 3) % 4);
+    const base64 = padded.replace(/-/g, "+").replace(/_/g, "/");
+    return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  }
+})();

@@ -1,0 +1,164 @@
+/*
+ * Meso aftercare service worker, served at /sw.js (scope "/") by meso/pwa.py.
+ *
+ * What it does, and why:
+ * - Precaches the app shell (stylesheet, scripts, icons, the offline page) in a cache named after
+ *   the build, so a new build is a new cache and the old one is deleted when it activates.
+ * - Pages are network-first: a patient always gets the live plan when there is any network.
+ *   The last copies of Today and Timeline (and of /api/plan) are kept so that, offline, the
+ *   patient still sees their plan, marked as a copy (the page then says "offline - updated at").
+ * - Staff pages are never stored: offline, a staff page shows the offline page instead.
+ * - A new version takes over at once (skipWaiting + clients.claim); static/js/app.js reloads
+ *   the page when that happens, so nobody stays on an old shell.
+ */
+"use strict";
+
+// meso/pwa.py replaces this line with the real build: a hash of the shell and its URLs.
+const BUILD = { version: "dev", shell: [] };
+
+// Push notifications live in their own file (push, notificationclick, pushsubscriptionchange).
+// (Import only a file that exists: a failed importScripts makes the install fail.)
+importScripts("/static/js/sw-push.js");
+
+const SHELL_CACHE = "meso-shell-" + BUILD.version;
+// The last copies of the patient's pages. Its name changes only if its format does, so an
+// update of the shell does not throw away a patient's offline copy of their plan.
+const PAGES_CACHE = "meso-pages-v1";
+const OFFLINE_URL = "/offline";
+
+// The only responses ever stored besides the shell, by path; "/" falls back to Today's copy.
+const KEPT = ["/today", "/timeline", "/api/plan"];
+const FALLBACK = { "/": "/today", "/today": "/today", "/timeline": "/timeline" };
+// On a bad network (one bar of signal) wait this long before showing the copy instead.
+const NETWORK_TIMEOUT_MS = 6000;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(SHELL_CACHE);
+    // cache: "reload" skips the HTTP cache, so the precache holds what the server has now.
+    await cache.addAll(BUILD.shell.map((url) => new Request(url, { cache: "reload" })));
+    // Take over from an older version without waiting for every tab to close.
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    const names = await caches.keys();
+    await Promise.all(names
+      .filter((name) => name.startsWith("meso-") && name !== SHELL_CACHE && name !== PAGES_CACHE)
+      .map((name) => caches.delete(name)));
+    // Start the page request while the worker boots (it is network-first anyway).
+    if (self.registration.navigationPreload) {
+      await self.registration.navigationPreload.enable();
+    }
+    await self.clients.claim();
+  })());
+});
+
+// The page a patient opens first (from their link) loads before this worker exists, so it
+// was never stored; static/js/app.js then asks for Today and Timeline to be stored at once, so
+// that they open offline even if the patient never comes back online before they need them.
+self.addEventListener("message", (event) => {
+  if (event.data === "store-pages") event.waitUntil(storePages());
+});
+
+async function storePages() {
+  await Promise.all(Object.keys(FALLBACK).filter((path) => path !== "/").map(async (path) => {
+    try {
+      await remember(path, await fetch(path));
+    } catch (error) {
+      // Offline already: the next visit stores them.
+    }
+  }));
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  // Check-ins and forms (POST) always go to the network; the page queues them when offline.
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+
+  if (request.mode === "navigate") {
+    event.respondWith(navigate(event, url));
+  } else if (url.pathname === "/api/plan") {
+    event.respondWith(networkFirst(event, request, "/api/plan"));
+  } else if (BUILD.shell.includes(url.pathname)) {
+    event.respondWith(shellFirst(request, url));
+  }
+  // Anything else is left to the browser, as if there were no worker.
+});
+
+// A page: the network first; offline, the last copy of a patient page, or the offline page.
+async function navigate(event, url) {
+  const isStaff = url.pathname === "/staff" || url.pathname.startsWith("/staff/");
+  const fallback = isStaff ? null : FALLBACK[url.pathname];
+  const network = (async () => (await event.preloadResponse) || fetch(event.request))();
+  const response = await withTimeout(network, fallback && await hasCopy(fallback));
+  if (response) {
+    if (!isStaff) event.waitUntil(remember(url.pathname, response.clone()));
+    return response;
+  }
+  // Keep the network answer for next time even though the patient sees the copy now.
+  if (!isStaff) event.waitUntil(network.then((late) => remember(url.pathname, late), () => {}));
+  return (fallback && await markedCopy(fallback)) || offlinePage();
+}
+
+// /api/plan: the network first, the last answer when offline.
+async function networkFirst(event, request, key) {
+  try {
+    const response = await fetch(request);
+    event.waitUntil(remember(key, response.clone()));
+    return response;
+  } catch (error) {
+    const copy = await (await caches.open(PAGES_CACHE)).match(key);
+    return copy || Response.error();
+  }
+}
+
+// Shell files come from the cache of this version (which the install filled), else the network.
+async function shellFirst(request, url) {
+  const cache = await caches.open(SHELL_CACHE);
+  return (await cache.match(url.pathname)) || fetch(request);
+}
+
+// Resolve with the network's response, or with null when it fails, or when it is slower than
+// NETWORK_TIMEOUT_MS and a copy is there to show instead.
+function withTimeout(network, canGiveUp) {
+  return new Promise((resolve) => {
+    network.then(resolve, () => resolve(null));
+    if (canGiveUp) setTimeout(() => resolve(null), NETWORK_TIMEOUT_MS);
+  });
+}
+
+// Store a good copy of a kept path. A patient who is signed out (their device link revoked)
+// loses every stored copy, so a revoked phone does not go on showing the plan.
+async function remember(path, response) {
+  if (!KEPT.includes(path)) return;
+  const cache = await caches.open(PAGES_CACHE);
+  if (response.status === 401 || response.status === 403) {
+    await Promise.all(KEPT.map((key) => cache.delete(key)));
+  } else if (response.status === 200 && response.type === "basic" && !response.redirected) {
+    await cache.put(path, response);
+  }
+}
+
+async function hasCopy(path) {
+  return Boolean(await (await caches.open(PAGES_CACHE)).match(path));
+}
+
+// The stored page, marked so that it shows its "offline - updated at" note from the first paint
+// (templates/patient/_layout.html renders data-served="network"; CSS shows the note for "cache").
+async function markedCopy(path) {
+  const copy = await (await caches.open(PAGES_CACHE)).match(path);
+  if (!copy) return null;
+  const html = (await copy.text()).replace('data-served="network"', 'data-served="cache"');
+  const headers = new Headers(copy.headers);
+  headers.delete("Content-Length");
+  return new Response(html, { status: 200, statusText: "OK", headers: headers });
+}
+
+async function offlinePage() {
+  return (await caches.match(OFFLINE_URL)) || Response.error();
+}

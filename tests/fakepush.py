@@ -1,0 +1,198 @@
+"""A fake Web Push service on 127.0.0.1: real HTTP, real decryption, real VAPID checks.
+
+It plays both ends a push service stands between: it hands out subscriptions as a browser
+would (a P-256 key pair and an auth secret per endpoint), and on every POST it checks what a
+push service checks (VAPID JWT signed by the expected key, for its own origin, not expired;
+TTL, Urgency, Topic) and decrypts the body with http_ece as the browser would. Each endpoint
+can be told to answer 201, 404, 410, 429 (with Retry-After), 500, or to hang.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import http_ece
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+URGENCIES = ("very-low", "low", "normal", "high")
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass
+class Received:
+    """One message as the push service saw it, decrypted."""
+
+    name: str
+    ttl: int
+    urgency: str
+    topic: str
+    payload: dict
+    status: int  # what the fake answered
+    vapid_key: str
+    claims: dict
+
+
+@dataclass
+class Client:
+    """The browser end of one subscription: its keys decrypt what the service receives."""
+
+    name: str
+    endpoint: str
+    private_key: ec.EllipticCurvePrivateKey
+    auth: bytes
+    answers: list = field(default_factory=list)  # queued (status, headers) or "hang"
+
+    @property
+    def json(self) -> dict:
+        """The subscription as PushSubscription.toJSON() gives it to a page."""
+        point = self.private_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        return {"endpoint": self.endpoint, "expirationTime": None,
+                "keys": {"p256dh": b64url(point), "auth": b64url(self.auth)}}
+
+
+class FakePushService:
+    def __init__(self, vapid_public_key: str | None = None, delay: float = 0.0):
+        self.vapid_public_key = vapid_public_key  # when set, every message must be signed by it
+        self.delay = delay  # seconds before answering each message (a slow service)
+        self.clients: dict[str, Client] = {}
+        self.received: list[Received] = []
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+        self.release = threading.Event()  # ends every hang
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.origin = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakePushService:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def subscription(self, name: str | None = None) -> Client:
+        """Return a new subscription on this service, as a browser would get it."""
+        name = name or f"s{len(self.clients) + 1}-{os.urandom(4).hex()}"
+        client = Client(name, f"{self.origin}/push/{name}",
+                        ec.generate_private_key(ec.SECP256R1()), os.urandom(16))
+        self.clients[name] = client
+        return client
+
+    def answer(self, client: Client, status: int, times: int = 1, **headers) -> None:
+        """Queue ``times`` answers for the client's endpoint (201 once the queue is empty)."""
+        client.answers.extend([(status, headers)] * times)
+
+    def hang(self, client: Client, times: int = 1) -> None:
+        client.answers.extend(["hang"] * times)
+
+    def messages(self, name: str | None = None, status: int | None = 201) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if (name is None or r.name == name)
+                    and (status is None or r.status == status)]
+
+    # -- the HTTP side ---------------------------------------------------------------------
+
+    def _handler(self):
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                service.handle(self)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
+        name = urlsplit(request.path).path.rsplit("/", 1)[-1]
+        client = self.clients.get(name)
+        if client is None:
+            return self._reply(request, 404)
+        answer = client.answers.pop(0) if client.answers else (201, {})
+        if answer == "hang":
+            self.release.wait(timeout=30)
+            return
+        try:
+            received = self.check(client, request.headers, body, answer[0])
+        except AssertionError as exc:
+            with self.lock:
+                self.errors.append(f"{name}: {exc}")
+            return self._reply(request, 400)
+        with self.lock:
+            self.received.append(received)
+        if self.delay:
+            time.sleep(self.delay)
+        self._reply(request, answer[0], answer[1])
+
+    def _reply(self, request, status: int, headers: dict | None = None) -> None:
+        request.send_response(status)
+        for header, value in (headers or {}).items():
+            request.send_header(header.replace("_", "-"), str(value))
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+
+    def check(self, client: Client, headers, body: bytes, status: int) -> Received:
+        """Check the message as a push service would, and decrypt it as the browser would."""
+        ttl = headers.get("TTL", "")
+        assert ttl.isdigit() and int(ttl) > 0, f"TTL must be > 0, got {ttl!r}"
+        urgency = headers.get("Urgency", "")
+        assert urgency in URGENCIES, f"bad Urgency {urgency!r}"
+        topic = headers.get("Topic", "")
+        assert re.fullmatch(r"[A-Za-z0-9_-]{1,32}", topic), f"bad Topic {topic!r}"
+        assert headers.get("Content-Encoding") == "aes128gcm", "expected aes128gcm"
+        key, claims = self.check_vapid(headers.get("Authorization", ""))
+        payload = http_ece.decrypt(body, private_key=client.private_key,
+                                   auth_secret=client.auth, version="aes128gcm")
+        return Received(client.name, int(ttl), urgency, topic, json.loads(payload), status,
+                        key, claims)
+
+    def check_vapid(self, authorization: str) -> tuple[str, dict]:
+        """Verify `vapid t=<JWT>,k=<key>` (RFC 8292): ES256 signature, audience, expiry."""
+        match = re.fullmatch(r"vapid t=([\w-]+\.[\w-]+\.[\w-]+),\s*k=([\w-]+)", authorization)
+        assert match, f"bad Authorization header {authorization[:40]!r}"
+        token, key = match.groups()
+        if self.vapid_public_key:
+            assert key == self.vapid_public_key, "signed with another VAPID key"
+        signed, signature = token.rsplit(".", 1)
+        raw = unb64url(signature)
+        assert len(raw) == 64, "ES256 signatures are 64 bytes"
+        public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(key))
+        try:
+            public.verify(
+                encode_dss_signature(int.from_bytes(raw[:32]), int.from_bytes(raw[32:])),
+                signed.encode(), ec.ECDSA(hashes.SHA256()),
+            )
+        except InvalidSignature:
+            raise AssertionError("the VAPID signature does not verify") from None
+        header = json.loads(unb64url(signed.split(".")[0]))
+        claims = json.loads(unb64url(signed.split(".")[1]))
+        assert header.get("alg") == "ES256", header
+        assert claims.get("aud") == self.origin, f"aud {claims.get('aud')!r} is not ours"
+        assert time.time() < claims["exp"] <= time.time() + 24 * 3600, "exp out of range"
+        assert re.match(r"(mailto:|https:)", claims.get("sub", "")), "sub must be mailto/https"
+        return key, claims

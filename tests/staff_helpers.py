@@ -1,0 +1,58 @@
+"""Helpers shared by the clinic-side tests (test_staff_*, isolation, audit, access codes)."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from conftest import IsolatedClient, create_clinic, create_staff, csrf_token, sign_in
+
+from meso.extensions import db
+from meso.models import AuditEvent
+
+# A page that hands out the CSRF token without side effects (no audit event).
+TOKEN_PAGE = "/staff/patients/new"
+
+
+def new_client(app):
+    """A test client whose requests have their own app context and database session."""
+    app.test_client_class = IsolatedClient
+    return app.test_client()
+
+
+def post(client, url: str, data: dict | None = None):
+    """POST a staff form with a valid CSRF token; the test then sees what the request saved."""
+    response = client.post(url, data={**(data or {}),
+                                      "csrf_token": csrf_token(client, TOKEN_PAGE)})
+    db.session.expire_all()
+    return response
+
+
+def signed_in_client(app, clinic, email: str, role: str = "practitioner"):
+    create_staff(clinic, email=email, role=role)
+    client = new_client(app)
+    assert sign_in(client, email=email).status_code == 303
+    return client
+
+
+def two_clinics():
+    return create_clinic(), create_clinic(name="Clinica Napoli", phone="+39 081 000")
+
+
+def actions(**where) -> list[str]:
+    query = sa.select(AuditEvent.action).order_by(AuditEvent.id)
+    for key, value in where.items():
+        query = query.where(getattr(AuditEvent, key) == value)
+    return list(db.session.scalars(query))
+
+
+def field_error(html: str, field_id: str) -> str | None:
+    match = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">([^<]*)</p>', html)
+    return match.group(1) if match else None
+
+
+def assert_no_inline_code(html: str) -> None:
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
+    assert not re.search(r"<style\b", html, re.I), "inline <style>"
+    assert not re.search(r"\sstyle\s*=", html, re.I), "style= attribute"
+    assert not re.search(r"\son[a-z]+\s*=", html, re.I), "inline event handler"

@@ -1,0 +1,229 @@
+"""Reminders end to end in Debian's Chromium at a phone viewport.
+
+Headless Chromium reaches no real push service, so pushManager.subscribe is stubbed (an init
+script) to hand out a subscription on the fake push service. Everything else is real: the
+card and its script, POST /push/subscriptions, the worker, encryption, the service worker's
+push handler (fed through CDP ServiceWorker.deliverPushMessage) and its click-through.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from conftest import PHONE, create_clinic, enrol_patient
+
+from meso import worker
+from meso.extensions import db
+from meso.models import PushSubscription, Reminder
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+STUB = """
+(() => {
+  const subscription = %s;
+  // Like a real one, the subscription outlives the page (until unsubscribed).
+  const stub = {
+    endpoint: subscription.endpoint,
+    expirationTime: null,
+    toJSON() { return subscription; },
+    unsubscribe() {
+      current = null;
+      sessionStorage.removeItem("stub-subscribed");
+      return Promise.resolve(true);
+    },
+  };
+  let current = sessionStorage.getItem("stub-subscribed") ? stub : null;
+  PushManager.prototype.subscribe = function (options) {
+    const key = new Uint8Array(options.applicationServerKey);
+    window.__applicationServerKey = btoa(String.fromCharCode(...key))
+      .replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+    current = stub;
+    sessionStorage.setItem("stub-subscribed", "1");
+    return Promise.resolve(stub);
+  };
+  PushManager.prototype.getSubscription = function () { return Promise.resolve(current); };
+  const ask = Notification.requestPermission.bind(Notification);
+  Notification.requestPermission = function () {
+    window.__permissionAsked = (window.__permissionAsked || 0) + 1;
+    return ask();
+  };
+})();
+"""
+
+NOTIFICATIONS = """() => navigator.serviceWorker.ready
+  .then((r) => r.getNotifications())
+  .then((list) => list.map((n) => ({title: n.title, body: n.body, tag: n.tag, data: n.data})))"""
+
+
+def watch_console(page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def wait_until(page, check, seconds: float = 15.0, what: str = "a condition"):
+    """Poll ``check``; waiting through the page lets Playwright deliver its events meanwhile."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        page.wait_for_timeout(100)
+
+
+def registration_id(context, page, base: str) -> str:
+    """Return the service worker's registration id as CDP knows it."""
+    cdp = context.new_cdp_session(page)
+    found: dict[str, str] = {}
+
+    def seen(event):
+        for registration in event.get("registrations", []):
+            if registration["scopeURL"] == f"{base}/" and not registration.get("isDeleted"):
+                found["id"] = registration["registrationId"]
+
+    cdp.on("ServiceWorker.workerRegistrationUpdated", seen)
+    cdp.send("ServiceWorker.enable")
+    wait_until(page, lambda: "id" in found, what="the service worker registration")
+    return cdp, found["id"]
+
+
+def test_turn_on_reminders_receive_one_and_open_it(app, live_server, browser, fake_push, vapid):
+    clinic = create_clinic()
+    patient, token = enrol_patient(clinic, first_session=datetime.now(UTC) - timedelta(hours=3))
+    phone_end = fake_push.subscription()
+
+    context = browser.new_context(**PHONE)
+    context.grant_permissions(["notifications"], origin=live_server)
+    context.add_init_script(STUB % json.dumps(phone_end.json))
+    page = context.new_page()
+    errors = watch_console(page)
+    page.goto(f"{live_server}/i/{token}")
+    assert page.url == f"{live_server}/today"
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+
+    card = page.locator("#reminders")
+    button = card.get_by_role("button", name="Turn on reminders")
+    assert button.is_visible()
+    assert page.evaluate("window.__permissionAsked") is None, "no prompt before the tap"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    card.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "reminders-card.png"))
+    button.click()
+    status = card.locator(".reminders-status")
+    status.filter(has_text="Done: reminders are on for this phone.").wait_for()
+    assert page.evaluate("window.__permissionAsked") == 1
+    assert page.evaluate("window.__applicationServerKey") == vapid
+    assert card.get_by_role("button", name="Send me a test notification").is_visible()
+
+    # The server stored this browser's subscription for this patient.
+    db.session.expire_all()
+    [row] = db.session.scalars(sa.select(PushSubscription)).all()
+    assert (row.patient_id, row.endpoint) == (patient.id, phone_end.endpoint)
+    assert row.p256dh == phone_end.json["keys"]["p256dh"]
+
+    # The worker, at the evening heat reminder's time: exactly that one message goes out.
+    heat = db.session.scalar(sa.select(Reminder).where(Reminder.rule == "heat_day1"))
+    evening = heat.fire_at + timedelta(minutes=1)
+    worker.run(once=True, batch=50, concurrency=2, lease=timedelta(seconds=60), poll=0,
+               should_stop=lambda: False, now=lambda: evening)
+    [message] = fake_push.messages()
+    assert message.payload["title"] == "No sauna or hot bath tonight"
+    assert "they are OK again from" in message.payload["body"]
+    assert (message.topic, message.payload["tag"]) == ("heat_day1", "heat_day1")
+
+    # That payload, delivered to the real service worker, becomes a notification.
+    page.goto(f"{live_server}/reminders")
+    cdp, rid = registration_id(context, page, live_server)
+    cdp.send("ServiceWorker.deliverPushMessage", {
+        "origin": live_server, "registrationId": rid, "data": json.dumps(message.payload)})
+    [shown] = wait_until(page, lambda: page.evaluate(NOTIFICATIONS), what="the notification")
+    assert shown == {"title": message.payload["title"], "body": message.payload["body"],
+                     "tag": "heat_day1", "data": {"url": f"{live_server}/today"}}
+
+    # Click-through: the open app window shows /today, and the notification is gone.
+    sw = wait_until(page, lambda: context.service_workers, what="the service worker")[0]
+    sw.evaluate("""async () => {
+        const [notification] = await self.registration.getNotifications();
+        self.dispatchEvent(new NotificationEvent("notificationclick", {notification}));
+    }""")
+    page.wait_for_url(f"{live_server}/today")
+    assert wait_until(page, lambda: page.evaluate(NOTIFICATIONS) == [], what="the closed one")
+
+    # A replaced subscription (pushsubscriptionchange): re-subscribed and told to the server.
+    renewed = fake_push.subscription()
+    sw.evaluate("""async ([renewed, oldEndpoint]) => {
+        self.registration.pushManager.subscribe = async () => ({
+            endpoint: renewed.endpoint, toJSON: () => renewed});
+        const event = new ExtendableEvent("pushsubscriptionchange");
+        Object.defineProperty(event, "oldSubscription", {value: {endpoint: oldEndpoint}});
+        self.dispatchEvent(event);
+    }""", [renewed.json, phone_end.endpoint])
+
+    def endpoints():
+        db.session.expire_all()
+        return db.session.scalars(sa.select(PushSubscription.endpoint)).all()
+
+    assert wait_until(page, lambda: endpoints() == [renewed.endpoint], what="the renewed endpoint")
+
+    page.goto(f"{live_server}/reminders")
+    page.screenshot(path=str(SCREENSHOTS / "reminders.png"), full_page=True)
+    context.close()
+    assert errors == []
+
+
+def test_turning_reminders_off_unsubscribes(app, live_server, browser, fake_push):
+    _, token = enrol_patient(create_clinic())
+    phone_end = fake_push.subscription()
+    context = browser.new_context(**PHONE)
+    context.grant_permissions(["notifications"], origin=live_server)
+    context.add_init_script(STUB % json.dumps(phone_end.json))
+    page = context.new_page()
+    errors = watch_console(page)
+    page.goto(f"{live_server}/i/{token}")
+    page.goto(f"{live_server}/reminders")
+    page.get_by_role("button", name="Turn on reminders").click()
+    page.get_by_role("button", name="Send me a test notification").click()
+    page.get_by_text("Sent: it should appear in a few seconds.").wait_for()
+    assert [m.payload["title"] for m in fake_push.messages()] == ["Reminders work"]
+    page.get_by_role("button", name="Turn off").click()
+    page.get_by_text("Reminders are off for this phone.").wait_for()
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(PushSubscription)).all() == []
+    assert page.get_by_role("button", name="Turn on reminders").is_visible()
+    context.close()
+    assert errors == []
+
+
+IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+                 "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+
+
+def test_on_iphone_outside_the_installed_app_the_card_explains_the_home_screen(
+        app, live_server, browser, vapid):
+    _, token = enrol_patient(create_clinic())
+    context = browser.new_context(**PHONE, user_agent=IPHONE_SAFARI)
+    # Safari outside an installed web app has no Push API at all.
+    context.add_init_script("delete window.PushManager;")
+    page = context.new_page()
+    errors = watch_console(page)
+    page.goto(f"{live_server}/i/{token}")
+    card = page.locator("#reminders")
+    assert card.get_attribute("data-state") == "ios"
+    assert not card.get_by_role("button", name="Turn on reminders").is_visible()
+    steps = card.locator("[data-show=ios] li").all_inner_texts()
+    assert steps == ["Tap the Share button in Safari’s bar.",
+                     "Choose “Add to Home Screen”, then “Add”.",
+                     "Open the app from its new icon and tap “Turn on reminders” there."]
+    card.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "reminders-iphone.png"))
+    context.close()
+    assert errors == []

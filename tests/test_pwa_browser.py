@@ -1,0 +1,423 @@
+"""The PWA in Debian's Chromium at a phone viewport: the service worker, offline pages, the
+offline check-in queue, install guidance and updates. Real worker, real caches, real network
+switch (context.set_offline also cuts the worker's own requests)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from conftest import PASSWORD, PHONE, create_clinic, create_staff, enrol_patient
+
+from meso import access
+from meso.extensions import db
+from meso.models import CheckIn
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+IPHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+             "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1")
+
+WAIT_FOR_CONTROL = """async () => {
+    const sw = navigator.serviceWorker;
+    const control = (async () => {
+        const ready = await sw.ready;
+        if (!sw.controller) {
+            await new Promise((resolve) => sw.addEventListener("controllerchange", resolve,
+                                                                 { once: true }));
+        }
+        const worker = ready.active;
+        while (worker.state !== "activated") {
+            await new Promise((resolve) => worker.addEventListener("statechange", resolve,
+                                                                     { once: true }));
+        }
+    })();
+    const late = new Promise((_, reject) => setTimeout(
+        () => reject(new Error("the service worker did not take control in 20 s")), 20000));
+    await Promise.race([control, late]);
+    const registration = await sw.getRegistration();
+    return { scope: registration.scope, state: registration.active.state,
+             script: sw.controller.scriptURL };
+}"""
+
+CACHED_URLS = """async () => {
+    const found = {};
+    for (const name of await caches.keys()) {
+        const cache = await caches.open(name);
+        found[name] = (await cache.keys()).map((request) => new URL(request.url).pathname);
+    }
+    return found;
+}"""
+
+
+def watch_console(page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def patient_phone(browser, live_server, token, **options):
+    """A new phone (browser context) that opened the patient's link; returns (context, page)."""
+    context = browser.new_context(**{**PHONE, **options})
+    page = context.new_page()
+    page.goto(f"{live_server}/i/{token}")
+    assert page.url == f"{live_server}/today"
+    return context, page
+
+
+def controlled(page, live_server) -> None:
+    """Wait until the worker controls the page, then load Today and Timeline through it."""
+    info = page.evaluate(WAIT_FOR_CONTROL)
+    assert info == {"scope": f"{live_server}/", "state": "activated",
+                    "script": f"{live_server}/sw.js"}
+    page.goto(f"{live_server}/today")
+    page.goto(f"{live_server}/timeline")
+    page.goto(f"{live_server}/today")
+
+
+def count_checkins() -> int:
+    db.session.rollback()  # a fresh read: the live server commits in its own thread
+    return db.session.scalar(sa.select(sa.func.count(CheckIn.id)))
+
+
+def wait_until(condition, timeout=10.0, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+@pytest.fixture
+def clinic(app):
+    clinic = create_clinic()
+    create_staff(clinic)
+    return clinic
+
+
+@pytest.fixture
+def token(clinic):
+    """A patient whose session was three hours ago: every restriction still running."""
+    _, token = enrol_patient(clinic, first_session=datetime.now(UTC) - timedelta(hours=3))
+    return token
+
+
+def test_today_and_timeline_work_offline_and_staff_pages_never_do(app, live_server, browser,
+                                                                   token):
+    context, page = patient_phone(browser, live_server, token)
+    errors = watch_console(page)
+    page.clock.install()  # the page's own clock, to show the countdowns tick from the copy
+    controlled(page, live_server)
+    online_title = page.locator("h1").inner_text()
+    note = page.locator(".offline-note")
+    assert not note.is_visible()
+    plan_online = page.evaluate("fetch('/api/plan').then((r) => r.json())")
+
+    # Staff sign in on the same phone, online: the pages work but are never stored.
+    page.goto(f"{live_server}/staff/sign-in")
+    page.get_by_label("Email").fill("anna@clinic.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/staff/.*"))
+    staff_url = page.url
+    page.goto(f"{live_server}/today")
+
+    context.set_offline(True)
+    page.goto(f"{live_server}/today")
+    assert page.locator("h1").inner_text() == online_title
+    assert note.is_visible()
+    rendered = datetime.fromisoformat(note.get_attribute("data-rendered-at"))
+    assert note.locator(".offline-text").inner_text() == (
+        f"Offline — updated at {rendered:%H:%M}")
+    # The countdowns keep ticking from the stored end instants.
+    countdown = page.locator('.item[data-key="heat"] .countdown')
+    before = countdown.inner_text()
+    page.clock.fast_forward("02:00:00")
+    page.clock.run_for(21_000)  # the next tick of countdown.js
+    assert countdown.inner_text() != before
+    hours = lambda text: int(re.match(r"(\d+) h", text).group(1))  # noqa: E731
+    assert hours(before) - hours(countdown.inner_text()) in (2, 3)
+    page.clock.resume()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "offline.png"))
+
+    page.goto(f"{live_server}/timeline")
+    assert page.locator("#timeline-title").is_visible() and note.is_visible()
+    assert page.evaluate("fetch('/api/plan').then((r) => r.json())") == plan_online
+    page.goto(f"{live_server}/")
+    assert page.url == f"{live_server}/" and page.locator("#today-title").is_visible()
+
+    # A page never stored (a staff page above all) offline: the offline page, not a copy.
+    for url in (staff_url, f"{live_server}/staff/sign-in", f"{live_server}/checkins/new"):
+        page.goto(url)
+        assert page.locator("h1").inner_text() == "You are offline", url
+    page.screenshot(path=str(SCREENSHOTS / "offline-page.png"))
+    cached = page.evaluate(CACHED_URLS)
+    assert sorted(cached["meso-pages-v1"]) == ["/api/plan", "/timeline", "/today"]
+    assert not any(url.startswith("/staff") for urls in cached.values() for url in urls)
+    context.close()
+    assert errors == []
+
+
+def test_the_first_visit_is_enough_to_open_offline(app, live_server, browser, token):
+    """A patient opens their link once, in the clinic; on the train, Today opens offline."""
+    context, page = patient_phone(browser, live_server, token)
+    stored = "() => caches.open('meso-pages-v1').then((c) => c.keys()).then((k) => k.length)"
+    wait_until(lambda: page.evaluate(stored) == 2, message="Today and Timeline stored")
+    context.set_offline(True)
+    page.goto(f"{live_server}/timeline")
+    assert page.locator(".offline-note").is_visible()
+    page.goto(f"{live_server}/today")
+    assert page.locator(".offline-note").is_visible()
+    assert page.locator("#today-title").is_visible()
+    context.close()
+
+
+def test_a_revoked_phone_loses_its_stored_pages(app, live_server, browser, clinic):
+    patient, token = enrol_patient(clinic, first_session=datetime.now(UTC) - timedelta(hours=3))
+    context, page = patient_phone(browser, live_server, token)
+    controlled(page, live_server)
+    access.revoke_devices(patient, datetime.now(UTC))  # the clinic signs the phone out
+    db.session.commit()
+    page.goto(f"{live_server}/today")
+    assert page.get_by_role("heading", name="Open the link from your clinic").is_visible()
+    wait_until(lambda: page.evaluate(CACHED_URLS)["meso-pages-v1"] == [],
+               message="the stored pages deleted")
+    context.set_offline(True)
+    page.goto(f"{live_server}/timeline")
+    assert page.locator("h1").inner_text() == "You are offline"
+    context.close()
+
+
+def test_offline_check_in_waits_on_the_phone_then_is_sent_exactly_once(app, live_server,
+                                                                       browser, token):
+    context, page = patient_phone(browser, live_server, token)
+    errors = watch_console(page)
+    controlled(page, live_server)
+    context.set_offline(True)
+    page.goto(f"{live_server}/today")
+    card = page.locator("#checkin")
+    card.get_by_label("Good", exact=True).check()
+    card.get_by_label("Fever").check()
+    card.get_by_role("button", name="Send check-in").click()
+    status = card.locator(".checkin-status")
+    assert status.inner_text() == ("Saved on this phone. It will be sent to your clinic as soon "
+                                   "as you are back online.")
+    # A red flag is answered at once, offline too, with the clinic's number.
+    assert card.locator('[data-guidance="contact"]').is_visible()
+    assert card.get_by_role("link", name=re.compile("Call Clinica Roma")).is_visible()
+    assert not card.locator("form").is_visible()
+    card.screenshot(path=str(SCREENSHOTS / "checkin-offline.png"))
+    time.sleep(0.5)
+    assert count_checkins() == 0
+
+    context.set_offline(False)  # the "online" event sends the queue
+    wait_until(lambda: status.inner_text() == "Sent to your clinic.", message="sent")
+    assert count_checkins() == 1
+    db.session.rollback()
+    row = db.session.scalars(sa.select(CheckIn)).one()
+    assert (row.feeling, row.symptoms) == (4, "fever")
+    assert page.evaluate("localStorage.getItem('meso.checkins')") is None
+
+    # Another one offline, then the tab is closed: the next open sends it, once.
+    page.goto(f"{live_server}/today")  # online: the stored copy now knows about the first
+    context.set_offline(True)
+    page.goto(f"{live_server}/today")
+    assert page.locator(".checkin-done").inner_text() == "You checked in today. Thank you."
+    page.get_by_text("Something changed? Check in again").click()
+    page.locator("#checkin").get_by_label("OK", exact=True).check()
+    page.locator("#checkin").get_by_role("button", name="Send check-in").click()
+    assert page.locator('#checkin [data-guidance="ok"]').is_visible()
+    page.reload()  # still offline: the stored copy says one is waiting
+    assert page.locator("#checkin .checkin-status").inner_text() == (
+        "A check-in is waiting to be sent. It goes as soon as you are back online.")
+    page.close()
+    context.set_offline(False)
+    page = context.new_page()
+    errors += watch_console(page)
+    page.goto(f"{live_server}/timeline")
+    wait_until(lambda: count_checkins() == 2, message="the queued check-in")
+    wait_until(lambda: page.evaluate("localStorage.getItem('meso.checkins')") is None,
+               message="an empty queue")
+    page.reload()
+    time.sleep(0.5)
+    assert count_checkins() == 2
+    context.close()
+    # Chromium logs each request that failed while offline; anything else is a real error.
+    assert [e for e in errors if "net::ERR_INTERNET_DISCONNECTED" not in e] == []
+
+
+def test_a_check_in_whose_answer_was_lost_is_stored_once(app, live_server, browser, token):
+    """The server stored it but the phone never heard back: sending again changes nothing."""
+    # Request interception does not see requests a service worker handles: no worker here.
+    context, page = patient_phone(browser, live_server, token, service_workers="block")
+    seen = []
+
+    def lose_the_answer(route):
+        seen.append(route.request.post_data_json["key"])
+        route.fetch()  # the server receives and stores it...
+        route.abort("connectionreset")  # ...and the answer is lost on the way back
+
+    page.route("**/checkins", lose_the_answer)
+    page.locator("#checkin").get_by_label("Very good").check()
+    page.locator("#checkin").get_by_role("button", name="Send check-in").click()
+    status = page.locator("#checkin .checkin-status")
+    wait_until(lambda: "Saved on this phone" in status.inner_text(), message="queued")
+    assert count_checkins() == 1
+    page.unroute("**/checkins")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(lambda: status.inner_text() == "Sent to your clinic.", message="sent again")
+    assert count_checkins() == 1
+    assert len(seen) == 1
+    context.close()
+
+
+def test_a_check_in_with_a_stale_token_renews_it(app, live_server, browser, token):
+    """An offline copy of Today may carry an old CSRF token: the queue fetches a new one."""
+    context, page = patient_phone(browser, live_server, token)
+    page.evaluate("document.querySelector('meta[name=csrf-token]').content = 'stale'")
+    page.locator("#checkin").get_by_label("Bad").check()
+    page.locator("#checkin").get_by_role("button", name="Send check-in").click()
+    wait_until(lambda: count_checkins() == 1, message="the check-in")
+    assert page.locator('#checkin [data-guidance="low"]').is_visible()
+    context.close()
+
+
+def test_install_button_appears_when_the_browser_offers_it(app, live_server, browser, token):
+    context, page = patient_phone(browser, live_server, token)
+    errors = watch_console(page)
+    card = page.locator("#install")
+    assert not card.is_visible()
+    assert not page.locator("#ios-hint").is_visible()
+    prevented = page.evaluate("""() => {
+        const offer = new Event("beforeinstallprompt", { cancelable: true });
+        offer.prompt = () => { window.prompted = true; return Promise.resolve(); };
+        offer.userChoice = Promise.resolve({ outcome: "accepted" });
+        window.dispatchEvent(offer);
+        return offer.defaultPrevented;
+    }""")
+    assert prevented, "the page keeps the offer for its own button"
+    assert card.is_visible()
+    card.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "install.png"))
+    card.get_by_role("button", name="Install the app").click()
+    assert page.evaluate("window.prompted") is True
+    page.wait_for_selector("#install", state="hidden")
+    context.close()
+    assert errors == []
+
+
+def test_ios_hint_is_shown_until_dismissed(app, live_server, browser, token):
+    context, page = patient_phone(browser, live_server, token, user_agent=IPHONE_UA)
+    hint = page.locator("#ios-hint")
+    assert hint.is_visible()
+    assert "Add to Home Screen" in hint.inner_text()
+    assert hint.locator("svg.glyph").count() == 2
+    hint.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "ios-hint.png"))
+    hint.get_by_role("button", name="Got it").click()
+    assert not hint.is_visible()
+    page.goto(f"{live_server}/timeline")
+    assert not page.locator("#ios-hint").is_visible()
+    context.close()
+
+
+@pytest.mark.parametrize("installed", ["ios", "standalone"])
+def test_nothing_is_offered_once_installed(app, live_server, browser, token, installed):
+    context = browser.new_context(**PHONE, user_agent=IPHONE_UA)
+    page = context.new_page()
+    if installed == "ios":  # Safari's own flag for a Home Screen app
+        page.add_init_script("Object.defineProperty(navigator, 'standalone', {value: true})")
+    else:  # Chromium cannot emulate display-mode: answer the media query as an installed app
+        page.add_init_script("""{
+            const real = window.matchMedia.bind(window);
+            window.matchMedia = (query) => query === "(display-mode: standalone)"
+                ? { matches: true, media: query } : real(query);
+        }""")
+    page.goto(f"{live_server}/i/{token}")
+    page.evaluate("window.dispatchEvent(new Event('beforeinstallprompt', {cancelable: true}))")
+    assert not page.locator("#ios-hint").is_visible()
+    assert not page.locator("#install").is_visible()
+    context.close()
+
+
+def test_a_new_version_takes_over_and_reloads_the_page(app, live_server, browser, token,
+                                                       tmp_path):
+    static = tmp_path / "static"
+    shutil.copytree(app.static_folder, static)
+    app.static_folder = str(static)
+    context, page = patient_phone(browser, live_server, token)
+    controlled(page, live_server)
+    old = page.evaluate("caches.keys()")
+    page.evaluate("window.beforeUpdate = true")
+    with (static / "css" / "app.css").open("a") as css:
+        css.write("\nbody { --release: 2; }\n")
+    with page.expect_event("load"):
+        page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+    assert page.evaluate("window.beforeUpdate") is None, "the page reloaded on the new worker"
+    wait_until(lambda: len(page.evaluate("caches.keys()")) == 2, message="old caches deleted")
+    new = page.evaluate("caches.keys()")
+    assert "meso-pages-v1" in new and set(new) != set(old)
+    css = page.evaluate("fetch('/static/css/app.css').then((r) => r.text())")
+    assert "--release: 2" in css
+    context.close()
+
+
+def test_a_slow_network_shows_the_stored_copy(app, live_server, browser, token):
+    """One bar of signal: after a few seconds without an answer, the last copy is shown."""
+    context, page = patient_phone(browser, live_server, token)
+    controlled(page, live_server)
+    inner = app.wsgi_app
+    slow = {"on": True}
+
+    def stall(environ, start_response):
+        if slow["on"] and environ["PATH_INFO"] == "/today":
+            time.sleep(9)
+        return inner(environ, start_response)
+
+    app.wsgi_app = stall
+    try:
+        started = time.monotonic()
+        page.goto(f"{live_server}/today")
+        waited = time.monotonic() - started
+        assert page.locator(".offline-note").is_visible()
+        assert 5 < waited < 8.5, waited
+    finally:
+        slow["on"] = False
+        context.close()
+        time.sleep(max(0.0, started + 9.5 - time.monotonic()))  # let the stalled request end
+        app.wsgi_app = inner
+
+
+def test_no_layout_shift_when_the_page_and_countdowns_start(app, live_server, browser, token):
+    """Countdowns are rendered by the server and only updated in place; the offline note is
+    in the stored copy from its first paint. Online and offline, nothing moves."""
+    context, page = patient_phone(browser, live_server, token)
+    controlled(page, live_server)
+    page.clock.install()
+    for offline in (False, True):
+        context.set_offline(offline)
+        page.goto(f"{live_server}/today")
+        countdown = page.locator(".countdown").first
+        before = countdown.inner_text()
+        page.clock.run_for(21_000)  # countdown.js ticks...
+        page.clock.fast_forward("10:00")  # ...and ten minutes later its text changes
+        page.clock.run_for(21_000)
+        assert countdown.inner_text() != before
+        shift = page.evaluate("""() => new Promise((resolve) => {
+            let total = 0;
+            new PerformanceObserver((list) => {
+                for (const entry of list.getEntries()) total += entry.value;
+            }).observe({ type: "layout-shift", buffered: true });
+            setTimeout(() => resolve(total), 0);
+        })""")
+        assert shift == 0, ("offline" if offline else "online", shift)
+    context.close()

@@ -1,0 +1,146 @@
+"""The roster at /staff/: columns, attention badges, search, sorting and pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+from conftest import create_clinic, enrol_patient
+from staff_helpers import assert_no_inline_code, signed_in_client
+
+from meso import access
+from meso.extensions import db
+from meso.models import CheckIn
+from meso.staff.rosterdata import PER_PAGE
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def clinic(app):
+    return create_clinic()
+
+
+@pytest.fixture
+def client(app, clinic):
+    return signed_in_client(app, clinic, "anna@clinic.example")
+
+
+def rows(html: str) -> list[str]:
+    body = html.split("<tbody>")[1].split("</tbody>")[0]
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split())
+            for row in body.split("</tr>") if "<td" in row]
+
+
+def names(html: str) -> list[str]:
+    return re.findall(r'<td class="name"><a href="/staff/patients/\d+">([^<]+)</a></td>', html)
+
+
+def enrol(clinic, name, days_ago, **kwargs):
+    return enrol_patient(clinic, name=name, first_session=NOW - timedelta(days=days_ago),
+                         **kwargs)[0]
+
+
+def test_roster_columns(client, clinic):
+    opened = enrol(clinic, "Giulia Verdi", 0.125, area="body")
+    access.add_device(opened, NOW)
+    db.session.add(CheckIn(patient_id=opened.id, local_date=date(2026, 11, 25), feeling=4,
+                           symptoms="", idempotency_key="k1", created_at=NOW))
+    enrol(clinic, "Luca Bianchi", 30, area="scalp")
+    enrol(clinic, "Sofia Neri", -3)
+    db.session.commit()
+    html = client.get("/staff/").get_data(as_text=True)
+    assert_no_inline_code(html)
+    table = rows(html)
+    # Sorted by next session: the overdue one first, then by date.
+    assert table == [
+        "Luca Bianchi Scalp 1 of 4 30 Cumulative Mon 16 Nov overdue — "
+        "Session overdue Link not opened",
+        "Sofia Neri Face 0 of 4 -3 Preparation Sat 28 Nov 13:00 — Link not opened",
+        "Giulia Verdi Body 1 of 4 0 Immediate Wed 16 Dec (planned) Wed 25 Nov —",
+    ]
+    assert "3 patients" in html
+
+
+def test_warning_signs_and_missed_check_ins(client, clinic):
+    flagged = enrol(clinic, "Flag Person", 3)
+    db.session.add(CheckIn(patient_id=flagged.id, local_date=date(2026, 11, 24), feeling=2,
+                           symptoms="fever", idempotency_key="k", created_at=NOW - timedelta(1)))
+    enrol(clinic, "Quiet Person", 4)
+    for patient in (flagged,):
+        access.add_device(patient, NOW)
+    db.session.commit()
+    table = dict((row.split(" Face")[0], row) for row in rows(client.get("/staff/").get_data(
+        as_text=True)))
+    assert "Warning signs" in table["Flag Person"] and "No check-in" not in table["Flag Person"]
+    assert "No check-in" in table["Quiet Person"]
+
+
+def test_search_by_name(client, clinic):
+    for name in ("Maria Rossi", "Mario Bianchi", "Anna 100% Verdi", "Anna_Neri"):
+        enrol(clinic, name, 5)
+    assert names(client.get("/staff/?q=mari").get_data(as_text=True)) == [
+        "Maria Rossi", "Mario Bianchi"]
+    assert names(client.get("/staff/?q=100%25").get_data(as_text=True)) == ["Anna 100% Verdi"]
+    # "_" is a literal underscore, not any character ("Anna 100%" would match otherwise).
+    assert names(client.get("/staff/?q=nna_").get_data(as_text=True)) == ["Anna_Neri"]
+    html = client.get("/staff/?q=nobody").get_data(as_text=True)
+    assert "No patient matches." in html
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [("next", ["Due Soon", "Due Later", "Done Course"]),
+     ("name", ["Done Course", "Due Later", "Due Soon"]),
+     ("recent", ["Done Course", "Due Later", "Due Soon"]),
+     ("bogus", ["Due Soon", "Due Later", "Done Course"])],
+)
+def test_sort(client, clinic, sort, expected):
+    enrol(clinic, "Due Soon", 20)
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        enrol(clinic, "Due Later", 5)
+    with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
+        enrol(clinic, "Done Course", 5, sessions=1)
+    assert names(client.get(f"/staff/?sort={sort}").get_data(as_text=True)) == expected
+
+
+def test_pages(client, clinic):
+    for n in range(PER_PAGE + 10):
+        enrol(clinic, f"Patient {n:03d}", 5)
+    first = client.get("/staff/?sort=name").get_data(as_text=True)
+    assert len(names(first)) == PER_PAGE and "Page 1 of 2" in first
+    assert 'href="/staff/?sort=name&amp;page=2"' in first
+    second = client.get("/staff/?sort=name&page=2").get_data(as_text=True)
+    assert names(second) == [f"Patient {n:03d}" for n in range(PER_PAGE, PER_PAGE + 10)]
+    for page in ("999", "abc", "-1", "0"):
+        assert client.get(f"/staff/?sort=name&page={page}").status_code == 200
+
+
+def test_attention_filter(client, clinic):
+    calm = enrol(clinic, "Calm Person", 10)
+    access.add_device(calm, NOW)
+    db.session.add(CheckIn(patient_id=calm.id, local_date=date(2026, 11, 24), feeling=5,
+                           symptoms="", idempotency_key="k", created_at=NOW - timedelta(1)))
+    enrol(clinic, "Overdue Person", 30)
+    db.session.commit()
+    assert names(client.get("/staff/?attention=1").get_data(as_text=True)) == ["Overdue Person"]
+
+
+def test_other_clinics_and_archived_patients_are_not_listed(client, clinic):
+    enrol(clinic, "Maria Rossi", 5)
+    archived = enrol(clinic, "Old Patient", 5)
+    archived.archived_at = NOW
+    other = create_clinic(name="Clinica Napoli", phone="+39 081 000")
+    enrol(other, "Luca Napoli", 5)
+    db.session.commit()
+    assert names(client.get("/staff/").get_data(as_text=True)) == ["Maria Rossi"]
+    assert names(client.get("/staff/?archived=1").get_data(as_text=True)) == ["Old Patient"]
+    assert "Luca Napoli" not in client.get("/staff/?q=Luca").get_data(as_text=True)

@@ -1,0 +1,645 @@
+"""Patient pages through the Flask test client: invite links, device cookies, Today, Timeline."""
+
+from __future__ import annotations
+
+import hashlib
+import html as htmllib
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+from conftest import create_clinic, enrol_patient
+
+from meso import access, courses, protocol
+from meso.extensions import db
+from meso.models import PatientDevice
+
+# The `client` fixture makes every app.test_client() an IsolatedClient (conftest): each
+# request gets its own app context, `g` and database session, as on a real server.
+pytestmark = pytest.mark.usefixtures("client")
+
+COOKIE = "meso_device"
+# First session Fri 2026-11-20 10:00 in Rome (09:00 UTC); "now" is the next morning, 09:00.
+SESSION = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+BEFORE = datetime(2026, 11, 18, 8, 0, tzinfo=UTC)  # Wed 09:00 in Rome, day -2
+INVALID = "This link no longer works"
+
+PLAN_AT_NOW = {
+    "day": 1,
+    "hours_since_session": 23.0,
+    "phase": "immediate",
+    "area": "face",
+    "session": {"number": 1, "of": 4},
+    "avoid": [
+        {"key": "heat", "until": "2026-11-22T10:00:00+01:00"},
+        {"key": "sun", "until": "2026-11-22T10:00:00+01:00"},
+        {"key": "makeup", "until": "2026-11-22T10:00:00+01:00"},
+        {"key": "exfoliants", "until": "2026-11-27T10:00:00+01:00"},
+        {"key": "vitamin_a", "until": "2026-12-04T10:00:00+01:00"},
+        {"key": "acids_peels", "until": "2026-12-04T10:00:00+01:00"},
+    ],
+    "allowed_again": [],
+    "next_session": "2026-12-11T10:00:00+01:00",
+}
+
+
+def frozen(instant: datetime):
+    return time_machine.travel(instant, tick=False)
+
+
+@pytest.fixture
+def clinic(app):
+    return create_clinic()
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def devices() -> list[PatientDevice]:
+    return db.session.scalars(sa.select(PatientDevice).order_by(PatientDevice.id)).all()
+
+
+def open_link(app, token: str):
+    """Open an invite link in a fresh browser (test client); return (client, response)."""
+    browser = app.test_client()
+    return browser, browser.get(f"/i/{token}")
+
+
+def signed_in_patient(app, clinic, at=NOW, **enrol):
+    """Enrol a patient at ``at``, open their link; return (patient, client)."""
+    with frozen(at):
+        patient, token = enrol_patient(clinic, **enrol)
+        browser, response = open_link(app, token)
+    assert response.status_code == 303
+    return patient, browser
+
+
+def text_of(markup: str) -> str:
+    """The visible text of some HTML, whitespace collapsed."""
+    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+def section(html: str, css_class: str) -> str:
+    match = re.search(rf'<section class="card {css_class}"[^>]*>(.*?)</section>', html, re.S)
+    assert match, f"no section .{css_class}"
+    return match.group(1)
+
+
+def items(markup: str) -> dict[str, str]:
+    """Return {data-key: the item's inner HTML} of the `.item` list entries."""
+    return dict(re.findall(r'<li class="item" data-key="(\w+)">(.*?)</li>', markup, re.S))
+
+
+def day_line(html: str) -> str:
+    match = re.search(r'<h1 id="today-title" class="day-line">(.*?)</h1>', html, re.S)
+    assert match
+    return text_of(match.group(1))
+
+
+def phases(html: str) -> list[tuple[str, bool, bool]]:
+    """Return (key, has class current, has aria-current=step) for each phase of the strip."""
+    found = re.findall(r'<li class="phase phase-(\w+)( current)?"( aria-current="step")?>', html)
+    return [(key, bool(current), bool(aria)) for key, current, aria in found]
+
+
+def assert_invalid_link_page(response) -> None:
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert f"<h1>{INVALID}</h1>" in html
+    assert "ask your clinic for a new link" in html
+    assert "Traceback" not in html
+    assert not any(h.startswith(f"{COOKIE}=") for h in response.headers.getlist("Set-Cookie"))
+
+
+def assert_no_inline_code(html: str) -> None:
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
+    assert not re.search(r"<style\b", html, re.I), "inline <style>"
+    assert not re.search(r"\sstyle\s*=", html, re.I), "style= attribute"
+    assert not re.search(r"\son[a-z]+\s*=", html, re.I), "inline event handler"
+
+
+# -- the invite link -------------------------------------------------------------------------
+
+
+def test_invite_link_sets_a_device_cookie_and_goes_to_today(app, clinic):
+    with frozen(NOW):
+        patient, token = enrol_patient(clinic)
+        browser, response = open_link(app, token)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/today"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+    cookie = browser.get_cookie(COOKIE)
+    assert cookie is not None
+    assert cookie.http_only is True
+    assert cookie.secure is True
+    assert cookie.same_site == "Lax"
+    assert cookie.path == "/"
+    assert cookie.max_age == 400 * 24 * 3600
+    assert len(cookie.value) >= 43
+    assert cookie.value != token
+    header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(COOKIE))
+    assert "; Secure" in header
+    assert "; HttpOnly" in header
+    assert "; SameSite=Lax" in header
+    [device] = devices()
+    assert device.patient_id == patient.id
+    assert device.token_hash == sha256(cookie.value)
+    assert device.revoked_at is None
+    assert device.created_at == NOW
+    with frozen(NOW):
+        today = browser.get("/today")
+    assert today.status_code == 200
+    assert "Hello Maria" in today.get_data(as_text=True)
+
+
+def test_invite_link_works_on_a_second_device(app, clinic):
+    with frozen(NOW):
+        patient, token = enrol_patient(clinic)
+        phone, first = open_link(app, token)
+    with frozen(NOW + timedelta(days=2)):
+        tablet, second = open_link(app, token)
+    assert first.status_code == second.status_code == 303
+    assert second.headers["Location"] == "/today"
+    phone_cookie = phone.get_cookie(COOKIE).value
+    tablet_cookie = tablet.get_cookie(COOKIE).value
+    assert phone_cookie != tablet_cookie
+    rows = devices()
+    assert [d.patient_id for d in rows] == [patient.id, patient.id]
+    assert {d.token_hash for d in rows} == {sha256(phone_cookie), sha256(tablet_cookie)}
+    for browser in (phone, tablet):
+        response = browser.get("/today")
+        assert response.status_code == 200
+        assert "Hello Maria" in response.get_data(as_text=True)
+
+
+def test_expired_link(app, clinic):
+    with frozen(NOW):
+        _, token = enrol_patient(clinic)
+    with frozen(NOW + timedelta(days=15)):
+        _, response = open_link(app, token)
+    assert_invalid_link_page(response)
+    assert devices() == []
+
+
+@pytest.mark.parametrize(
+    ("later", "status"),
+    [(timedelta(days=14) - timedelta(minutes=1), 303), (timedelta(days=14), 404)],
+    ids=["just-before-14-days", "at-14-days"],
+)
+def test_link_expires_after_exactly_14_days(app, clinic, later, status):
+    with frozen(NOW):
+        _, token = enrol_patient(clinic)
+    with frozen(NOW + later):
+        _, response = open_link(app, token)
+    assert response.status_code == status
+    assert len(devices()) == (1 if status == 303 else 0)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["A" * 43, "short", "x" * 101, "%00", "..%2F..%2Fetc%2Fpasswd"],
+    ids=["unknown", "short", "too-long", "nul", "traversal"],
+)
+def test_unknown_link(app, clinic, token):
+    with frozen(NOW):
+        enrol_patient(clinic)
+        _, response = open_link(app, token)
+    assert response.status_code == 404
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert not response.headers.getlist("Set-Cookie") or not any(
+        h.startswith(f"{COOKIE}=") for h in response.headers.getlist("Set-Cookie"))
+    assert devices() == []
+
+
+def test_unknown_link_gets_the_friendly_page(app, clinic):
+    with frozen(NOW):
+        _, response = open_link(app, "A" * 43)
+    assert_invalid_link_page(response)
+
+
+def test_reissued_link(app, clinic):
+    with frozen(NOW):
+        patient, old = enrol_patient(clinic)
+        new = patient.issue_invite(NOW, 14)
+        db.session.commit()
+        _, stale = open_link(app, old)
+        assert_invalid_link_page(stale)
+        assert devices() == []
+        _, fresh = open_link(app, new)
+    assert fresh.status_code == 303
+    assert fresh.headers["Location"] == "/today"
+    assert len(devices()) == 1
+
+
+def test_archived_patient_link(app, clinic):
+    with frozen(NOW):
+        patient, token = enrol_patient(clinic)
+        patient.archived_at = NOW
+        db.session.commit()
+        _, response = open_link(app, token)
+    assert_invalid_link_page(response)
+    assert devices() == []
+
+
+def test_device_outlives_the_link(app, clinic):
+    """The link expires after 14 days; the device it made keeps working."""
+    _, browser = signed_in_patient(app, clinic)
+    with frozen(NOW + timedelta(days=30)):
+        response = browser.get("/today")
+    assert response.status_code == 200
+    assert "Hello Maria" in response.get_data(as_text=True)
+
+
+def test_last_seen_is_written_at_most_hourly(app, clinic):
+    _, browser = signed_in_patient(app, clinic)
+    with frozen(NOW + timedelta(minutes=30)):
+        assert browser.get("/today").status_code == 200
+    db.session.expire_all()
+    assert devices()[0].last_seen_at == NOW
+    with frozen(NOW + timedelta(hours=2)):
+        assert browser.get("/today").status_code == 200
+    db.session.expire_all()
+    assert devices()[0].last_seen_at == NOW + timedelta(hours=2)
+
+
+# -- without a (live) device -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/today", "/timeline"])
+def test_pages_without_a_cookie_are_401(client, path):
+    response = client.get(path)
+    assert response.status_code == 401
+    html = response.get_data(as_text=True)
+    assert "<h1>Open the link from your clinic</h1>" in html
+    assert "Ask your clinic for a new one." in html
+    assert "Traceback" not in html
+
+
+def test_api_plan_without_a_cookie_is_401_json(client):
+    response = client.get("/api/plan")
+    assert response.status_code == 401
+    assert response.is_json
+    body = response.get_json()
+    assert list(body) == ["error"]
+    assert "open the link" in body["error"]
+
+
+@pytest.mark.parametrize("value", ["garbage", "A" * 43, "x" * 500])
+def test_unknown_cookie_is_401(client, value):
+    client.set_cookie(COOKIE, value)
+    assert client.get("/today").status_code == 401
+    assert client.get("/api/plan").status_code == 401
+
+
+def test_revoked_device_is_401(app, clinic):
+    patient, browser = signed_in_patient(app, clinic)
+    other_patient, other = signed_in_patient(app, clinic, name="Luca Bianchi")
+    with frozen(NOW):
+        assert access.revoke_devices(patient, NOW) == 1
+        db.session.commit()
+        for path in ("/today", "/timeline"):
+            response = browser.get(path)
+            assert response.status_code == 401
+            assert "Maria" not in response.get_data(as_text=True)
+        api = browser.get("/api/plan")
+        assert api.status_code == 401
+        assert "error" in api.get_json()
+        # Only that patient's devices are revoked.
+        assert other.get("/today").status_code == 200
+    assert devices()[0].revoked_at == NOW
+
+
+def test_archived_patient_device_is_401(app, clinic):
+    patient, browser = signed_in_patient(app, clinic)
+    patient.archived_at = NOW
+    db.session.commit()
+    with frozen(NOW):
+        assert browser.get("/today").status_code == 401
+        assert browser.get("/api/plan").status_code == 401
+
+
+def test_home_goes_to_today(client):
+    response = client.get("/")
+    assert response.status_code in (302, 303)
+    assert response.headers["Location"] == "/today"
+
+
+# -- Today -----------------------------------------------------------------------------------
+
+
+def test_today_the_morning_after_the_first_session(app, clinic):
+    _, browser = signed_in_patient(app, clinic)
+    with frozen(NOW):
+        response = browser.get("/today")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert day_line(html) == "Day 1 · Session 1 of 4 · Face"
+    assert "Hello Maria" in html
+    assert phases(html) == [("immediate", True, True), ("first_weeks", False, False),
+                            ("cumulative", False, False)]
+    assert html.count('aria-current="step"') == 1
+    assert text_of(re.search(r'<li class="phase phase-immediate.*?</li>', html, re.S)
+                   .group(0)) == "Immediate You are here"
+    assert '<p class="phase-summary" data-phase="immediate">' in html
+
+    avoid = section(html, "avoid")
+    avoided = items(avoid)
+    assert list(avoided) == ["heat", "sun", "makeup", "exfoliants", "vitamin_a", "acids_peels"]
+    heat = avoided["heat"]
+    assert "OK from Sun 10:00" in text_of(heat)
+    assert text_of(heat).startswith(protocol.RESTRICTIONS["heat"].name)
+    assert re.search(r'<span class="countdown" data-until="2026-11-22T10:00:00\+01:00">'
+                     r"25 h 0 min left</span>", heat)
+    assert "OK from Fri 10:00" in text_of(avoided["exfoliants"])
+    assert 'data-until="2026-11-27T10:00:00+01:00"' in avoided["exfoliants"]
+    assert "6 days 1 h left" in text_of(avoided["exfoliants"])
+    assert '<section class="card ok"' not in html  # nothing allowed again yet
+
+    assert "Mild redness, warmth, tenderness or swelling are normal" in text_of(
+        section(html, "normal"))
+    do_today = text_of(section(html, "do"))
+    assert protocol.SUNSCREEN_TODAY in do_today
+    assert "Keep up the daily sunscreen until Fri 18 Dec." in do_today
+    next_card = text_of(section(html, "next"))
+    assert "Fri 11 Dec, 10:00" in next_card
+    assert "Session 2 of 4, planned" in next_card
+
+    assert 'href="tel:+390612345678"' in html
+    assert "Call Clinica Roma · +39 06 1234 5678" in text_of(html)
+    flags = text_of(section(html, "redflags"))
+    assert flags.startswith("Contact your clinic if you notice")
+    for line in protocol.RED_FLAGS:
+        assert line in flags
+    assert protocol.EMERGENCY in flags
+    assert '<script src="/static/js/countdown.js" defer></script>' in html
+    assert '<html lang="en-GB">' in html
+
+
+def test_today_after_the_48_hour_window(app, clinic):
+    _, browser = signed_in_patient(app, clinic)
+    with frozen(datetime(2026, 11, 28, 8, 0, tzinfo=UTC)):  # Sat 09:00 Rome, day 8
+        html = browser.get("/today").get_data(as_text=True)
+    assert day_line(html) == "Day 8 · Session 1 of 4 · Face"
+    assert [k for k, _, aria in phases(html) if aria] == ["first_weeks"]
+    ok_items = items(section(html, "ok"))
+    assert list(ok_items) == ["heat", "sun", "makeup", "exfoliants"]
+    assert text_of(ok_items["heat"]) == "Sauna, hot baths and workouts since Sun 10:00"
+    assert text_of(ok_items["exfoliants"]) == "Exfoliants (BHA, scrubs) since Fri 10:00"
+    assert list(items(section(html, "avoid"))) == ["vitamin_a", "acids_peels"]
+    assert protocol.SECOND_WEEK_NORMAL[0] in text_of(section(html, "normal"))
+
+
+def test_today_before_the_first_session(app, clinic):
+    _, browser = signed_in_patient(app, clinic, at=BEFORE)
+    with frozen(BEFORE):
+        response = browser.get("/today")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert day_line(html) == "Day -2 · Before your first session · Face"
+    assert 'aria-current="step"' not in html
+    assert [k for k, _, _ in phases(html)] == ["immediate", "first_weeks", "cumulative"]
+    assert '<p class="phase-summary" data-phase="preparation">' in html
+    assert text_of(section(html, "session-soon")) == "Your first session Fri 20 Nov, 10:00"
+    avoided = items(section(html, "avoid"))
+    assert list(avoided) == ["tanning_beds"]
+    assert "OK from Fri 10:00" in text_of(avoided["tanning_beds"])
+    assert 'data-until="2026-11-20T10:00:00+01:00"' in avoided["tanning_beds"]
+    assert "2 days 1 h left" in text_of(avoided["tanning_beds"])
+    prepare = text_of(section(html, "prepare"))
+    assert prepare.startswith("Before your session")
+    for line in protocol.PREPARE:
+        assert text_of(line) in prepare
+    assert '<section class="card next"' not in html
+    assert 'href="tel:+390612345678"' in html
+
+
+def test_today_after_the_last_session(app, clinic):
+    patient, browser = signed_in_patient(app, clinic, sessions=1)
+    with frozen(datetime(2026, 12, 30, 8, 0, tzinfo=UTC)):
+        html = browser.get("/today").get_data(as_text=True)
+    assert day_line(html) == "Day 40 · Session 1 of 1 · Face"
+    assert [k for k, _, aria in phases(html) if aria] == ["cumulative"]
+    assert "All 1 planned sessions are done." in text_of(section(html, "next"))
+    assert protocol.CUMULATIVE_RESULTS["face"] in text_of(section(html, "normal"))
+
+
+@pytest.mark.parametrize(
+    ("area", "name"), [("face", "Face"), ("scalp", "Scalp"), ("body", "Body")]
+)
+def test_today_names_the_area(app, clinic, area, name):
+    _, browser = signed_in_patient(app, clinic, area=area)
+    with frozen(NOW):
+        html = browser.get("/today").get_data(as_text=True)
+    assert day_line(html) == f"Day 1 · Session 1 of 4 · {name}"
+
+
+def test_today_in_another_time_zone(app):
+    clinic = create_clinic(name="NY Clinic", phone="+1 212 555 0100",
+                           timezone="America/New_York")
+    # 10:00 in New York on Fri 20 Nov is 15:00 UTC; "now" is 09:00 there the next day.
+    _, browser = signed_in_patient(app, clinic, at=datetime(2026, 11, 21, 14, 0, tzinfo=UTC),
+                                   first_session=datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
+                                   timezone="America/New_York")
+    with frozen(datetime(2026, 11, 21, 14, 0, tzinfo=UTC)):
+        html = browser.get("/today").get_data(as_text=True)
+    assert day_line(html) == "Day 1 · Session 1 of 4 · Face"
+    heat = items(section(html, "avoid"))["heat"]
+    assert "OK from Sun 10:00" in text_of(heat)
+    assert 'data-until="2026-11-22T10:00:00-05:00"' in heat
+    assert 'href="tel:+12125550100"' in html
+
+
+# -- /api/plan -------------------------------------------------------------------------------
+
+
+def test_api_plan_is_the_planner_output(app, clinic):
+    patient, browser = signed_in_patient(app, clinic)
+    with frozen(NOW):
+        response = browser.get("/api/plan")
+        expected = courses.plan_for(patient).to_json()
+    assert response.status_code == 200
+    assert response.is_json
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.get_json() == expected
+    assert response.get_json() == PLAN_AT_NOW
+
+
+def test_api_plan_before_the_first_session(app, clinic):
+    patient, browser = signed_in_patient(app, clinic, at=BEFORE)
+    with frozen(BEFORE):
+        body = browser.get("/api/plan").get_json()
+        assert body == courses.plan_for(patient).to_json()
+    assert body["day"] == -2
+    assert body["hours_since_session"] == -49.0
+    assert body["phase"] == "preparation"
+    assert body["session"] == {"number": 0, "of": 4}
+    assert body["next_session"] == "2026-11-20T10:00:00+01:00"
+
+
+def test_api_plan_follows_the_clock(app, clinic):
+    patient, browser = signed_in_patient(app, clinic)
+    for at in (NOW + timedelta(days=3), NOW + timedelta(days=30)):
+        with frozen(at):
+            assert browser.get("/api/plan").get_json() == courses.plan_for(patient).to_json()
+
+
+# -- one patient never sees another ----------------------------------------------------------
+
+
+def test_a_patient_sees_only_their_own_plan(app, clinic):
+    other_clinic = create_clinic(name="Clinica Napoli", phone="+39 081 555 0000")
+    maria, a = signed_in_patient(app, clinic, name="Maria Rossi", area="face")
+    luca, b = signed_in_patient(app, other_clinic, name="Luca Bianchi", area="scalp",
+                                first_session=datetime(2026, 11, 10, 9, 0, tzinfo=UTC),
+                                timezone="Europe/Rome")
+    with frozen(NOW):
+        for _ in range(2):  # interleaved, so nothing carries over from the previous request
+            a_today = a.get("/today").get_data(as_text=True)
+            b_today = b.get("/today").get_data(as_text=True)
+            a_timeline = a.get("/timeline").get_data(as_text=True)
+            b_timeline = b.get("/timeline").get_data(as_text=True)
+            a_plan = a.get("/api/plan").get_json()
+            b_plan = b.get("/api/plan").get_json()
+
+            assert day_line(a_today) == "Day 1 · Session 1 of 4 · Face"
+            assert "Hello Maria" in a_today
+            assert day_line(b_today) == "Day 11 · Session 1 of 4 · Scalp"
+            assert "Hello Luca" in b_today
+            for page in (a_today, a_timeline):
+                assert "Luca" not in page
+                assert "Scalp" not in page
+                assert "Clinica Napoli" not in page
+                assert "Clinica Roma" in page
+            for page in (b_today, b_timeline):
+                assert "Maria" not in page
+                assert "Clinica Roma" not in page
+                assert "Clinica Napoli" in page
+            assert a_plan == courses.plan_for(maria).to_json()
+            assert b_plan == courses.plan_for(luca).to_json()
+            assert (a_plan["area"], a_plan["day"]) == ("face", 1)
+            assert (b_plan["area"], b_plan["day"]) == ("scalp", 11)
+
+
+def test_patients_of_one_clinic_are_apart(app, clinic):
+    _, a = signed_in_patient(app, clinic, name="Maria Rossi", area="face")
+    _, b = signed_in_patient(app, clinic, name="Giulia Verdi", area="body")
+    with frozen(NOW):
+        a_html = a.get("/today").get_data(as_text=True)
+        b_html = b.get("/today").get_data(as_text=True)
+    assert "Hello Maria" in a_html and "Giulia" not in a_html
+    assert "Hello Giulia" in b_html and "Maria" not in b_html
+    assert day_line(b_html).endswith("· Body")
+
+
+# -- Timeline --------------------------------------------------------------------------------
+
+
+def timeline_rows(html: str) -> list[tuple[str, bool, str]]:
+    """Return (classes, aria-current=date, text) of each day row."""
+    rows = []
+    for chunk in re.split(r'<li class="(?=day )', html)[1:]:
+        chunk = chunk.split("</ol>", 1)[0]
+        match = re.match(r'([^"]*)"( aria-current="date")?>', chunk)
+        rows.append((match.group(1), bool(match.group(2)), text_of(chunk[match.end():])))
+    return rows
+
+
+@pytest.mark.parametrize("area", ["face", "scalp", "body"])
+def test_timeline(app, clinic, area):
+    enrolled = datetime(2026, 11, 15, 9, 0, tzinfo=UTC)  # booked five days ahead
+    _, browser = signed_in_patient(app, clinic, at=enrolled, area=area)
+    with frozen(NOW):
+        response = browser.get("/timeline")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    rows = timeline_rows(html)
+
+    current = [r for r in rows if r[1]]
+    assert len(current) == 1
+    classes, _, text = current[0]
+    assert classes == "day today phase-immediate"
+    assert text.startswith("Sat 21 Nov Day 1 · Immediate Today")
+    assert html.count('aria-current="date"') == 1
+    assert html.count('<strong class="today-badge">Today</strong>') == 1
+
+    past = [r for r in rows if r[0].split()[1] == "past"]
+    future = [r for r in rows if r[0].split()[1] == "future"]
+    assert len(past) + len(future) + 1 == len(rows)
+    assert past and future
+    assert rows.index(current[0]) == len(past)  # past days, then today, then the rest
+    assert all(not r[1] for r in past + future)
+    assert past[0][2].startswith("Sun 15 Nov")  # from enrolment
+    assert "(past)" in past[0][2]
+    session_day = next(r for r in past if r[2].startswith("Fri 20 Nov"))
+    assert "Session 1 at 10:00" in session_day[2]
+    assert "(past)" not in "".join(r[2] for r in future)
+    assert "Sauna, hot baths and workouts OK again from 10:00" in next(
+        r for r in future if r[2].startswith("Sun 22 Nov"))[2]
+    assert future[-1][2].startswith("Fri 19 Feb Day 28")  # 28 days after the 4th (22 Jan)
+
+    page = text_of(html)
+    assert "Before your first session" in page
+    for n in range(1, 5):
+        assert f"After session {n}" in page
+    assert "4 sessions, about every 3 weeks." in page
+    assert "Session 1 of 4 done." in page
+    assert protocol.CUMULATIVE_RESULTS[area] in page
+    for other in {"face", "scalp", "body"} - {area}:
+        assert protocol.CUMULATIVE_RESULTS[other] not in page
+
+
+def test_timeline_before_the_first_session(app, clinic):
+    _, browser = signed_in_patient(app, clinic, at=BEFORE)
+    with frozen(BEFORE):
+        html = browser.get("/timeline").get_data(as_text=True)
+    rows = timeline_rows(html)
+    [current] = [r for r in rows if r[1]]
+    assert current[0] == "day today phase-preparation"
+    assert current[2].startswith("Wed 18 Nov Day -2 · Preparation Today")
+    assert not [r for r in rows if " past " in f" {r[0]} "]
+    assert "Session 0 of 4 done." in text_of(html)
+
+
+# -- page hygiene ----------------------------------------------------------------------------
+
+
+def patient_pages(app, clinic):
+    """Return {name: response} of the patient pages, signed in and not."""
+    _, browser = signed_in_patient(app, clinic)
+    stranger = app.test_client()
+    with frozen(NOW):
+        return {
+            "today": browser.get("/today"),
+            "timeline": browser.get("/timeline"),
+            "invalid link": stranger.get("/i/" + "A" * 43),
+            "no access": stranger.get("/today"),
+            "not found": browser.get("/no-such-page"),
+        }
+
+
+def test_patient_pages_security_headers_and_no_inline_code(app, clinic):
+    for name, response in patient_pages(app, clinic).items():
+        csp = response.headers["Content-Security-Policy"]
+        assert "'unsafe-inline'" not in csp, name
+        assert "'unsafe-eval'" not in csp, name
+        assert "script-src 'self'" in csp, name
+        assert "style-src 'self'" in csp, name
+        assert "frame-ancestors 'none'" in csp, name
+        assert response.headers["Referrer-Policy"] == "same-origin", name
+        assert response.headers["X-Content-Type-Options"] == "nosniff", name
+        assert response.headers["Cache-Control"] == "no-store", name
+        assert_no_inline_code(response.get_data(as_text=True))
+
+
+def test_every_patient_page_has_the_csrf_meta(app, clinic):
+    pages = patient_pages(app, clinic)
+    assert {name: r.status_code for name, r in pages.items()} == {
+        "today": 200, "timeline": 200, "invalid link": 404, "no access": 401, "not found": 404}
+    for name, response in pages.items():
+        html = response.get_data(as_text=True)
+        assert re.search(r'<meta name="csrf-token" content="[^"]+">', html), name

@@ -1,0 +1,559 @@
+"""The reminder worker end to end: outbox rows, the real `reminders run` command, the fake
+push service. Time is frozen with time_machine where the local hour matters."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+from conftest import create_clinic, enrol_patient
+
+from meso import courses, outbox
+from meso.cli_reminders import single_sqlite_worker
+from meso.extensions import db
+from meso.models import (
+    CheckIn,
+    Patient,
+    PushSubscription,
+    Reminder,
+    ReminderSettings,
+    TreatmentSession,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ROME = ZoneInfo("Europe/Rome")
+SESSION = datetime(2026, 11, 20, 10, 0, tzinfo=ROME)  # a Friday
+ENROLLED = SESSION + timedelta(hours=3)  # the patient was enrolled three hours later
+
+
+def rome(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=ROME)
+
+
+def frozen(instant: datetime):
+    return time_machine.travel(instant, tick=False)
+
+
+@pytest.fixture
+def patient(app, vapid):
+    with frozen(ENROLLED):
+        patient, _ = enrol_patient(create_clinic(), first_session=SESSION.astimezone(UTC))
+    return patient
+
+
+def subscribe(patient: Patient, service) -> object:
+    """Give the patient a device subscribed on the fake push service; return its client end."""
+    client = service.subscription()
+    keys = client.json["keys"]
+    db.session.add(PushSubscription(patient_id=patient.id, endpoint=client.endpoint,
+                                    p256dh=keys["p256dh"], auth=keys["auth"]))
+    db.session.commit()
+    return client
+
+
+def run(runner, when: datetime, *options: str):
+    """Run the real worker command once, at ``when``."""
+    with frozen(when):
+        result = runner.invoke(args=["reminders", "run", "--once", *options])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def rows() -> dict[str, Reminder]:
+    db.session.expire_all()
+    return {r.rule: r for r in db.session.scalars(
+        sa.select(Reminder).where(Reminder.session == 1))}
+
+
+def bodies(service) -> list[str]:
+    return [m.payload["body"] for m in service.messages()]
+
+
+# -- the story -------------------------------------------------------------------------------
+
+
+def test_the_evening_heat_reminder_arrives_at_the_right_local_time(patient, fake_push, runner):
+    """Done when: enrolled three hours after the session, reminders on, the real worker."""
+    phone = subscribe(patient, fake_push)
+    # 13:00: the session-day reminder (due at 12:00, useful until midnight) goes out at once.
+    run(runner, ENROLLED)
+    [first] = fake_push.messages()
+    assert first.topic == "session_day" and first.payload["title"] == (
+        "Tonight: no heat, no direct sun")
+    assert "until Sun 10:00" in first.payload["body"]
+    assert first.ttl == 11 * 3600  # until midnight, when "tonight" is over
+    # Saturday 09:00 the sun, then nothing until 18:00 local time.
+    run(runner, rome("2026-11-21T09:00"))
+    assert [m.topic for m in fake_push.messages()] == ["session_day", "sun_day1"]
+    run(runner, rome("2026-11-21T17:59"))
+    assert len(fake_push.messages()) == 2
+    run(runner, rome("2026-11-21T18:00"))
+    heat = fake_push.messages()[-1]
+    assert (heat.name, heat.topic, heat.urgency) == (phone.name, "heat_day1", "normal")
+    assert heat.payload == {
+        "title": "No sauna or hot bath tonight",
+        "body": "Heat can still irritate your treated skin. Skip hot baths, the sauna, the "
+                "steam room and hard workouts: they are OK again from Sun 10:00.",
+        "url": "/today", "tag": "heat_day1", "id": rows()["heat_day1"].id,
+        "icon": "/static/icons/icon-192.png", "badge": "/static/icons/icon-192.png",
+    }
+    assert heat.ttl == 3 * 3600  # pointless after 21:00
+    assert rows()["heat_day1"].status == "sent"
+    run(runner, rome("2026-11-21T18:30"))
+    assert len(fake_push.messages()) == 3, "never twice"
+
+
+def test_a_worker_down_for_twenty_minutes_sends_at_once(patient, fake_push, runner):
+    subscribe(patient, fake_push)
+    run(runner, rome("2026-11-21T18:20"))
+    assert [m.topic for m in fake_push.messages()] == ["heat_day1"]
+    assert fake_push.messages()[0].ttl == 2 * 3600 + 40 * 60
+    assert rows()["sun_day1"].status == "skipped"  # 09:00 sun, pointless after 15:00
+
+
+def test_a_worker_down_for_a_day_skips_what_is_no_longer_true(patient, fake_push, runner):
+    subscribe(patient, fake_push)
+    run(runner, rome("2026-11-22T12:00"))  # Sunday noon: heat and sun are fine again
+    assert [m.topic for m in fake_push.messages()] == ["heat_sun_ok"]
+    status = {rule: (r.status, r.last_error) for rule, r in rows().items()}
+    for rule in ("session_day", "sun_day1", "heat_day1", "checkin_day1"):
+        assert status[rule] == ("skipped", "pointless by the time it was due"), rule
+
+
+def test_discreet_mode_keeps_treatment_words_off_the_lock_screen(patient, fake_push, runner):
+    subscribe(patient, fake_push)
+    db.session.add(ReminderSettings(patient_id=patient.id, discreet=True, morning=clock(9),
+                                    quiet_start=clock(21), quiet_end=clock(8)))
+    db.session.commit()
+    run(runner, rome("2026-11-21T18:00"))
+    heat = fake_push.messages()[-1].payload
+    assert heat["title"] == "Reminder"
+    assert heat["body"].startswith("Skip hot baths") and "skin" not in heat["body"]
+
+
+# -- outcomes --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_gone_subscription_is_deleted(patient, fake_push, runner, caplog, status):
+    phone = subscribe(patient, fake_push)
+    fake_push.answer(phone, status)
+    with caplog.at_level(logging.INFO, logger="meso.reminders"):
+        run(runner, ENROLLED)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PushSubscription)) == 0
+    assert (rows()["session_day"].status, rows()["session_day"].last_error) == (
+        "skipped", outbox.NO_DEVICE)
+    assert "pruned=1" in caplog.text
+
+
+def test_429_honours_retry_after_then_sends_with_the_same_topic(patient, fake_push, runner):
+    phone = subscribe(patient, fake_push)
+    fake_push.answer(phone, 429, Retry_After="600")
+    run(runner, ENROLLED)
+    row = rows()["session_day"]
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.next_attempt_at == ENROLLED + timedelta(seconds=600)
+    assert row.last_error.startswith("HTTP 429")
+    run(runner, ENROLLED + timedelta(seconds=599))
+    assert fake_push.messages() == []
+    run(runner, ENROLLED + timedelta(seconds=600))
+    [sent] = fake_push.messages()
+    assert sent.topic == "session_day" and rows()["session_day"].status == "sent"
+    assert [m.topic for m in fake_push.messages(status=429)] == ["session_day"]
+
+
+def test_server_errors_back_off_exponentially_then_fail(patient, fake_push, runner):
+    phone = subscribe(patient, fake_push)
+    fake_push.answer(phone, 500, times=outbox.MAX_ATTEMPTS)
+    when, waits = ENROLLED, []
+    for _ in range(outbox.MAX_ATTEMPTS):
+        run(runner, when)
+        row = rows()["session_day"]
+        if row.status != "pending":
+            break
+        waits.append(row.next_attempt_at - when)
+        when = row.next_attempt_at
+    assert waits == [timedelta(seconds=30 * 2 ** n) for n in range(outbox.MAX_ATTEMPTS - 1)]
+    assert (row.status, row.attempts) == ("failed", outbox.MAX_ATTEMPTS)
+    assert row.last_error.startswith(f"gave up after {outbox.MAX_ATTEMPTS} attempts: HTTP 500")
+
+
+def test_a_hung_push_service_times_out_and_is_retried(app, patient, fake_push, runner):
+    app.config["PUSH_TIMEOUT_SECONDS"] = 0.5
+    phone = subscribe(patient, fake_push)
+    fake_push.hang(phone)
+    run(runner, ENROLLED)
+    row = rows()["session_day"]
+    assert (row.status, row.attempts, row.last_error) == ("pending", 1, "timed out")
+    run(runner, row.next_attempt_at)
+    assert [m.topic for m in fake_push.messages()] == ["session_day"]
+
+
+def test_other_refusals_fail_and_are_logged_without_the_payload(patient, fake_push, runner,
+                                                                 caplog):
+    phone = subscribe(patient, fake_push)
+    fake_push.answer(phone, 400)
+    with caplog.at_level(logging.INFO, logger="meso.reminders"):
+        run(runner, ENROLLED)
+    row = rows()["session_day"]
+    assert (row.status, row.last_error) == ("failed", "HTTP 400 Bad Request")
+    assert "HTTP 400" in caplog.text and "failed=1" in caplog.text
+    assert "sauna" not in caplog.text and "Tonight" not in caplog.text
+
+
+def test_a_retry_that_would_come_too_late_gives_up(patient, fake_push, runner):
+    phone = subscribe(patient, fake_push)
+    fake_push.answer(phone, 503, Retry_After=str(12 * 3600))  # past midnight: pointless
+    run(runner, ENROLLED)
+    row = rows()["session_day"]
+    assert row.status == "failed" and row.last_error.startswith("pointless by the next try")
+
+
+def test_a_bug_while_sending_costs_one_message_not_the_batch(patient, fake_push, runner,
+                                                             monkeypatch, caplog):
+    subscribe(patient, fake_push)
+    calls = []
+
+    def broken_then_fine(self, subscription, message):
+        calls.append(message.topic)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return original(self, subscription, message)
+
+    from meso import push
+
+    original = push.Pusher.send
+    monkeypatch.setattr(push.Pusher, "send", broken_then_fine)
+    with caplog.at_level(logging.INFO, logger="meso.reminders"):
+        run(runner, rome("2026-11-22T12:00"), "--concurrency", "1")
+    assert (rows()["session_day"].status, rows()["session_day"].last_error) == (
+        "skipped", "pointless by the time it was due")
+    assert rows()["heat_sun_ok"].status == "failed"
+    assert rows()["heat_sun_ok"].last_error == "unexpected RuntimeError"
+    assert "sending raised RuntimeError" in caplog.text
+
+
+def test_one_device_that_got_it_is_enough(patient, fake_push, runner):
+    broken, working = subscribe(patient, fake_push), subscribe(patient, fake_push)
+    fake_push.answer(broken, 500)
+    run(runner, ENROLLED)
+    assert [m.name for m in fake_push.messages()] == [working.name]
+    assert rows()["session_day"].status == "sent"
+
+
+def test_no_device_then_a_subscription_brings_what_is_still_useful(patient, fake_push, runner):
+    run(runner, ENROLLED)
+    assert (rows()["session_day"].status, rows()["session_day"].last_error) == (
+        "skipped", outbox.NO_DEVICE)
+    subscribe(patient, fake_push)
+    with frozen(ENROLLED + timedelta(minutes=5)):
+        outbox.rearm(db.session.get(Patient, patient.id))
+        db.session.commit()
+    run(runner, ENROLLED + timedelta(minutes=5))
+    assert [m.topic for m in fake_push.messages()] == ["session_day"]
+
+
+def test_a_check_in_that_day_silences_the_nudge(patient, fake_push, runner):
+    subscribe(patient, fake_push)
+    db.session.add(CheckIn(patient_id=patient.id, local_date=rome("2026-11-21T00:00").date(),
+                           feeling=4, idempotency_key="k1"))
+    db.session.commit()
+    run(runner, rome("2026-11-21T20:00"))
+    assert "checkin_day1" not in [m.topic for m in fake_push.messages()]
+    assert (rows()["checkin_day1"].status, rows()["checkin_day1"].last_error) == (
+        "skipped", "already checked in")
+
+
+def test_a_category_switched_off_is_not_sent_even_if_still_queued(patient, fake_push, runner):
+    subscribe(patient, fake_push)
+    db.session.add(ReminderSettings(patient_id=patient.id, heat=False, sun=False,
+                                    morning=clock(9), quiet_start=clock(21), quiet_end=clock(8)))
+    db.session.commit()  # no re-plan: the worker checks again before sending
+    run(runner, rome("2026-11-21T18:00"))
+    assert fake_push.messages() == []
+    assert rows()["heat_day1"].status == "cancelled"
+
+
+def test_quiet_hours_hold_back_a_retry_until_they_end(patient, fake_push, runner):
+    subscribe(patient, fake_push)
+    row = rows()["heat_sun_ok"]  # Sunday 10:00, useful for a day
+    row.next_attempt_at = rome("2026-11-22T22:30")  # a retry landing in the quiet hours
+    db.session.commit()
+    run(runner, rome("2026-11-22T22:30"))
+    assert fake_push.messages() == []
+    assert rows()["heat_sun_ok"].next_attempt_at == rome("2026-11-23T08:00")
+    run(runner, rome("2026-11-23T08:00"))
+    assert [m.topic for m in fake_push.messages()] == ["heat_sun_ok"]
+
+
+def test_one_log_line_per_batch(patient, fake_push, runner, caplog):
+    subscribe(patient, fake_push)
+    with caplog.at_level(logging.INFO, logger="meso.reminders"):
+        run(runner, rome("2026-11-22T12:00"), "--batch", "2")
+    lines = [r.getMessage() for r in caplog.records if "reminders batch:" in r.getMessage()]
+    assert len(lines) == 3  # 5 due rows in batches of 2
+    assert lines[0].startswith("reminders batch: claimed=2 sent=0 retried=0 failed=0 "
+                               "pruned=0 skipped=2")
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+def test_the_worker_refuses_to_start_without_a_vapid_subject(app, patient, runner):
+    app.config["VAPID_SUBJECT"] = ""
+    result = runner.invoke(args=["reminders", "run", "--once"])
+    assert result.exit_code == 1
+    assert "VAPID_SUBJECT is not set" in result.output and "mailto:" in result.output
+
+
+def test_the_worker_refuses_a_public_key_that_is_not_the_pair(app, patient, runner):
+    app.config["VAPID_PUBLIC_KEY"] = "B" + "A" * 86
+    result = runner.invoke(args=["reminders", "run", "--once"])
+    assert result.exit_code == 1 and "not the pair" in result.output
+
+
+# -- re-planning -----------------------------------------------------------------------------
+
+
+def test_re_planning_moves_pending_rows_and_never_duplicates(patient):
+    with frozen(ENROLLED):
+        before = rows()
+        p = db.session.get(Patient, patient.id)
+        courses.after_course_change(p)
+        db.session.commit()
+        assert {r: x.id for r, x in rows().items()} == {r: x.id for r, x in before.items()}
+        # The session is corrected to 11:00: every pending reminder follows, in place.
+        session = db.session.scalar(sa.select(TreatmentSession))
+        courses.move_session(p, session, rome("2026-11-20T11:00").astimezone(UTC), None)
+        db.session.commit()
+    after = rows()
+    assert after["session_day"].id == before["session_day"].id
+    assert after["session_day"].fire_at == rome("2026-11-20T13:00")
+    assert after["heat_sun_ok"].fire_at == rome("2026-11-22T11:00")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Reminder)) == len(
+        set(db.session.execute(sa.select(Reminder.session, Reminder.rule)).all()))
+
+
+def test_a_recorded_session_plans_its_reminders_and_ends_the_old_windows(patient):
+    with frozen(rome("2026-11-25T09:00")):
+        p = db.session.get(Patient, patient.id)
+        courses.record_session(p, rome("2026-11-27T10:00").astimezone(UTC), None)
+        db.session.commit()
+    db.session.expire_all()
+    got = {(r.session, r.rule): r.status for r in db.session.scalars(sa.select(Reminder))}
+    assert got[(1, "exfoliants_ok")] == "cancelled"  # day 7 is session 2's day 0 now
+    assert got[(2, "session_tomorrow")] == "pending"
+    assert got[(2, "session_day")] == "pending"
+
+
+def test_a_sent_reminder_is_news_again_when_its_session_moves(patient, fake_push, runner):
+    subscribe(patient, fake_push)
+    with frozen(rome("2026-11-21T08:00")):
+        p = db.session.get(Patient, patient.id)
+        row = rows()["sun_day1"]
+        row.status, row.sent_at = "sent", rome("2026-11-21T07:00")
+        courses.after_course_change(p)  # nothing moved: history stays
+        db.session.commit()
+        assert rows()["sun_day1"].status == "sent"
+        session = db.session.scalar(sa.select(TreatmentSession))
+        courses.move_session(p, session, rome("2026-11-20T16:00").astimezone(UTC), None)
+        db.session.commit()
+    assert rows()["sun_day1"].status == "pending"
+
+
+# -- processes: kill -9, SIGTERM, two workers ------------------------------------------------
+
+
+def worker_process(app, *options: str) -> subprocess.Popen:
+    """Start `flask --app app reminders run` as its own process on the test database."""
+    env = {**os.environ,
+           "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "SECRET_KEY": "test-secret-key",
+           "VAPID_PRIVATE_KEY": app.config["VAPID_PRIVATE_KEY"],
+           "VAPID_SUBJECT": app.config["VAPID_SUBJECT"]}
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "reminders", "run", *options],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def due_now(service, count: int, per_patient: int = 20) -> list[int]:
+    """Insert ``count`` reminders due now, for patients awake now (quiet hours far away)."""
+    clinic = create_clinic("Load Clinic")
+    now = datetime.now(UTC)
+    awake = (now.astimezone(ROME) + timedelta(hours=10)).time().replace(minute=0, second=0,
+                                                                          microsecond=0)
+    ids = []
+    for start in range(0, count, per_patient):
+        patient, _ = enrol_patient(clinic, name=f"Patient {start}",
+                                   first_session=now + timedelta(days=300))
+        db.session.add(ReminderSettings(
+            patient_id=patient.id, morning=clock(12), quiet_start=awake,
+            quiet_end=(datetime.combine(now.date(), awake) + timedelta(hours=1)).time()))
+        subscribe(patient, service)
+        batch = [Reminder(patient_id=patient.id, session=100 + n, rule="heat_day1",
+                          category="heat", anchor_at=now, fire_at=now - timedelta(minutes=1),
+                          expires_at=now + timedelta(hours=6), topic="heat_day1",
+                          next_attempt_at=now - timedelta(minutes=1))
+                 for n in range(min(per_patient, count - start))]
+        db.session.add_all(batch)
+        db.session.commit()
+        ids += [r.id for r in batch]
+    return ids
+
+
+def delivered_ids(service) -> list[int]:
+    return [m.payload["id"] for m in service.messages()]
+
+
+def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def statuses(ids) -> dict[str, int]:
+    db.session.expire_all()
+    found = db.session.execute(sa.select(Reminder.status, sa.func.count()).where(
+        Reminder.id.in_(ids)).group_by(Reminder.status)).all()
+    return dict(found)
+
+
+def test_kill_9_mid_batch_loses_nothing_and_a_resend_keeps_its_topic(app, vapid, runner):
+    from fakepush import FakePushService
+
+    with FakePushService(vapid, delay=0.2) as service:
+        ids = due_now(service, 10, per_patient=10)
+        worker = worker_process(app, "--batch", "10", "--concurrency", "1", "--lease", "3")
+        try:
+            wait_for(lambda: len(service.received) >= 3, 60, "three messages")
+        finally:
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.communicate(timeout=10)
+        assert worker.returncode == -signal.SIGKILL
+        counts = statuses(ids)
+        assert 0 < counts.get("pending", 0) < 10, counts  # killed mid-batch, rows leased
+        # A second worker at once finds them leased; after the lease it sends the rest.
+        runner.invoke(args=["reminders", "run", "--once"])
+        assert statuses(ids).get("pending", 0) == counts["pending"]
+        time.sleep(3.2)
+        result = runner.invoke(args=["reminders", "run", "--once"])
+        assert result.exit_code == 0, result.output
+        assert statuses(ids) == {"sent": 10}
+        got = delivered_ids(service)
+        assert set(got) == set(ids), "nothing lost"
+        resent = {i for i in got if got.count(i) > 1}
+        assert len(resent) <= 1, "at most the message in flight is sent twice"
+        assert {m.topic for m in service.messages()} == {"heat_day1"}
+        assert service.errors == []
+
+
+def test_sigterm_finishes_the_batch_then_exits(app, vapid):
+    from fakepush import FakePushService
+
+    with FakePushService(vapid, delay=0.2) as service:
+        ids = due_now(service, 8, per_patient=8)
+        worker = worker_process(app, "--batch", "5", "--concurrency", "1")
+        wait_for(lambda: len(service.received) >= 1, 60, "the first message")
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=30)
+        assert worker.returncode == 0, err
+        assert "reminders batch: claimed=5 sent=5" in err
+        assert statuses(ids) == {"sent": 5, "pending": 3}
+        db.session.expire_all()
+        assert db.session.scalar(sa.select(sa.func.count()).where(
+            Reminder.id.in_(ids), Reminder.lease_until.is_not(None))) == 0
+        assert len(delivered_ids(service)) == 5
+
+
+def claims_skip_each_other(now: datetime) -> None:
+    """Two claims at once on PostgreSQL: the second skips the rows the first has locked."""
+    with db.engine.connect() as one, db.engine.connect() as two:
+        first = outbox.lock_due(one, now, 100)  # its transaction stays open
+        two.execute(sa.text("SET lock_timeout = '2s'"))  # waiting for `one` would fail here
+        second = outbox.lock_due(two, now, 100)
+        one.rollback()
+        two.rollback()
+    assert len(first) == len(second) == 100 and not set(first) & set(second)
+
+
+def test_a_claim_leases_at_most_its_batch(app, vapid):
+    from fakepush import FakePushService
+
+    with FakePushService(vapid) as service:
+        ids = due_now(service, 30, per_patient=30)
+    now = datetime.now(UTC)
+    claimed, token = outbox.claim_due(now, 10, timedelta(seconds=60))
+    assert claimed == sorted(ids)[:10] and token == now + timedelta(seconds=60)
+    again, _ = outbox.claim_due(now, 100, timedelta(seconds=60))
+    assert again == sorted(ids)[10:], "leased rows are not claimed again"
+    assert outbox.claim_due(now, 100, timedelta(seconds=60))[0] == []
+    later, _ = outbox.claim_due(now + timedelta(seconds=61), 5, timedelta(seconds=60))
+    assert later == sorted(ids)[:5], "after the lease, rows are free again"
+
+
+def test_two_workers_on_2000_due_reminders_send_each_exactly_once(app, vapid):
+    """PostgreSQL: two processes share the work (SKIP LOCKED). SQLite: the second refuses."""
+    from fakepush import FakePushService
+
+    postgres = db.engine.url.get_backend_name() == "postgresql"
+    with FakePushService(vapid) as service:
+        ids = due_now(service, 2000, per_patient=50)
+        if postgres:
+            claims_skip_each_other(datetime.now(UTC))
+            options = ("--once", "--batch", "50", "--concurrency", "4")
+            workers = [worker_process(app, *options) for _ in range(2)]
+            logs = [w.communicate(timeout=300)[1] for w in workers]
+            assert [w.returncode for w in workers] == [0, 0], logs
+            for log in logs:  # both did part of the work
+                assert "sent=0 retried" not in log.splitlines()[-1], log
+        else:
+            first = worker_process(app, "--batch", "50", "--concurrency", "4", "--poll", "0.2")
+            wait_for(lambda: len(service.received) >= 1, 60, "the first worker to send")
+            second = worker_process(app, "--once")
+            _, refusal = second.communicate(timeout=60)
+            assert second.returncode == 1
+            assert "another reminder worker is already running" in refusal
+            wait_for(lambda: len(service.received) >= 2000, 300, "2,000 messages")
+            wait_for(lambda: statuses(ids) == {"sent": 2000}, 60, "every row recorded")
+            first.send_signal(signal.SIGTERM)
+            _, log = first.communicate(timeout=30)
+            assert first.returncode == 0, log
+        got = delivered_ids(service)
+        assert len(got) == 2000 and set(got) == set(ids), "each exactly once"
+        assert statuses(ids) == {"sent": 2000}
+        assert service.errors == []
+
+
+def test_the_sqlite_lock_is_held_only_while_a_worker_runs(app):
+    if db.engine.url.get_backend_name() != "sqlite":
+        with single_sqlite_worker(), single_sqlite_worker():
+            return  # no lock on PostgreSQL: any number of workers
+    import click
+
+    with (single_sqlite_worker(),
+          pytest.raises(click.ClickException, match="SQLite supports one worker"),
+          single_sqlite_worker()):
+        pass
+    with single_sqlite_worker():
+        pass  # released when the first one stopped
+
+
+def test_a_lease_shorter_than_a_slow_batch_is_warned_about(patient, vapid, runner, caplog):
+    with caplog.at_level(logging.INFO, logger="meso.reminders"):
+        result = runner.invoke(args=["reminders", "run", "--once", "--batch", "40",
+                                     "--concurrency", "2", "--lease", "30"])
+    assert result.exit_code == 0, result.output
+    assert "--lease 30s is shorter than a batch of hung push services" in caplog.text
