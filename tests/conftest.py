@@ -27,6 +27,19 @@ TEST_DATABASE_URL = os.environ.get("MESO_TEST_DATABASE_URL")
 PASSWORD = "correct horse battery"
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run outside the test's app context, as on a real server.
+
+    The `app` fixture keeps an app context pushed for the test's own database work; Flask would
+    reuse it for client requests, sharing `g` (a signed-out client looking signed in) and the
+    database session (a view that forgets to commit would still pass). An empty context makes
+    every request push its own app context, with its own `g` and session.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def server_database_url():
     """A fresh PostgreSQL database for this test run (so parallel runs never collide), or None.
@@ -59,6 +72,7 @@ def app(tmp_path, server_database_url):
         },
         instance_path=str(tmp_path / "instance"),
     )
+    app.test_client_class = IsolatedClient
     with app.app_context():
         reset_schema()
         yield app
@@ -75,22 +89,8 @@ def reset_schema() -> None:
     db.create_all()
 
 
-class IsolatedClient(FlaskClient):
-    """A test client whose requests run outside the test's app context, as on a real server.
-
-    The `app` fixture keeps an app context pushed for the test's own database work; Flask would
-    reuse it for client requests, sharing `g` (a signed-out client looking signed in) and the
-    database session (a view that forgets to commit would still pass). An empty context makes
-    every request push its own app context, with its own `g` and session.
-    """
-
-    def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
 @pytest.fixture
 def client(app):
-    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

@@ -426,3 +426,23 @@ def test_a_twin_that_wins_the_race_is_the_answer(app, clinic, monkeypatch):
     assert (row.id, row.feeling, created) == (twin.id, 2, False)
     assert len(calls) == 2
     assert len(stored()) == 1
+
+
+def test_a_queued_check_in_of_another_patient_is_never_stored(app, clinic):
+    """A shared phone: patient A's queued check-in, sent after B opened their link, is refused."""
+    with frozen(datetime(2026, 11, 21, 17, 0, tzinfo=UTC)):
+        anna, anna_phone = patient_client(app, clinic, name="Anna Verdi")
+        bruno, shared_phone = patient_client(app, clinic, name="Bruno Neri")
+        html = anna_phone.get("/today").get_data(as_text=True)
+        anna_owner = re.search(r'data-owner="([0-9a-f]+)"', html).group(1)
+        html = shared_phone.get("/today").get_data(as_text=True)
+        bruno_owner = re.search(r'data-owner="([0-9a-f]+)"', html).group(1)
+        assert anna_owner != bruno_owner
+        assert str(anna.id) not in (anna_owner, bruno_owner)
+        refused = post_json(shared_phone, body(owner=anna_owner))
+        assert refused.status_code == 400
+        assert "owner" in refused.get_json()["errors"]
+        assert stored() == []
+        accepted = post_json(shared_phone, body(owner=bruno_owner))
+        assert accepted.status_code == 201
+        assert [c.patient_id for c in stored()] == [bruno.id]

@@ -6,11 +6,13 @@ phone that lost the answer can simply send again.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
+from flask_babel import gettext as _
 
 from meso import checkins
 from meso.extensions import db
@@ -33,6 +35,17 @@ def local_now(patient: Patient) -> datetime:
 
 
 @bp.app_template_global()
+def checkin_owner(patient: Patient) -> str:
+    """A pseudonym of the patient for the phone's check-in queue (not their id).
+
+    A queued check-in carries it, so one made by patient A is never sent, or stored, under
+    patient B when B later opens their own link on the same phone.
+    """
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"checkin-owner:{patient.id}".encode(), "sha256").hexdigest()[:20]
+
+
+@bp.app_template_global()
 def new_checkin_key() -> str:
     """A fresh idempotency key for a form (JavaScript makes its own for each submission)."""
     return secrets.token_hex(16)
@@ -51,6 +64,10 @@ def submit():
     data = request.get_json(silent=True) if as_json else form_data()
     if not isinstance(data, dict):
         return {"error": "send a JSON object"}, 400
+    owner = data.get("owner")
+    if owner is not None and not hmac.compare_digest(str(owner), checkin_owner(g.patient)):
+        # Someone else's queued check-in, left on a shared phone: never store it here.
+        return {"errors": {"owner": _("This check-in was made by another person.")}}, 400
     now = utcnow()
     submission, errors = checkins.parse(data, now)
     if submission is None:

@@ -133,6 +133,7 @@
     form.querySelector(".feeling").classList.toggle("has-error", !checked);
     if (!checked) { form.querySelector('input[name="feeling"]').focus(); return; }
     var item = {
+      owner: pageOwner(),
       key: newKey(),
       at: new Date().toISOString(),
       feeling: Number(checked.value),
@@ -151,6 +152,11 @@
   // Send every queued check-in, oldest first. Each carries its own idempotency key, so one
   // that reached the server but whose answer was lost is stored once when sent again.
   function flush() {
+    // Another patient's check-ins on this phone are theirs: drop them, never send them as ours.
+    var owner = pageOwner();
+    if (owner && queue().some(function (item) { return item.owner !== owner; })) {
+      save(queue().filter(function (item) { return item.owner === owner; }));
+    }
     if (flushing || !queue().length) return;
     flushing = true;
     var item = queue()[0];
@@ -194,6 +200,11 @@
         var match = /<meta name="csrf-token" content="([^"]+)"/.exec(html);
         if (match) document.querySelector('meta[name="csrf-token"]').content = match[1];
       }).catch(function () {});
+  }
+
+  function pageOwner() {
+    var note = document.querySelector("[data-owner]");
+    return note ? note.dataset.owner : "";
   }
 
   function csrfToken() {
