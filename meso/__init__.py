@@ -10,6 +10,7 @@ from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from meso.config import load_config
 from meso.extensions import babel, csrf, db, login_manager, migrate
@@ -26,6 +27,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         static_folder=str(ROOT / "static"),
     )
     load_config(app, test_config or {})
+    if app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"],
+                                x_proto=app.config["PROXY_HOPS"], x_host=app.config["PROXY_HOPS"])
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)

@@ -37,6 +37,10 @@ def load_config(app, overrides: dict) -> None:
         or instance_text(instance / "vapid_private_key"),
         VAPID_PUBLIC_KEY=os.environ.get("VAPID_PUBLIC_KEY") or "",
         VAPID_SUBJECT=os.environ.get("VAPID_SUBJECT") or "",
+        # How many reverse proxies (TLS terminator, load balancer) stand in front of the app:
+        # their X-Forwarded-* headers are then trusted for the client address (rate limits)
+        # and the scheme (Secure cookies, strict CSRF Referer checks). 0: trust none.
+        PROXY_HOPS=int(os.environ.get("MESO_PROXY_HOPS") or 0),
         # Accept http:// and local push endpoints: only for a fake push service in tests.
         PUSH_ALLOW_INSECURE_ENDPOINTS=False,
     )

@@ -643,3 +643,21 @@ def test_every_patient_page_has_the_csrf_meta(app, clinic):
     for name, response in pages.items():
         html = response.get_data(as_text=True)
         assert re.search(r'<meta name="csrf-token" content="[^"]+">', html), name
+
+
+@pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_forwarded_client_address_is_trusted_only_behind_a_configured_proxy(
+    tmp_path, hops, seen
+):
+    """Rate limits key on the client address: X-Forwarded-For counts only with MESO_PROXY_HOPS."""
+    from flask import request
+
+    from meso import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "PROXY_HOPS": hops,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"},
+                     instance_path=str(tmp_path / "inst"))
+    app.add_url_rule("/_addr", "addr", lambda: request.remote_addr)
+    response = app.test_client().get("/_addr", headers={"X-Forwarded-For": "203.0.113.9"},
+                                     environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert response.get_data(as_text=True) == seen

@@ -30,16 +30,22 @@ def audit_value(value) -> str:
     return str(value)
 
 
+def in_clinic(model, row_id: int):
+    """Return a row of ``model`` that belongs to the signed-in staff member's clinic, or 404.
+
+    Every id a staff URL carries goes through here, so another clinic's rows never exist.
+    """
+    row = db.session.scalar(
+        sa.select(model).where(model.id == row_id, model.clinic_id == current_user.clinic_id)
+    )
+    if row is None:
+        abort(404)
+    return row
+
+
 def clinic_patient(patient_id: int) -> Patient:
     """Return a patient of the signed-in staff member's clinic, or 404 for any other."""
-    patient = db.session.scalar(
-        sa.select(Patient).where(
-            Patient.id == patient_id, Patient.clinic_id == current_user.clinic_id
-        )
-    )
-    if patient is None:
-        abort(404)
-    return patient
+    return in_clinic(Patient, patient_id)
 
 
 def clinic_session(patient: Patient, session_id: int) -> TreatmentSession:
@@ -51,14 +57,7 @@ def clinic_session(patient: Patient, session_id: int) -> TreatmentSession:
 
 
 def clinic_staff(staff_id: int) -> StaffUser:
-    user = db.session.scalar(
-        sa.select(StaffUser).where(
-            StaffUser.id == staff_id, StaffUser.clinic_id == current_user.clinic_id
-        )
-    )
-    if user is None:
-        abort(404)
-    return user
+    return in_clinic(StaffUser, staff_id)
 
 
 def admin_required(view):
