@@ -26,6 +26,26 @@ from meso.passwords import hash_password
 TEST_DATABASE_URL = os.environ.get("MESO_TEST_DATABASE_URL")
 PASSWORD = "correct horse battery"
 
+# A face course of 4 sessions every 3 weeks, first session 2026-11-20 10:00 in Rome, seen on
+# 2026-11-21 at 09:00: the plan every face of the app (CLI, /api/plan) must agree on.
+DAY_ONE_PLAN = {
+    "day": 1,
+    "hours_since_session": 23.0,
+    "phase": "immediate",
+    "area": "face",
+    "session": {"number": 1, "of": 4},
+    "avoid": [
+        {"key": "heat", "until": "2026-11-22T10:00:00+01:00"},
+        {"key": "sun", "until": "2026-11-22T10:00:00+01:00"},
+        {"key": "makeup", "until": "2026-11-22T10:00:00+01:00"},
+        {"key": "exfoliants", "until": "2026-11-27T10:00:00+01:00"},
+        {"key": "vitamin_a", "until": "2026-12-04T10:00:00+01:00"},
+        {"key": "acids_peels", "until": "2026-12-04T10:00:00+01:00"},
+    ],
+    "allowed_again": [],
+    "next_session": "2026-12-11T10:00:00+01:00",
+}
+
 
 class IsolatedClient(FlaskClient):
     """A test client whose requests run outside the test's app context, as on a real server.

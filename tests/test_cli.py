@@ -11,7 +11,7 @@ import stat
 
 import pytest
 import sqlalchemy as sa
-from conftest import create_clinic, sign_in
+from conftest import DAY_ONE_PLAN, create_clinic, sign_in
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,23 +48,7 @@ def assert_clean_failure(result, *needles):
 
 def test_plan_json_is_exactly_the_public_shape(runner):
     """One day after the first session: the documented keys and values, nothing more."""
-    assert plan_json(runner, "--at", "2026-11-21T09:00") == {
-        "day": 1,
-        "hours_since_session": 23.0,
-        "phase": "immediate",
-        "area": "face",
-        "session": {"number": 1, "of": 4},
-        "avoid": [
-            {"key": "heat", "until": "2026-11-22T10:00:00+01:00"},
-            {"key": "sun", "until": "2026-11-22T10:00:00+01:00"},
-            {"key": "makeup", "until": "2026-11-22T10:00:00+01:00"},
-            {"key": "exfoliants", "until": "2026-11-27T10:00:00+01:00"},
-            {"key": "vitamin_a", "until": "2026-12-04T10:00:00+01:00"},
-            {"key": "acids_peels", "until": "2026-12-04T10:00:00+01:00"},
-        ],
-        "allowed_again": [],
-        "next_session": "2026-12-11T10:00:00+01:00",
-    }
+    assert plan_json(runner, "--at", "2026-11-21T09:00") == DAY_ONE_PLAN
 
 
 def test_plan_json_reports_what_is_allowed_again(runner):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 import time_machine
-from conftest import create_clinic, enrol_patient
+from conftest import DAY_ONE_PLAN, create_clinic, enrol_patient
 
 from meso import access, courses, protocol
 from meso.extensions import db
@@ -27,23 +27,6 @@ NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 BEFORE = datetime(2026, 11, 18, 8, 0, tzinfo=UTC)  # Wed 09:00 in Rome, day -2
 INVALID = "This link no longer works"
 
-PLAN_AT_NOW = {
-    "day": 1,
-    "hours_since_session": 23.0,
-    "phase": "immediate",
-    "area": "face",
-    "session": {"number": 1, "of": 4},
-    "avoid": [
-        {"key": "heat", "until": "2026-11-22T10:00:00+01:00"},
-        {"key": "sun", "until": "2026-11-22T10:00:00+01:00"},
-        {"key": "makeup", "until": "2026-11-22T10:00:00+01:00"},
-        {"key": "exfoliants", "until": "2026-11-27T10:00:00+01:00"},
-        {"key": "vitamin_a", "until": "2026-12-04T10:00:00+01:00"},
-        {"key": "acids_peels", "until": "2026-12-04T10:00:00+01:00"},
-    ],
-    "allowed_again": [],
-    "next_session": "2026-12-11T10:00:00+01:00",
-}
 
 
 def frozen(instant: datetime):
@@ -466,7 +449,7 @@ def test_api_plan_is_the_planner_output(app, clinic):
     assert response.is_json
     assert response.headers["Cache-Control"] == "no-store"
     assert response.get_json() == expected
-    assert response.get_json() == PLAN_AT_NOW
+    assert response.get_json() == DAY_ONE_PLAN
 
 
 def test_api_plan_before_the_first_session(app, clinic):
