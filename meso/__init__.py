@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     register_blueprints(app)
     register_cli(app)
     register_errors(app)
+    register_input_guard(app)
     register_security_headers(app)
     register_template_helpers(app)
     register_log_redaction()
@@ -124,6 +125,31 @@ def register_errors(app: Flask) -> None:
         db.session.rollback()
         return page(500, gettext("Something went wrong"),
                     gettext("Sorry, that did not work. Please try again in a moment."))
+
+
+def register_input_guard(app: Flask) -> None:
+    """Refuse NUL characters in any input with a 400: PostgreSQL cannot store them in text,
+    so they would otherwise surface as a 500 deep inside a query."""
+
+    def has_nul(value) -> bool:
+        if isinstance(value, str):
+            return "\x00" in value
+        if isinstance(value, dict):
+            return any(has_nul(k) or has_nul(v) for k, v in value.items())
+        if isinstance(value, list):
+            return any(has_nul(v) for v in value)
+        return False
+
+    @app.before_request
+    def refuse_nul_characters():
+        # The path is left out: its variables are ints or tokens that are only ever hashed,
+        # and a mangled invite link deserves the friendly "ask your clinic" page.
+        values = [v for _, v in request.args.items(multi=True)]
+        values += [v for _, v in request.form.items(multi=True)]
+        if request.is_json:
+            values.append(request.get_json(silent=True))
+        if any(has_nul(v) for v in values):
+            abort(400)
 
 
 # A strict policy now, so no inline script or style can creep in.

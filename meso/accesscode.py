@@ -23,8 +23,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from meso import ratelimit
 from meso.extensions import db
-from meso.models import AccessCode, Patient, RateLimit
+from meso.models import AccessCode, Patient
 
 # No 0/O, 1/I/L: nothing a patient can misread on a card.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -85,14 +86,14 @@ def check(text: str, client: str, now: datetime) -> Attempt:
     changes.
     """
     code = normalise(text)
-    keys = [_client_key(client)] + ([f"code:{code[:LOCATOR_LEN]}"] if code else [])
+    keys = [ratelimit.client_key(client)] + ([f"code:{code[:LOCATOR_LEN]}"] if code else [])
     limits = [CLIENT_LIMIT] + ([LOCATOR_LIMIT] if code else [])
-    if any(_over(key, limit, now) for key, limit in zip(keys, limits, strict=True)):
+    if any(ratelimit.over(key, limit, now) for key, limit in zip(keys, limits, strict=True)):
         return Attempt(None, limited=True)
     patient = _match(code) if code else None
     if patient is None:
         for key, limit in zip(keys, limits, strict=True):
-            _count_failure(key, limit, now)
+            ratelimit.count_failure(key, limit, now)
         return Attempt(None)
     return Attempt(patient)
 
@@ -125,39 +126,6 @@ def _free_locator() -> str:
                 AccessCode.locator == locator)):
             return locator
     raise RuntimeError("no free access-code locator")  # 923,521 of them: not in this life
-
-
-def _client_key(client: str) -> str:
-    # Addresses are personal data: keep only a keyed digest, enough to count by.
-    key = current_app.config["SECRET_KEY"].encode()
-    return "ip:" + hmac.new(key, client.encode(), hashlib.sha256).hexdigest()[:40]
-
-
-def _over(key: str, limit: tuple[int, timedelta], now: datetime) -> bool:
-    row = db.session.get(RateLimit, key)
-    return row is not None and row.window_start + limit[1] > now and row.count >= limit[0]
-
-
-def _count_failure(key: str, limit: tuple[int, timedelta], now: datetime) -> None:
-    row = db.session.get(RateLimit, key, with_for_update=True)
-    if row is None:
-        _prune(now)
-        try:
-            with db.session.begin_nested():  # another worker may insert the same key first
-                db.session.add(RateLimit(key=key, window_start=now, count=1))
-            return
-        except sa.exc.IntegrityError:
-            row = db.session.get(RateLimit, key, with_for_update=True, populate_existing=True)
-    if row.window_start + limit[1] <= now:
-        row.window_start, row.count = now, 1
-    else:
-        row.count = RateLimit.count + 1  # atomic in SQL: two workers cannot lose a count
-    db.session.flush()
-
-
-def _prune(now: datetime) -> None:
-    """Forget windows that ended long ago (the longest limit is an hour)."""
-    db.session.execute(sa.delete(RateLimit).where(RateLimit.window_start < now - timedelta(days=1)))
 
 
 def retry_minutes() -> int:

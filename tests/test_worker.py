@@ -455,7 +455,9 @@ def test_kill_9_mid_batch_loses_nothing_and_a_resend_keeps_its_topic(app, vapid,
         got = delivered_ids(service)
         assert set(got) == set(ids), "nothing lost"
         resent = {i for i in got if got.count(i) > 1}
-        assert len(resent) <= 1, "at most the message in flight is sent twice"
+        # With --concurrency 1, at the kill one message can be in flight while the one before
+        # it is answered but not yet recorded: at most those two are sent twice.
+        assert len(resent) <= 2, "at most the messages in flight are sent twice"
         assert {m.topic for m in service.messages()} == {"heat_day1"}
         assert service.errors == []
 

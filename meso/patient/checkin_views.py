@@ -65,7 +65,10 @@ def submit():
     if not isinstance(data, dict):
         return {"error": "send a JSON object"}, 400
     owner = data.get("owner")
-    if owner is not None and not hmac.compare_digest(str(owner), checkin_owner(g.patient)):
+    if owner is not None and not (
+        isinstance(owner, str)
+        and hmac.compare_digest(owner.encode(), checkin_owner(g.patient).encode())
+    ):
         # Someone else's queued check-in, left on a shared phone: never store it here.
         return {"errors": {"owner": _("This check-in was made by another person.")}}, 400
     now = utcnow()

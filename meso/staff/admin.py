@@ -34,7 +34,7 @@ def team(form: InviteForm | None = None, status: int = 200):
                                      StaffInvite.used_at.is_(None),
                                      StaffInvite.expires_at > utcnow())
         .order_by(StaffInvite.created_at.desc())).all()
-    kept = session.get(STAFF_LINK_KEY) or {}
+    kept = session.pop(STAFF_LINK_KEY, None) or {}  # shown once, then gone from the cookie
     link = None
     if kept and any(invite.id == kept.get("invite_id") for invite in invites):
         link = {"invite_id": kept["invite_id"], "email": kept["email"],

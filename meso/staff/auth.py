@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ from flask import redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from meso import audit, clinics
+from meso import audit, clinics, ratelimit
 from meso.extensions import db
 from meso.models import StaffUser, utcnow
 from meso.passwords import check_password
@@ -48,20 +49,39 @@ def sign_in():
         return redirect(url_for("staff.roster"))
     form = SignInForm()
     if form.validate_on_submit():
-        user = db.session.scalar(
-            sa.select(StaffUser).where(StaffUser.email == form.email.data.strip().lower())
-        )
+        email = form.email.data.strip().lower()
+        counters = sign_in_counters(email)
+        if ratelimit.limited(counters, utcnow()):
+            form.password.errors.append(
+                _("Too many failed sign-ins. Wait %(minutes)d minutes and try again.",
+                  minutes=int(SIGN_IN_LIMIT[1].total_seconds() // 60))
+            )
+            return render_template("staff/sign_in.html", form=form), 429
+        user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
         ok = check_password(user.password_hash if user else None, form.password.data)
         if ok and user.active:
             start_session(user)
             audit.by(user, "staff.sign_in")
             db.session.commit()
             return redirect(safe_next(request.args.get("next")), code=303)
+        ratelimit.count_failures(counters, utcnow())
         record_failure(user, ok)
         form.password.errors.append(_("Wrong email or password."))
         return render_template("staff/sign_in.html", form=form), 400
     status = 400 if form.errors else 200
     return render_template("staff/sign_in.html", form=form), status
+
+
+SIGN_IN_LIMIT = (10, timedelta(minutes=15))  # wrong passwords per account
+SIGN_IN_CLIENT_LIMIT = (30, timedelta(minutes=15))  # per address (a front desk shares one)
+
+
+def sign_in_counters(email: str) -> list[tuple[str, ratelimit.Limit]]:
+    """Password guessing is limited per account and per client address."""
+    return [
+        (ratelimit.keyed("login:", email), SIGN_IN_LIMIT),
+        (ratelimit.client_key(request.remote_addr or ""), SIGN_IN_CLIENT_LIMIT),
+    ]
 
 
 def record_failure(user: StaffUser | None, password_ok: bool) -> None:

@@ -65,8 +65,13 @@ def patient(patient_id: int):
 @login_required
 def invite(patient_id: int):
     patient = clinic_patient(patient_id)
+    # Shown once, then gone from the (signed, not encrypted) session cookie: a reload or a
+    # shared front-desk browser cannot bring the link back; "Make a new link" can.
     kept = session.get("invite") or {}
-    link = invite_url(kept["token"]) if kept.get("patient_id") == patient.id else None
+    link = None
+    if kept.get("patient_id") == patient.id:
+        link = invite_url(kept["token"])
+        session.pop("invite")
     expired = patient.invite_expires_at is None or patient.invite_expires_at <= utcnow()
     code = accesscode.ensure(patient)
     audit.by(current_user, "patient.viewed", patient, page="invite")
