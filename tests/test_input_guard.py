@@ -80,3 +80,11 @@ def test_an_invite_link_is_shown_once(staff_client):
     again = staff_client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'id="invite-link"' in first
     assert 'id="invite-link"' not in again
+
+
+def test_a_script_without_a_device_cookie_gets_a_json_401(client):
+    csrf = csrf_token(client, "/today")
+    response = client.post("/checkins", json={"key": "k" * 20, "feeling": 3, "symptoms": []},
+                           headers={"X-CSRFToken": csrf})
+    assert response.status_code == 401
+    assert "error" in response.get_json()

@@ -41,7 +41,8 @@ def patient_required(view):
     def wrapped(*args, **kwargs):
         device = access.device_for_cookie(request.cookies.get(current_app.config["DEVICE_COOKIE"]))
         if device is None:
-            if request.path.startswith("/api/"):
+            # Scripts (the API, the offline check-in queue, push) get JSON, people a page.
+            if request.path.startswith("/api/") or request.is_json:
                 return {"error": "not signed in: open the link from your clinic"}, 401
             return render_template("patient/no_access.html"), 401
         now = utcnow()
