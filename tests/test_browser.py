@@ -8,38 +8,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import PASSWORD, PHONE, create_clinic, create_staff
+from conftest import PHONE, create_clinic, create_staff, enrol_through_form, watch_console
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-
-
-def watch_console(page) -> list[str]:
-    """Collect console errors (CSP violations included) so a test can assert there were none."""
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
-
-
-def enrol_through_form(page, base: str, session_local: datetime) -> str:
-    """Sign in as staff, enrol a face patient, and return the invite link the page shows."""
-    page.goto(f"{base}/staff/sign-in")
-    page.get_by_label("Email").fill("anna@clinic.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("link", name="Enrol a patient").first.click()
-    page.get_by_label("Patient name").fill("Lucia Bianchi")
-    page.get_by_label("Treatment area").select_option("face")
-    page.get_by_label("First session").fill(session_local.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_label("Planned sessions").fill("4")
-    page.get_by_label("Weeks between sessions").fill("3")
-    assert page.get_by_label("Patient's time zone").input_value() == "Europe/Rome"
-    page.get_by_role("button", name="Enrol and get the link").click()
-    link = page.locator("#invite-link").inner_text()
-    assert re.fullmatch(rf"{re.escape(base)}/i/[A-Za-z0-9_\-]{{43,}}", link), link
-    return link
 
 
 def test_enrol_then_patient_reads_today_on_a_phone(app, live_server, browser):

@@ -14,6 +14,11 @@ from meso.models import Patient
 SOON = (datetime.now() + timedelta(days=5)).strftime("%Y-%m-%dT10:00")
 
 
+def enrol_form(csrf: str, name: str) -> dict:
+    return {"csrf_token": csrf, "name": name, "area": "face", "first_session": SOON,
+            "planned_sessions": "4", "interval_weeks": "3", "timezone": "Europe/Rome"}
+
+
 @pytest.fixture
 def staff_client(app, client):
     create_staff(create_clinic())
@@ -27,11 +32,7 @@ def test_nul_in_a_query_string_is_a_400(staff_client):
 
 def test_nul_in_a_form_field_is_a_400_and_saves_nothing(staff_client):
     token = csrf_token(staff_client, "/staff/patients/new")
-    response = staff_client.post("/staff/patients/new", data={
-        "csrf_token": token, "name": "A\x00B", "area": "face",
-        "first_session": SOON, "planned_sessions": "4", "interval_weeks": "3",
-        "timezone": "Europe/Rome",
-    })
+    response = staff_client.post("/staff/patients/new", data=enrol_form(token, "A\x00B"))
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Patient)) == 0
 
@@ -70,11 +71,7 @@ def test_password_guessing_is_limited_per_account(app, client):
 
 def test_an_invite_link_is_shown_once(staff_client):
     token = csrf_token(staff_client, "/staff/patients/new")
-    response = staff_client.post("/staff/patients/new", data={
-        "csrf_token": token, "name": "Maria Rossi", "area": "face",
-        "first_session": SOON, "planned_sessions": "4", "interval_weeks": "3",
-        "timezone": "Europe/Rome",
-    })
+    response = staff_client.post("/staff/patients/new", data=enrol_form(token, "Maria Rossi"))
     assert response.status_code == 303
     first = staff_client.get(response.headers["Location"]).get_data(as_text=True)
     again = staff_client.get(response.headers["Location"]).get_data(as_text=True)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import segno
-from conftest import PASSWORD, create_clinic, create_staff
+from conftest import create_clinic, create_staff, enrol_through_form, watch_console
 
 pytestmark = pytest.mark.browser
 
@@ -26,22 +26,10 @@ def test_front_desk_at_tablet_size(app, live_server, browser):
     first = (datetime.now(UTC) - timedelta(weeks=3, hours=1)).astimezone(rome)
     context = browser.new_context(**TABLET)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-
-    page.goto(f"{live_server}/staff/sign-in")
-    page.get_by_label("Email").fill("anna@clinic.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("link", name="Enrol a patient").first.click()
-    page.get_by_label("Patient name").fill("Lucia Bianchi")
-    page.get_by_label("Treatment area").select_option("face")
-    page.get_by_label("First session").fill(first.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_role("button", name="Enrol and get the link").click()
+    errors = watch_console(page)
+    link = enrol_through_form(page, live_server, first)
 
     # The invite page: link, a QR code of exactly that link, big, and the access code.
-    link = page.locator("#invite-link").inner_text()
     assert re.fullmatch(rf"{re.escape(live_server)}/i/[A-Za-z0-9_\-]{{43,}}", link)
     qr = page.locator("svg#invite-qr")
     box = qr.bounding_box()
