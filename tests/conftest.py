@@ -11,11 +11,13 @@ import os
 import re
 import secrets
 import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from meso import courses, create_app
@@ -197,6 +199,24 @@ def watch_console(page) -> list[str]:
     return errors
 
 
+def wait_until(check, timeout: float = 15.0, message: str = "a condition", page=None):
+    """Poll ``check`` until it returns something truthy, and return that; fail after ``timeout``.
+
+    For what the database or a service worker holds, which no Playwright locator can wait on.
+    With ``page``, the wait goes through Playwright so its events (console, CDP) keep arriving.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {message}"
+        if page is None:
+            time.sleep(0.1)
+        else:
+            page.wait_for_timeout(100)
+
+
 def enrol_through_form(page, base: str, session_local: datetime) -> str:
     """Sign in as staff, enrol a face patient, and return the invite link the page shows."""
     page.goto(f"{base}/staff/sign-in")
@@ -209,9 +229,11 @@ def enrol_through_form(page, base: str, session_local: datetime) -> str:
     page.get_by_label("First session").fill(session_local.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_label("Planned sessions").fill("4")
     page.get_by_label("Weeks between sessions").fill("3")
-    assert page.get_by_label("Patient's time zone").input_value() == "Europe/Rome"
+    expect(page.get_by_label("Patient's time zone")).to_have_value("Europe/Rome")
     page.get_by_role("button", name="Enrol and get the link").click()
-    link = page.locator("#invite-link").inner_text()
+    invite = page.locator("#invite-link")
+    expect(invite).to_have_text(re.compile(r"/i/"))
+    link = invite.inner_text()
     assert re.fullmatch(rf"{re.escape(base)}/i/[A-Za-z0-9_\-]{{43,}}", link), link
     return link
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from conftest import PASSWORD, PHONE, create_clinic, create_staff, enrol_patient
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -93,13 +94,13 @@ def test_axe_finds_nothing_on_patient_pages(app, live_server, browser, clinic, s
     context = browser.new_context(**PHONE, color_scheme=scheme, user_agent=IPHONE_UA)
     page = context.new_page()
     page.goto(f"{live_server}/i/{enrolled(clinic, -50, 'Lucia Bianchi')}")
-    assert page.locator("#ios-hint").is_visible()
+    expect(page.locator("#ios-hint")).to_be_visible()
     found += violations(page)
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
     context.set_offline(True)
     page.reload()
-    assert page.locator(".offline-note").is_visible()
+    expect(page.locator(".offline-note")).to_be_visible()
     found += violations(page)
     context.close()
     assert found == []

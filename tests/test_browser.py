@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import PHONE, create_clinic, create_staff, enrol_through_form, watch_console
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -35,21 +36,21 @@ def test_enrol_then_patient_reads_today_on_a_phone(app, live_server, browser):
     page = phone.new_page()
     errors = watch_console(page)
     page.goto(link)
-    assert page.url == f"{live_server}/today", "the token must not stay in the address bar"
+    # The token must not stay in the address bar.
+    expect(page).to_have_url(f"{live_server}/today")
 
-    title = " ".join(page.locator("h1").inner_text().split())
     day = (datetime.now(rome).date() - session_local.date()).days
-    assert title == f"Day {day} · Session 1 of 4 · Face"
+    expect(page.locator("h1")).to_have_text(f"Day {day} · Session 1 of 4 · Face")
     current = page.locator('.phases [aria-current="step"]')
-    assert current.locator(".phase-name").inner_text() == "Immediate"
+    expect(current.locator(".phase-name")).to_have_text("Immediate")
 
     heat = page.locator('.avoid .item[data-key="heat"]')
     ok_from = heat_ends.astimezone(rome).strftime("%a %H:%M")
-    assert heat.locator(".until").inner_text() == f"OK from {ok_from}"
+    expect(heat.locator(".until")).to_have_text(f"OK from {ok_from}")
     countdown = heat.locator(".countdown")
-    assert countdown.get_attribute("data-until") == heat_ends.astimezone(rome).isoformat()
+    expect(countdown).to_have_attribute("data-until", heat_ends.astimezone(rome).isoformat())
+    expect(countdown).to_have_text(re.compile(r"^\d+ h \d+ min left$"))
     match = re.fullmatch(r"(\d+) h (\d+) min left", countdown.inner_text())
-    assert match, countdown.inner_text()
     left = int(match.group(1)) * 60 + int(match.group(2))
     assert 44 * 60 <= left <= 45 * 60
 
@@ -61,14 +62,14 @@ def test_enrol_then_patient_reads_today_on_a_phone(app, live_server, browser):
             document.dispatchEvent(new Event('visibilitychange'));
         }"""
     )
-    assert countdown.inner_text() == "OK now"
+    expect(countdown).to_have_text("OK now")
     page.reload()
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "today.png"), full_page=True)
     page.get_by_role("link", name="Timeline").click()
     page.wait_for_url(f"{live_server}/timeline")
-    assert page.locator('.day[aria-current="date"] .today-badge').inner_text() == "Today"
+    expect(page.locator('.day[aria-current="date"] .today-badge')).to_have_text("Today")
     page.screenshot(path=str(SCREENSHOTS / "timeline.png"))
     phone.close()
     assert errors == [] and staff_errors == []

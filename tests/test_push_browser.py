@@ -9,13 +9,13 @@ push handler (fed through CDP ServiceWorker.deliverPushMessage) and its click-th
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import PHONE, create_clinic, enrol_patient
+from conftest import PHONE, create_clinic, enrol_patient, wait_until, watch_console
+from playwright.sync_api import expect
 
 from meso import worker
 from meso.extensions import db
@@ -62,24 +62,6 @@ NOTIFICATIONS = """() => navigator.serviceWorker.ready
   .then((list) => list.map((n) => ({title: n.title, body: n.body, tag: n.tag, data: n.data})))"""
 
 
-def watch_console(page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
-
-
-def wait_until(page, check, seconds: float = 15.0, what: str = "a condition"):
-    """Poll ``check``; waiting through the page lets Playwright deliver its events meanwhile."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        page.wait_for_timeout(100)
-
-
 def registration_id(context, page, base: str) -> str:
     """Return the service worker's registration id as CDP knows it."""
     cdp = context.new_cdp_session(page)
@@ -92,7 +74,7 @@ def registration_id(context, page, base: str) -> str:
 
     cdp.on("ServiceWorker.workerRegistrationUpdated", seen)
     cdp.send("ServiceWorker.enable")
-    wait_until(page, lambda: "id" in found, what="the service worker registration")
+    wait_until(lambda: "id" in found, message="the service worker registration", page=page)
     return cdp, found["id"]
 
 
@@ -107,22 +89,22 @@ def test_turn_on_reminders_receive_one_and_open_it(app, live_server, browser, fa
     page = context.new_page()
     errors = watch_console(page)
     page.goto(f"{live_server}/i/{token}")
-    assert page.url == f"{live_server}/today"
+    expect(page).to_have_url(f"{live_server}/today")
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
 
     card = page.locator("#reminders")
     button = card.get_by_role("button", name="Turn on reminders")
-    assert button.is_visible()
+    expect(button).to_be_visible()
     assert page.evaluate("window.__permissionAsked") is None, "no prompt before the tap"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     card.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "reminders-card.png"))
     button.click()
     status = card.locator(".reminders-status")
-    status.filter(has_text="Done: reminders are on for this phone.").wait_for()
+    expect(status).to_contain_text("Done: reminders are on for this phone.")
     assert page.evaluate("window.__permissionAsked") == 1
     assert page.evaluate("window.__applicationServerKey") == vapid
-    assert card.get_by_role("button", name="Send me a test notification").is_visible()
+    expect(card.get_by_role("button", name="Send me a test notification")).to_be_visible()
 
     # The server stored this browser's subscription for this patient.
     db.session.expire_all()
@@ -145,18 +127,19 @@ def test_turn_on_reminders_receive_one_and_open_it(app, live_server, browser, fa
     cdp, rid = registration_id(context, page, live_server)
     cdp.send("ServiceWorker.deliverPushMessage", {
         "origin": live_server, "registrationId": rid, "data": json.dumps(message.payload)})
-    [shown] = wait_until(page, lambda: page.evaluate(NOTIFICATIONS), what="the notification")
+    [shown] = wait_until(lambda: page.evaluate(NOTIFICATIONS), message="the notification",
+                         page=page)
     assert shown == {"title": message.payload["title"], "body": message.payload["body"],
                      "tag": "heat_day1", "data": {"url": f"{live_server}/today"}}
 
     # Click-through: the open app window shows /today, and the notification is gone.
-    sw = wait_until(page, lambda: context.service_workers, what="the service worker")[0]
+    sw = wait_until(lambda: context.service_workers, message="the service worker", page=page)[0]
     sw.evaluate("""async () => {
         const [notification] = await self.registration.getNotifications();
         self.dispatchEvent(new NotificationEvent("notificationclick", {notification}));
     }""")
     page.wait_for_url(f"{live_server}/today")
-    assert wait_until(page, lambda: page.evaluate(NOTIFICATIONS) == [], what="the closed one")
+    wait_until(lambda: page.evaluate(NOTIFICATIONS) == [], message="the closed one", page=page)
 
     # A replaced subscription (pushsubscriptionchange): re-subscribed and told to the server.
     renewed = fake_push.subscription()
@@ -172,7 +155,8 @@ def test_turn_on_reminders_receive_one_and_open_it(app, live_server, browser, fa
         db.session.expire_all()
         return db.session.scalars(sa.select(PushSubscription.endpoint)).all()
 
-    assert wait_until(page, lambda: endpoints() == [renewed.endpoint], what="the renewed endpoint")
+    wait_until(lambda: endpoints() == [renewed.endpoint], message="the renewed endpoint",
+               page=page)
 
     page.goto(f"{live_server}/reminders")
     page.screenshot(path=str(SCREENSHOTS / "reminders.png"), full_page=True)
@@ -192,13 +176,13 @@ def test_turning_reminders_off_unsubscribes(app, live_server, browser, fake_push
     page.goto(f"{live_server}/reminders")
     page.get_by_role("button", name="Turn on reminders").click()
     page.get_by_role("button", name="Send me a test notification").click()
-    page.get_by_text("Sent: it should appear in a few seconds.").wait_for()
+    expect(page.get_by_text("Sent: it should appear in a few seconds.")).to_be_visible()
     assert [m.payload["title"] for m in fake_push.messages()] == ["Reminders work"]
     page.get_by_role("button", name="Turn off").click()
-    page.get_by_text("Reminders are off for this phone.").wait_for()
+    expect(page.get_by_text("Reminders are off for this phone.")).to_be_visible()
+    expect(page.get_by_role("button", name="Turn on reminders")).to_be_visible()
     db.session.expire_all()
     assert db.session.scalars(sa.select(PushSubscription)).all() == []
-    assert page.get_by_role("button", name="Turn on reminders").is_visible()
     context.close()
     assert errors == []
 
@@ -217,12 +201,12 @@ def test_on_iphone_outside_the_installed_app_the_card_explains_the_home_screen(
     errors = watch_console(page)
     page.goto(f"{live_server}/i/{token}")
     card = page.locator("#reminders")
-    assert card.get_attribute("data-state") == "ios"
-    assert not card.get_by_role("button", name="Turn on reminders").is_visible()
-    steps = card.locator("[data-show=ios] li").all_inner_texts()
-    assert steps == ["Tap the Share button in Safari’s bar.",
-                     "Choose “Add to Home Screen”, then “Add”.",
-                     "Open the app from its new icon and tap “Turn on reminders” there."]
+    expect(card).to_have_attribute("data-state", "ios")
+    expect(card.get_by_role("button", name="Turn on reminders")).to_be_hidden()
+    expect(card.locator("[data-show=ios] li")).to_have_text([
+        "Tap the Share button in Safari’s bar.",
+        "Choose “Add to Home Screen”, then “Add”.",
+        "Open the app from its new icon and tap “Turn on reminders” there."])
     card.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "reminders-iphone.png"))
     context.close()

@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, PHONE, create_clinic, create_staff, enrol_patient
+from conftest import (
+    PASSWORD,
+    PHONE,
+    create_clinic,
+    create_staff,
+    enrol_patient,
+    wait_until,
+    watch_console,
+)
+from playwright.sync_api import expect
 
 from meso import access
 from meso.extensions import db
@@ -56,19 +65,12 @@ CACHED_URLS = """async () => {
 }"""
 
 
-def watch_console(page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
-
-
 def patient_phone(browser, live_server, token, **options):
     """A new phone (browser context) that opened the patient's link; returns (context, page)."""
     context = browser.new_context(**{**PHONE, **options})
     page = context.new_page()
     page.goto(f"{live_server}/i/{token}")
-    assert page.url == f"{live_server}/today"
+    expect(page).to_have_url(f"{live_server}/today")
     return context, page
 
 
@@ -85,15 +87,6 @@ def controlled(page, live_server) -> None:
 def count_checkins() -> int:
     db.session.rollback()  # a fresh read: the live server commits in its own thread
     return db.session.scalar(sa.select(sa.func.count(CheckIn.id)))
-
-
-def wait_until(condition, timeout=10.0, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 @pytest.fixture
@@ -116,9 +109,10 @@ def test_today_and_timeline_work_offline_and_staff_pages_never_do(app, live_serv
     errors = watch_console(page)
     page.clock.install()  # the page's own clock, to show the countdowns tick from the copy
     controlled(page, live_server)
+    expect(page.locator("#today-title")).to_be_visible()
     online_title = page.locator("h1").inner_text()
     note = page.locator(".offline-note")
-    assert not note.is_visible()
+    expect(note).to_be_hidden()
     plan_online = page.evaluate("fetch('/api/plan').then((r) => r.json())")
 
     # Staff sign in on the same phone, online: the pages work but are never stored.
@@ -132,33 +126,33 @@ def test_today_and_timeline_work_offline_and_staff_pages_never_do(app, live_serv
 
     context.set_offline(True)
     page.goto(f"{live_server}/today")
-    assert page.locator("h1").inner_text() == online_title
-    assert note.is_visible()
+    expect(page.locator("h1")).to_have_text(online_title)
+    expect(note).to_be_visible()
     rendered = datetime.fromisoformat(note.get_attribute("data-rendered-at"))
-    assert note.locator(".offline-text").inner_text() == (
-        f"Offline — updated at {rendered:%H:%M}")
-    # The countdowns keep ticking from the stored end instants.
+    expect(note.locator(".offline-text")).to_have_text(f"Offline — updated at {rendered:%H:%M}")
+    # The countdowns keep ticking from the stored end instants: two hours on, two hours less.
     countdown = page.locator('.item[data-key="heat"] .countdown')
-    before = countdown.inner_text()
+    expect(countdown).to_have_text(re.compile(r"^\d+ h \d+ min left$"))
+    before = int(re.match(r"(\d+) h", countdown.inner_text()).group(1))
     page.clock.fast_forward("02:00:00")
     page.clock.run_for(21_000)  # the next tick of countdown.js
-    assert countdown.inner_text() != before
-    hours = lambda text: int(re.match(r"(\d+) h", text).group(1))  # noqa: E731
-    assert hours(before) - hours(countdown.inner_text()) in (2, 3)
+    expect(countdown).to_have_text(re.compile(rf"^({before - 2}|{before - 3}) h \d+ min left$"))
     page.clock.resume()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "offline.png"))
 
     page.goto(f"{live_server}/timeline")
-    assert page.locator("#timeline-title").is_visible() and note.is_visible()
+    expect(page.locator("#timeline-title")).to_be_visible()
+    expect(note).to_be_visible()
     assert page.evaluate("fetch('/api/plan').then((r) => r.json())") == plan_online
     page.goto(f"{live_server}/")
-    assert page.url == f"{live_server}/" and page.locator("#today-title").is_visible()
+    expect(page).to_have_url(f"{live_server}/")
+    expect(page.locator("#today-title")).to_be_visible()
 
     # A page never stored (a staff page above all) offline: the offline page, not a copy.
     for url in (staff_url, f"{live_server}/staff/sign-in", f"{live_server}/checkins/new"):
         page.goto(url)
-        assert page.locator("h1").inner_text() == "You are offline", url
+        expect(page.locator("h1"), url).to_have_text("You are offline")
     page.screenshot(path=str(SCREENSHOTS / "offline-page.png"))
     cached = page.evaluate(CACHED_URLS)
     assert sorted(cached["meso-pages-v1"]) == ["/api/plan", "/timeline", "/today"]
@@ -174,10 +168,10 @@ def test_the_first_visit_is_enough_to_open_offline(app, live_server, browser, to
     wait_until(lambda: page.evaluate(stored) == 2, message="Today and Timeline stored")
     context.set_offline(True)
     page.goto(f"{live_server}/timeline")
-    assert page.locator(".offline-note").is_visible()
+    expect(page.locator(".offline-note")).to_be_visible()
     page.goto(f"{live_server}/today")
-    assert page.locator(".offline-note").is_visible()
-    assert page.locator("#today-title").is_visible()
+    expect(page.locator(".offline-note")).to_be_visible()
+    expect(page.locator("#today-title")).to_be_visible()
     context.close()
 
 
@@ -188,12 +182,12 @@ def test_a_revoked_phone_loses_its_stored_pages(app, live_server, browser, clini
     access.revoke_devices(patient, datetime.now(UTC))  # the clinic signs the phone out
     db.session.commit()
     page.goto(f"{live_server}/today")
-    assert page.get_by_role("heading", name="Open the link from your clinic").is_visible()
+    expect(page.get_by_role("heading", name="Open the link from your clinic")).to_be_visible()
     wait_until(lambda: page.evaluate(CACHED_URLS)["meso-pages-v1"] == [],
                message="the stored pages deleted")
     context.set_offline(True)
     page.goto(f"{live_server}/timeline")
-    assert page.locator("h1").inner_text() == "You are offline"
+    expect(page.locator("h1")).to_have_text("You are offline")
     context.close()
 
 
@@ -209,18 +203,18 @@ def test_offline_check_in_waits_on_the_phone_then_is_sent_exactly_once(app, live
     card.get_by_label("Fever").check()
     card.get_by_role("button", name="Send check-in").click()
     status = card.locator(".checkin-status")
-    assert status.inner_text() == ("Saved on this phone. It will be sent to your clinic as soon "
-                                   "as you are back online.")
+    expect(status).to_have_text("Saved on this phone. It will be sent to your clinic as soon "
+                                "as you are back online.")
     # A red flag is answered at once, offline too, with the clinic's number.
-    assert card.locator('[data-guidance="contact"]').is_visible()
-    assert card.get_by_role("link", name=re.compile("Call Clinica Roma")).is_visible()
-    assert not card.locator("form").is_visible()
+    expect(card.locator('[data-guidance="contact"]')).to_be_visible()
+    expect(card.get_by_role("link", name=re.compile("Call Clinica Roma"))).to_be_visible()
+    expect(card.locator("form")).to_be_hidden()
     card.screenshot(path=str(SCREENSHOTS / "checkin-offline.png"))
-    time.sleep(0.5)
+    assert page.evaluate("JSON.parse(localStorage.getItem('meso.checkins')).length") == 1
     assert count_checkins() == 0
 
     context.set_offline(False)  # the "online" event sends the queue
-    wait_until(lambda: status.inner_text() == "Sent to your clinic.", message="sent")
+    expect(status).to_have_text("Sent to your clinic.")
     assert count_checkins() == 1
     db.session.rollback()
     row = db.session.scalars(sa.select(CheckIn)).one()
@@ -231,13 +225,13 @@ def test_offline_check_in_waits_on_the_phone_then_is_sent_exactly_once(app, live
     page.goto(f"{live_server}/today")  # online: the stored copy now knows about the first
     context.set_offline(True)
     page.goto(f"{live_server}/today")
-    assert page.locator(".checkin-done").inner_text() == "You checked in today. Thank you."
+    expect(page.locator(".checkin-done")).to_have_text("You checked in today. Thank you.")
     page.get_by_text("Something changed? Check in again").click()
     page.locator("#checkin").get_by_label("OK", exact=True).check()
     page.locator("#checkin").get_by_role("button", name="Send check-in").click()
-    assert page.locator('#checkin [data-guidance="ok"]').is_visible()
+    expect(page.locator('#checkin [data-guidance="ok"]')).to_be_visible()
     page.reload()  # still offline: the stored copy says one is waiting
-    assert page.locator("#checkin .checkin-status").inner_text() == (
+    expect(page.locator("#checkin .checkin-status")).to_have_text(
         "A check-in is waiting to be sent. It goes as soon as you are back online.")
     page.close()
     context.set_offline(False)
@@ -247,8 +241,9 @@ def test_offline_check_in_waits_on_the_phone_then_is_sent_exactly_once(app, live
     wait_until(lambda: count_checkins() == 2, message="the queued check-in")
     wait_until(lambda: page.evaluate("localStorage.getItem('meso.checkins')") is None,
                message="an empty queue")
-    page.reload()
-    time.sleep(0.5)
+    page.reload()  # a reload with an empty queue sends nothing more
+    expect(page.locator("#timeline-title")).to_be_visible()
+    assert page.evaluate("localStorage.getItem('meso.checkins')") is None
     assert count_checkins() == 2
     context.close()
     # Chromium logs each request that failed while offline; anything else is a real error.
@@ -270,11 +265,11 @@ def test_a_check_in_whose_answer_was_lost_is_stored_once(app, live_server, brows
     page.locator("#checkin").get_by_label("Very good").check()
     page.locator("#checkin").get_by_role("button", name="Send check-in").click()
     status = page.locator("#checkin .checkin-status")
-    wait_until(lambda: "Saved on this phone" in status.inner_text(), message="queued")
+    expect(status).to_contain_text("Saved on this phone")
     assert count_checkins() == 1
     page.unroute("**/checkins")
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    wait_until(lambda: status.inner_text() == "Sent to your clinic.", message="sent again")
+    expect(status).to_have_text("Sent to your clinic.")
     assert count_checkins() == 1
     assert len(seen) == 1
     context.close()
@@ -287,7 +282,7 @@ def test_a_check_in_with_a_stale_token_renews_it(app, live_server, browser, toke
     page.locator("#checkin").get_by_label("Bad").check()
     page.locator("#checkin").get_by_role("button", name="Send check-in").click()
     wait_until(lambda: count_checkins() == 1, message="the check-in")
-    assert page.locator('#checkin [data-guidance="low"]').is_visible()
+    expect(page.locator('#checkin [data-guidance="low"]')).to_be_visible()
     context.close()
 
 
@@ -295,8 +290,8 @@ def test_install_button_appears_when_the_browser_offers_it(app, live_server, bro
     context, page = patient_phone(browser, live_server, token)
     errors = watch_console(page)
     card = page.locator("#install")
-    assert not card.is_visible()
-    assert not page.locator("#ios-hint").is_visible()
+    expect(card).to_be_hidden()
+    expect(page.locator("#ios-hint")).to_be_hidden()
     prevented = page.evaluate("""() => {
         const offer = new Event("beforeinstallprompt", { cancelable: true });
         offer.prompt = () => { window.prompted = true; return Promise.resolve(); };
@@ -305,12 +300,12 @@ def test_install_button_appears_when_the_browser_offers_it(app, live_server, bro
         return offer.defaultPrevented;
     }""")
     assert prevented, "the page keeps the offer for its own button"
-    assert card.is_visible()
+    expect(card).to_be_visible()
     card.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "install.png"))
     card.get_by_role("button", name="Install the app").click()
+    expect(card).to_be_hidden()
     assert page.evaluate("window.prompted") is True
-    page.wait_for_selector("#install", state="hidden")
     context.close()
     assert errors == []
 
@@ -318,15 +313,16 @@ def test_install_button_appears_when_the_browser_offers_it(app, live_server, bro
 def test_ios_hint_is_shown_until_dismissed(app, live_server, browser, token):
     context, page = patient_phone(browser, live_server, token, user_agent=IPHONE_UA)
     hint = page.locator("#ios-hint")
-    assert hint.is_visible()
-    assert "Add to Home Screen" in hint.inner_text()
-    assert hint.locator("svg.glyph").count() == 2
+    expect(hint).to_be_visible()
+    expect(hint).to_contain_text("Add to Home Screen")
+    expect(hint.locator("svg.glyph")).to_have_count(2)
     hint.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "ios-hint.png"))
     hint.get_by_role("button", name="Got it").click()
-    assert not hint.is_visible()
+    expect(hint).to_be_hidden()
     page.goto(f"{live_server}/timeline")
-    assert not page.locator("#ios-hint").is_visible()
+    expect(page.locator("#timeline-title")).to_be_visible()
+    expect(page.locator("#ios-hint")).to_be_hidden()
     context.close()
 
 
@@ -344,8 +340,9 @@ def test_nothing_is_offered_once_installed(app, live_server, browser, token, ins
         }""")
     page.goto(f"{live_server}/i/{token}")
     page.evaluate("window.dispatchEvent(new Event('beforeinstallprompt', {cancelable: true}))")
-    assert not page.locator("#ios-hint").is_visible()
-    assert not page.locator("#install").is_visible()
+    expect(page.locator("#today-title")).to_be_visible()
+    expect(page.locator("#ios-hint")).to_be_hidden()
+    expect(page.locator("#install")).to_be_hidden()
     context.close()
 
 
@@ -388,7 +385,7 @@ def test_a_slow_network_shows_the_stored_copy(app, live_server, browser, token):
         started = time.monotonic()
         page.goto(f"{live_server}/today")
         waited = time.monotonic() - started
-        assert page.locator(".offline-note").is_visible()
+        expect(page.locator(".offline-note")).to_be_visible()
         assert 5 < waited < 8.5, waited
     finally:
         slow["on"] = False
@@ -407,11 +404,12 @@ def test_no_layout_shift_when_the_page_and_countdowns_start(app, live_server, br
         context.set_offline(offline)
         page.goto(f"{live_server}/today")
         countdown = page.locator(".countdown").first
+        expect(countdown).to_have_text(re.compile(r"\d+ min left$"))
         before = countdown.inner_text()
         page.clock.run_for(21_000)  # countdown.js ticks...
         page.clock.fast_forward("10:00")  # ...and ten minutes later its text changes
         page.clock.run_for(21_000)
-        assert countdown.inner_text() != before
+        expect(countdown).not_to_have_text(before)
         shift = page.evaluate("""() => new Promise((resolve) => {
             let total = 0;
             new PerformanceObserver((list) => {

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import segno
 from conftest import create_clinic, create_staff, enrol_through_form, watch_console
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -38,27 +39,29 @@ def test_front_desk_at_tablet_size(app, live_server, browser):
     fresh = segno.make(link, error="m", micro=False).svg_inline(scale=1, border=4,
                                                                   omitsize=True)
     assert drawn == re.search(r'stroke="#000" d="([^"]+)"', fresh).group(1)
-    code = page.locator("#access-code").inner_text()
-    assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{3}-[2-9A-Z]{3}", code)
+    expect(page.locator("#access-code")).to_have_text(
+        re.compile(r"^[2-9A-Z]{4}-[2-9A-Z]{3}-[2-9A-Z]{3}$"))
     page.screenshot(path=str(SHOTS / "staff-invite.png"))
 
     # The roster: session 1 of 4, day 21, the next session (session 2) is due now: overdue.
     page.get_by_role("link", name="Patients", exact=True).click()
     row = page.locator("table.roster tbody tr", has_text="Lucia Bianchi")
-    assert "1 of 4" in row.inner_text() and "overdue" in row.inner_text()
+    expect(row).to_contain_text("1 of 4")
+    expect(row).to_contain_text("overdue")
 
     # Record session 2 now (the form is filled with the current time).
     row.get_by_role("link", name="Lucia Bianchi").click()
     page.get_by_role("button", name="Record session").click()
-    assert page.locator(".flash-ok").inner_text() == "Session 2 recorded."
-    summary = " ".join(page.locator(".patient-head .summary").inner_text().split())
-    assert "Session 2 of 4 · Day 0 · Immediate" in summary
+    expect(page.locator(".flash-ok")).to_have_text("Session 2 recorded.")
+    expect(page.locator(".patient-head .summary")).to_contain_text(
+        re.compile(r"Session 2 of 4\s*·\s*Day 0\s*·\s*Immediate"))
     page.screenshot(path=str(SHOTS / "staff-patient.png"))
 
     page.get_by_role("link", name="Patients", exact=True).click()
     row = page.locator("table.roster tbody tr", has_text="Lucia Bianchi")
-    text = " ".join(row.inner_text().split())
-    assert "2 of 4" in text and "Immediate" in text and "overdue" not in text
+    expect(row).to_contain_text("2 of 4")
+    expect(row).to_contain_text("Immediate")
+    expect(row).not_to_contain_text("overdue")
     page.screenshot(path=str(SHOTS / "staff-roster.png"))
     context.close()
     assert errors == []
