@@ -191,7 +191,7 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def template_globals():
-        return {"lang": str(get_locale()).replace("_", "-"), "p": protocol}
+        return {"lang": str(get_locale()).replace("_", "-"), "protocol": protocol}
 
 
 def register_log_redaction() -> None:

@@ -20,7 +20,7 @@ const BUILD = { version: "dev", shell: [] };
 // (Import only a file that exists: a failed importScripts makes the install fail.)
 importScripts("/static/js/sw-push.js");
 
-const SHELL_CACHE = "meso-shell-" + BUILD.version;
+const SHELL_CACHE = `meso-shell-${BUILD.version}`;
 // The last copies of the patient's pages. Its name changes only if its format does, so an
 // update of the shell does not throw away a patient's offline copy of their plan.
 const PAGES_CACHE = "meso-pages-v1";
@@ -156,7 +156,7 @@ async function markedCopy(path) {
   const html = (await copy.text()).replace('data-served="network"', 'data-served="cache"');
   const headers = new Headers(copy.headers);
   headers.delete("Content-Length");
-  return new Response(html, { status: 200, statusText: "OK", headers: headers });
+  return new Response(html, { status: 200, statusText: "OK", headers });
 }
 
 async function offlinePage() {

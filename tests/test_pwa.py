@@ -92,7 +92,7 @@ def test_every_page_links_manifest_icons_and_app_script(app, patient_browser, pa
     icon.close()
     assert '<meta name="apple-mobile-web-app-capable" content="yes">' in html
     assert '<meta name="apple-mobile-web-app-status-bar-style" content="default">' in html
-    assert '<script src="/static/js/app.js" defer></script>' in html
+    assert '<script type="module" src="/static/js/app.js"></script>' in html
 
 
 # -- the service worker ---------------------------------------------------------------------
@@ -222,4 +222,5 @@ def test_today_loads_nothing_from_elsewhere_and_blocks_on_nothing_but_its_css(pa
     assert re.findall(r"<link[^>]+rel=\"stylesheet\"[^>]*>", head) == [
         '<link rel="stylesheet" href="/static/css/app.css">']
     for script in re.findall(r"<script[^>]*>", html):
-        assert " defer" in script or " async" in script, script
+        # Module scripts are deferred by nature; any other must say defer or async.
+        assert re.search(r'\stype="module"|\s(defer|async)\b', script), script

@@ -359,7 +359,7 @@ def test_today_the_morning_after_the_first_session(app, clinic):
     for line in protocol.RED_FLAGS:
         assert line in flags
     assert protocol.EMERGENCY in flags
-    assert '<script src="/static/js/countdown.js" defer></script>' in html
+    assert '<script type="module" src="/static/js/countdown.js"></script>' in html
     assert '<html lang="en-GB">' in html
 
 

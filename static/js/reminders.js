@@ -1,158 +1,123 @@
 // "Turn on reminders" (templates/patient/_reminders_card.html). The browser asks for permission
 // only after the patient taps the button; then this browser subscribes with the server's VAPID
-// key and the subscription is stored by POST /push/subscriptions (CSRF header from the page).
-// Every word shown comes from the card's data-t-* attributes.
-(function () {
-  "use strict";
-  var card = document.getElementById("reminders");
-  if (!card) return;
-  var t = card.dataset;
-  var status = card.querySelector(".reminders-status");
-  var tokenMeta = document.querySelector('meta[name="csrf-token"]');
+// key and the subscription is stored by a POST to the card's data-subscriptions-url (CSRF
+// header from the page). Every word shown comes from the card's data-t-* attributes.
+import { base64UrlBytes, isInstalled, isIos, sendJson, serviceWorkerReady, texts } from "./common.js";
 
-  function show(state) {
-    card.dataset.state = state;
-    card.querySelectorAll("[data-show]").forEach(function (part) {
-      part.hidden = part.dataset.show !== state;
-    });
-  }
+const card = document.getElementById("reminders");
+const t = card ? texts(card) : {};
 
-  function say(text) {
-    status.textContent = text || "";
-  }
-
-  function isIOS() {
-    return /iPad|iPhone|iPod/.test(navigator.userAgent) ||
-      (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1);
-  }
-
-  function installed() {
-    return navigator.standalone === true ||
-      window.matchMedia("(display-mode: standalone)").matches;
-  }
-
-  function supported() {
-    return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
-  }
-
-  // The service worker (static/sw.js, registered by app.js too) must be active to subscribe.
-  function worker() {
-    return navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
-      return navigator.serviceWorker.ready;
-    });
-  }
-
-  function keyBytes(base64url) {
-    var base64 = (base64url + "===".slice((base64url.length + 3) % 4))
-      .replace(/-/g, "+").replace(/_/g, "/");
-    var raw = atob(base64);
-    var bytes = new Uint8Array(raw.length);
-    for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-    return bytes;
-  }
-
-  function send(method, url, body) {
-    return fetch(url, {
-      method: method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": tokenMeta.content },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    }).then(function (response) {
-      if (!response.ok && response.status !== 502) throw new Error("HTTP " + response.status);
-      return response.status === 204 ? {} : response.json();
-    });
-  }
-
-  function subscribe(registration) {
-    return registration.pushManager.getSubscription().then(function (existing) {
-      if (existing) return existing;
-      return fetch(t.keyUrl, { credentials: "same-origin" })
-        .then(function (response) {
-          if (!response.ok) throw new Error("no key");
-          return response.json();
-        })
-        .then(function (key) {
-          return registration.pushManager.subscribe({
-            userVisibleOnly: true,
-            applicationServerKey: keyBytes(key.publicKey)
-          });
-        });
-    });
-  }
-
-  function enable(button) {
-    button.disabled = true;
-    say(t.tWorking);
-    // The permission prompt comes from this tap, never on page load.
-    Promise.resolve(Notification.requestPermission())
-      .then(function (permission) {
-        if (permission === "denied") { say(""); show("denied"); return; }
-        if (permission !== "granted") { say(t.tDismissed); return; }
-        return worker().then(subscribe).then(function (subscription) {
-          return send("POST", t.subscriptionsUrl, subscription.toJSON());
-        }).then(function () {
-          show("on");
-          say(t.tOn);
-        });
-      })
-      .catch(function () { say(t.tFailed); })
-      .then(function () { button.disabled = false; });
-  }
-
-  function disable(button) {
-    button.disabled = true;
-    worker().then(function (registration) {
-      return registration.pushManager.getSubscription();
-    }).then(function (subscription) {
-      if (!subscription) return;
-      var endpoint = subscription.endpoint;
-      return subscription.unsubscribe().then(function () {
-        return send("DELETE", t.subscriptionsUrl, { endpoint: endpoint });
-      });
-    }).then(function () {
-      show("off");
-      say(t.tOff);
-    }).catch(function () { say(t.tFailed); })
-      .then(function () { button.disabled = false; });
-  }
-
-  function test(button) {
-    button.disabled = true;
-    say(t.tWorking);
-    send("POST", t.testUrl).then(function (result) {
-      say(result.sent > 0 ? t.tTestSent : t.tTestFailed);
-    }).catch(function () { say(t.tTestFailed); })
-      .then(function () { button.disabled = false; });
-  }
-
-  // What this browser can do, and whether it is already subscribed.
-  function start() {
-    if (!supported()) {
-      show(isIOS() && !installed() ? "ios" : "unsupported");
-      return;
-    }
-    if (Notification.permission === "denied") { show("denied"); return; }
-    if (Notification.permission !== "granted") { show("off"); return; }
-    navigator.serviceWorker.ready.then(function (registration) {
-      return registration.pushManager.getSubscription();
-    }).then(function (subscription) {
-      show(subscription ? "on" : "off");
-      // Subscribed here but unknown to the server (it was pruned, or the link was reopened):
-      // store it again, quietly.
-      if (subscription && t.devices === "0") {
-        return send("POST", t.subscriptionsUrl, subscription.toJSON());
-      }
-    }).catch(function () { /* the card keeps its "off" state */ });
-  }
-
-  card.addEventListener("click", function (event) {
-    var button = event.target.closest("button[data-action]");
-    if (!button) return;
-    var action = button.dataset.action;
-    if (action === "enable") enable(button);
-    else if (action === "disable") disable(button);
-    else if (action === "test") test(button);
+const show = (state) => {
+  card.dataset.state = state;
+  card.querySelectorAll("[data-show]").forEach((part) => {
+    part.hidden = part.dataset.show !== state;
   });
+};
 
+const say = (text) => {
+  card.querySelector(".reminders-status").textContent = text || "";
+};
+
+const supported = () =>
+  "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+
+// JSON to the server; a 502 (the push service did not answer) still carries an answer.
+const send = async (method, url, body) => {
+  const { ok, status, data } = await sendJson(url, method, body);
+  if (!ok && status !== 502) throw new Error(`HTTP ${status}`);
+  if (data === null && status !== 204) throw new Error("not an answer from the server");
+  return data ?? {};
+};
+
+const subscribe = async (registration) => {
+  const existing = await registration.pushManager.getSubscription();
+  if (existing) return existing;
+  const response = await fetch(card.dataset.keyUrl, { credentials: "same-origin" });
+  if (!response.ok) throw new Error("no key");
+  const key = await response.json();
+  return registration.pushManager.subscribe({
+    userVisibleOnly: true,
+    applicationServerKey: base64UrlBytes(key.publicKey),
+  });
+};
+
+// Run one button's action with the button disabled meanwhile, saying `failed` if it fails.
+const busy = async (button, failed, action) => {
+  button.disabled = true;
+  try {
+    await action();
+  } catch {
+    say(failed);
+  } finally {
+    button.disabled = false;
+  }
+};
+
+const enable = (button) => busy(button, t.failed, async () => {
+  say(t.working);
+  // The permission prompt comes from this tap, never on page load.
+  const permission = await Notification.requestPermission();
+  if (permission === "denied") {
+    say("");
+    show("denied");
+    return;
+  }
+  if (permission !== "granted") {
+    say(t.dismissed);
+    return;
+  }
+  const subscription = await subscribe(await serviceWorkerReady());
+  await send("POST", card.dataset.subscriptionsUrl, subscription.toJSON());
+  show("on");
+  say(t.on);
+});
+
+const disable = (button) => busy(button, t.failed, async () => {
+  const registration = await serviceWorkerReady();
+  const subscription = await registration.pushManager.getSubscription();
+  if (subscription) {
+    const { endpoint } = subscription;
+    await subscription.unsubscribe();
+    await send("DELETE", card.dataset.subscriptionsUrl, { endpoint });
+  }
+  show("off");
+  say(t.off);
+});
+
+const test = (button) => busy(button, t.testFailed, async () => {
+  say(t.working);
+  const result = await send("POST", card.dataset.testUrl);
+  say(result.sent > 0 ? t.testSent : t.testFailed);
+});
+
+// What this browser can do, and whether it is already subscribed.
+const start = async () => {
+  if (!supported()) {
+    show(isIos() && !isInstalled() ? "ios" : "unsupported");
+    return;
+  }
+  if (Notification.permission === "denied") return show("denied");
+  if (Notification.permission !== "granted") return show("off");
+  try {
+    const registration = await navigator.serviceWorker.ready;
+    const subscription = await registration.pushManager.getSubscription();
+    show(subscription ? "on" : "off");
+    // Subscribed here but unknown to the server (it was pruned, or the link was reopened):
+    // store it again, quietly.
+    if (subscription && card.dataset.devices === "0") {
+      await send("POST", card.dataset.subscriptionsUrl, subscription.toJSON());
+    }
+  } catch {
+    // The card keeps its "off" state.
+  }
+};
+
+const ACTIONS = { enable, disable, test };
+
+if (card) {
+  card.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (button) ACTIONS[button.dataset.action]?.(button);
+  });
   start();
-})();
+}

@@ -1,7 +1,7 @@
 /*
  * Push reminders, inside the service worker: static/sw.js pulls this file in with importScripts.
  *
- * - push: the server (meso/messages.py) sends {title, body, url, tag, icon, badge}; the
+ * - push: the reminder worker sends {title, body, url, tag, icon, badge}; the
  *   notification's tag is the reminder's Topic, so a newer reminder of the same kind replaces
  *   the older one on the lock screen instead of stacking (renotify still makes it heard).
  * - notificationclick: focus a window of the app that is already open and show the reminder's
@@ -13,7 +13,11 @@
 
 // Wrapped, so that no name here can clash with one in static/sw.js.
 (() => {
+  // A worker has no page to read data-*-url attributes from: these are the public addresses
+  // (the web contract in the design notes), named once here.
   const PUSH_FALLBACK_URL = "/today";
+  const PUSH_KEY_URL = "/push/key";
+  const SUBSCRIPTIONS_URL = "/push/subscriptions";
 
   self.addEventListener("push", (event) => {
     extendLifetime(event, showReminder(readPayload(event)));
@@ -90,7 +94,7 @@
   }
 
   async function resubscribe(oldSubscription, newSubscription) {
-    const key = await (await fetch("/push/key", { credentials: "same-origin" })).json();
+    const key = await (await fetch(PUSH_KEY_URL, { credentials: "same-origin" })).json();
     const subscription = newSubscription || await self.registration.pushManager.subscribe({
       userVisibleOnly: true,
       applicationServerKey: base64UrlBytes(key.publicKey),
@@ -99,13 +103,13 @@
     if (oldSubscription && oldSubscription.endpoint !== subscription.endpoint) {
       body.oldEndpoint = oldSubscription.endpoint;
     }
-    const response = await fetch("/push/subscriptions", {
+    const response = await fetch(SUBSCRIPTIONS_URL, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": key.csrfToken },
       body: JSON.stringify(body),
     });
-    if (!response.ok) throw new Error("re-subscribing failed: HTTP " + response.status);
+    if (!response.ok) throw new Error(`re-subscribing failed: HTTP ${response.status}`);
   }
 
   function base64UrlBytes(text) {
