@@ -1,7 +1,7 @@
 // The daily check-in (templates/patient/_checkin_card.html), kept on the phone while offline
 // and sent exactly once when the network is back. Runs on every page: any page sends what is
 // queued; Today also has the card, whose texts come from its data-t-* attributes.
-import { localStore, sendJson, setCsrfToken, texts, urlFor } from "./common.js";
+import { csrfToken, localStore, sendJson, setCsrfToken, texts, urlFor } from "./common.js";
 
 const QUEUE_KEY = "meso.checkins";  // localStorage: check-ins not yet accepted by the server
 
@@ -82,8 +82,7 @@ const renewToken = async () => {
     const response = await fetch(urlFor("checkinForm"), {
       credentials: "same-origin", cache: "no-store",
     });
-    const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    const token = page.querySelector('meta[name="csrf-token"]')?.content;
+    const token = csrfToken(new DOMParser().parseFromString(await response.text(), "text/html"));
     if (token) setCsrfToken(token);
   } catch {
     // Offline again: the check-in stays queued.

@@ -15,12 +15,13 @@ export const texts = (element) => Object.fromEntries(
 // data-checkins-url.
 export const urlFor = (name) => document.body.dataset[`${name}Url`];
 
-const csrfMeta = () => document.querySelector('meta[name="csrf-token"]');
+// The CSRF token a page hands out (templates/base.html), this page's or a fetched one's.
+const csrfMeta = (page) => page.querySelector('meta[name="csrf-token"]');
 
-export const csrfToken = () => csrfMeta()?.content ?? "";
+export const csrfToken = (page = document) => csrfMeta(page)?.content ?? "";
 
 export const setCsrfToken = (token) => {
-  const meta = csrfMeta();
+  const meta = csrfMeta(document);
   if (meta) meta.content = token;
 };
 
