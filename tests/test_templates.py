@@ -163,8 +163,9 @@ def test_control_alone_passes_its_attributes_and_points_at_its_error(app):
         form = HoursForm()
         form.hours.errors = ["Whole hours only."]
         html = parse(render_template_string(
-            '{% from "_macros.html" import control, errors %}'
-            '{{ control(f, inputmode="numeric", placeholder=48) }}{{ errors(f) }}', f=form.hours))
+            '{% from "_macros.html" import control, field_errors %}'
+            '{{ control(f, inputmode="numeric", placeholder=48) }}{{ field_errors(f) }}',
+            f=form.hours))
     put = html.select_one("input#hours")
     assert (put["placeholder"], put["aria-describedby"], put["aria-invalid"]) == (
         "48", "hours-error", "true")
