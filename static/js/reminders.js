@@ -58,7 +58,7 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": tokenMeta.content },
       body: body === undefined ? undefined : JSON.stringify(body)
     }).then(function (response) {
-      if (!response.ok && response.status !== 502) throw new Error("HTTP " + response.status);
+      if (!response.ok) throw new Error("HTTP " + response.status);
       return response.status === 204 ? {} : response.json();
     });
   }
@@ -119,9 +119,12 @@
   function test(button) {
     button.disabled = true;
     say(t.tWorking);
+    // The server queues the test; the reminder worker sends it like any reminder.
     send("POST", t.testUrl).then(function (result) {
-      say(result.sent > 0 ? t.tTestSent : t.tTestFailed);
-    }).catch(function () { say(t.tTestFailed); })
+      say(result.queued ? t.tTestSent : t.tTestFailed);
+    }).catch(function (error) {
+      say(error.message === "HTTP 429" ? t.tTestLimited : t.tTestFailed);
+    })
       .then(function () { button.disabled = false; });
   }
 
