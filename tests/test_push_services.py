@@ -22,6 +22,10 @@ def test_the_default_is_the_browsers_push_services(app):
     )
 
 
+def test_a_send_may_take_ten_seconds_by_default(app, vapid):
+    assert push.pusher_for(app).deadline == 10
+
+
 def test_the_environment_sets_the_list_and_the_deadline(tmp_path, monkeypatch):
     monkeypatch.setenv("MESO_PUSH_SERVICES", " https://push.example.com , https://*.Push.Example ")
     monkeypatch.setenv("MESO_PUSH_DEADLINE", "2.5")
