@@ -39,10 +39,10 @@ def run_command(once: bool, batch: int, concurrency: int, lease: int, poll: floa
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     log.setLevel(logging.INFO)
     try:
-        pusher = worker.pusher_for(current_app)
+        pusher = push.pusher_for(current_app)
     except push.PushConfigError as exc:
         raise click.ClickException(f"cannot send reminders: {exc}") from None
-    worst = -(-batch // concurrency) * sum(pusher.timeout)
+    worst = -(-batch // concurrency) * pusher.deadline
     if lease < worst:
         # A batch outliving its lease may be claimed again by another worker (a double send).
         log.warning("--lease %ds is shorter than a batch of hung push services could take "

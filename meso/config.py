@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from meso.push_services import DEFAULT as PUSH_SERVICES
+
 
 def load_config(app, overrides: dict) -> None:
     """Fill app.config from the environment, then ``overrides``; a missing SECRET_KEY comes
@@ -41,8 +43,11 @@ def load_config(app, overrides: dict) -> None:
         # their X-Forwarded-* headers are then trusted for the client address (rate limits)
         # and the scheme (Secure cookies, strict CSRF Referer checks). 0: trust none.
         PROXY_HOPS=int(os.environ.get("MESO_PROXY_HOPS") or 0),
-        # Accept http:// and local push endpoints: only for a fake push service in tests.
-        PUSH_ALLOW_INSECURE_ENDPOINTS=False,
+        # The origins a push subscription may point at (comma-separated, "*." for any
+        # subdomain): the worker POSTs there. http:// only for a loopback address (tests).
+        MESO_PUSH_SERVICES=os.environ.get("MESO_PUSH_SERVICES") or ",".join(PUSH_SERVICES),
+        # Seconds a whole send may take (connect to answer), not a per-read time-out.
+        MESO_PUSH_DEADLINE=os.environ.get("MESO_PUSH_DEADLINE") or 10,
     )
     secure = os.environ.get("MESO_INSECURE_COOKIES") != "1" and not app.debug
     app.config["SESSION_COOKIE_SECURE"] = secure

@@ -30,6 +30,7 @@ MAX_ATTEMPTS = 6
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 NO_DEVICE = "no device"
+TRIAL_RULE = "trial"  # the patient's test notification (trial_push.py), outside the plan
 
 
 def settings_for(patient: Patient) -> reminders.Settings:
@@ -78,7 +79,8 @@ def replan(patient: Patient, now: datetime | None = None) -> ReplanCounts:
     wanted = {item.key: item for item in plan(patient) if item.expires_at > now}
     rows = {
         (row.session, row.rule): row
-        for row in db.session.scalars(sa.select(Reminder).where(Reminder.patient_id == patient.id))
+        for row in db.session.scalars(sa.select(Reminder).where(
+            Reminder.patient_id == patient.id, Reminder.rule != TRIAL_RULE))  # not planned
     }
     counts = ReplanCounts()
     for key, item in wanted.items():

@@ -1,49 +1,47 @@
-"""Web Push: VAPID keys, subscription checks and one send. The only module importing pywebpush.
+"""Web Push: VAPID keys, the app's push settings and one send. The only module importing
+pywebpush (which encrypts; push_http carries the result, push_services says where it may go).
 
 The rest of the app speaks in Subscription, Message and Outcome, so swapping the library (or
-faking the network in a test) touches this file alone.
+faking the network in a test) touches these files alone. What reaches a push service says
+nothing about the treatment: the payload is encrypted and padded to a fixed size, and the Topic
+header is a keyed digest.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
+import hashlib
+import hmac
 import json
 import os
 import re
-import threading
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
-from pywebpush import WebPushException, webpush
+from pywebpush import WebPusher, WebPushException
+
+from meso import push_http, push_services
 
 KEY_FILE = "vapid_private_key"
-ENDPOINT_MAX = 1000
-TIMEOUT = (3.05, 10.0)  # connect, read: a hung push service must not stall a batch
-TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # RFC 8030: base64url alphabet, 32 at most
+DEADLINE = 10.0  # seconds for a whole send: one slow push service must not hold a batch
 URGENCIES = ("very-low", "low", "normal", "high")
+PAD_BLOCK = 1024  # payloads are padded to a multiple of this: their size tells nothing
+JWT_LIFETIME = 12 * 3600  # seconds a VAPID signature stays valid (push services allow 24 h)
 
 SENT, GONE, RETRY, FAILED = "sent", "gone", "retry", "failed"
 
 
 class PushConfigError(RuntimeError):
-    """The VAPID configuration cannot work; the message says what to set."""
-
-
-class InvalidSubscription(ValueError):
-    """A subscription a browser sent that cannot be used; ``field`` names the culprit."""
-
-    def __init__(self, field_name: str, message: str):
-        super().__init__(message)
-        self.field = field_name
+    """The push configuration cannot work; the message says what to set."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,11 @@ class Subscription:
 
 @dataclass(frozen=True)
 class Message:
-    """A notification: ``payload`` is what the service worker reads (title, body, url, tag)."""
+    """A notification: ``payload`` is what the service worker reads (title, body, url, tag).
+
+    ``topic`` says what the message is about (say, a rule and a course): a later message with
+    the same topic replaces an undelivered one. Only its keyed digest leaves (Pusher.topic).
+    """
 
     payload: dict
     ttl: int  # seconds the push service may hold it: until the reminder is pointless
@@ -151,66 +153,46 @@ def check_subject(subject: str | None) -> str:
     )
 
 
-# -- subscriptions ---------------------------------------------------------------------------
+# -- the app's configuration -----------------------------------------------------------------
 
 
-def parse_subscription(data: object, allow_insecure: bool = False) -> Subscription:
-    """Check a PushSubscription's JSON from a browser; raise InvalidSubscription."""
-    if not isinstance(data, dict):
-        raise InvalidSubscription("subscription", "expected a JSON object")
-    endpoint = data.get("endpoint")
-    if not isinstance(endpoint, str) or not endpoint:
-        raise InvalidSubscription("endpoint", "the endpoint is missing")
-    check_endpoint(endpoint, allow_insecure)
-    keys = data.get("keys")
-    if not isinstance(keys, dict):
-        raise InvalidSubscription("keys", "the keys are missing")
-    for name in ("p256dh", "auth"):
-        if not isinstance(keys.get(name), str) or not keys[name]:
-            raise InvalidSubscription(f"keys.{name}", f"keys.{name} is missing")
+def services_for(app) -> tuple[push_services.Origin, ...]:
+    """Return the origins of MESO_PUSH_SERVICES, parsed once per value; raise PushConfigError."""
+    value = app.config["MESO_PUSH_SERVICES"]
+    cached = app.extensions.get("meso.push_services")
+    if cached is None or cached[0] != value:
+        try:
+            cached = app.extensions["meso.push_services"] = (value, push_services.parse(value))
+        except ValueError as exc:
+            raise PushConfigError(str(exc)) from None
+    return cached[1]
+
+
+def pusher_for(app) -> Pusher:
+    """Return the app's Pusher (one parsed VAPID key per configuration); raise PushConfigError."""
+    names = ("VAPID_PRIVATE_KEY", "VAPID_SUBJECT", "VAPID_PUBLIC_KEY", "MESO_PUSH_SERVICES",
+             "MESO_PUSH_DEADLINE", "SECRET_KEY")
+    settings = tuple(str(app.config.get(name)) for name in names)
+    cached = app.extensions.get("meso.pusher")
+    if cached is not None and cached[0] == settings:
+        return cached[1]
     try:
-        point = b64url_decode(keys["p256dh"])
-        if len(point) != 65 or point[0] != 4:
-            raise ValueError("not an uncompressed point")
-        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
-    except ValueError:
-        raise InvalidSubscription(
-            "keys.p256dh", "keys.p256dh must be a base64url P-256 public key"
-        ) from None
-    try:
-        secret = b64url_decode(keys["auth"])
-    except ValueError:
-        secret = b""
-    if len(secret) != 16:
-        raise InvalidSubscription("keys.auth", "keys.auth must be 16 bytes, base64url")
-    return Subscription(endpoint, b64url(point), b64url(secret))
-
-
-def check_endpoint(endpoint: str, allow_insecure: bool) -> None:
-    """Refuse endpoints a push service would never hand out (and ones aimed at our network)."""
-    if len(endpoint) > ENDPOINT_MAX:
-        raise InvalidSubscription("endpoint", f"the endpoint is longer than {ENDPOINT_MAX}")
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InvalidSubscription("endpoint", "the endpoint must be an https URL")
-    if parts.username or parts.password:
-        raise InvalidSubscription("endpoint", "the endpoint must not carry credentials")
-    if allow_insecure:
-        return
-    if parts.scheme != "https":
-        raise InvalidSubscription("endpoint", "the endpoint must be an https URL")
-    # The worker POSTs to this address: no IP literals, no local names (no SSRF into our LAN).
-    host = parts.hostname
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        raise InvalidSubscription("endpoint", "the endpoint must name a push service host")
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or (
-        "." not in host
-    ):
-        raise InvalidSubscription("endpoint", "the endpoint must name a push service host")
+        deadline = float(app.config["MESO_PUSH_DEADLINE"])
+    except (TypeError, ValueError):
+        deadline = 0.0
+    if not 0 < deadline <= 300:
+        raise PushConfigError("MESO_PUSH_DEADLINE must be a number of seconds, above 0, "
+                              "at most 300 (default 10)")
+    pusher = Pusher(app.config["VAPID_PRIVATE_KEY"], app.config["VAPID_SUBJECT"],
+                    services_for(app), app.config["SECRET_KEY"].encode(), deadline)
+    configured = app.config.get("VAPID_PUBLIC_KEY")
+    if configured and configured.rstrip("=") != pusher.public_key:
+        raise PushConfigError(
+            "VAPID_PUBLIC_KEY is not the pair of VAPID_PRIVATE_KEY: unset it (it is "
+            "derived from the private key) or set the matching one"
+        )
+    app.extensions["meso.pusher"] = (settings, pusher)
+    return pusher
 
 
 # -- sending ---------------------------------------------------------------------------------
@@ -219,63 +201,73 @@ def check_endpoint(endpoint: str, allow_insecure: bool) -> None:
 class Pusher:
     """Sends messages with one parsed VAPID key; safe to share between threads."""
 
-    def __init__(self, private_key: str, subject: str, timeout=TIMEOUT):
+    def __init__(self, private_key: str, subject: str,
+                 services: Iterable[push_services.Origin], topic_key: bytes,
+                 deadline: float = DEADLINE):
         self.vapid = load_key(private_key)
         self.public_key = public_key(self.vapid)
         self.subject = check_subject(subject)
-        self.timeout = timeout
-        self._local = threading.local()
+        self.services = tuple(services)
+        self.topic_key = topic_key
+        self.deadline = deadline
 
-    def _session(self) -> requests.Session:
-        # requests.Session is not thread-safe; one per thread keeps connections warm safely.
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-        return session
+    def topic(self, about: str) -> str:
+        """The Topic header for a message about ``about``: opaque, stable, 32 characters
+        (RFC 8030's limit), so a re-send still replaces, and the service learns nothing."""
+        digest = hmac.new(self.topic_key, b"push topic\0" + about.encode(), hashlib.sha256)
+        return b64url(digest.digest()[:24])
 
     def send(self, subscription: Subscription, message: Message) -> Outcome:
         """Encrypt and post one message; never raises for network or service trouble."""
-        if not TOPIC.match(message.topic) or message.urgency not in URGENCIES:
-            return Outcome(FAILED, error="bad topic or urgency")
+        if message.urgency not in URGENCIES:
+            return Outcome(FAILED, error="bad urgency")
+        if not push_services.allowed(subscription.endpoint, self.services):
+            # The worker drops these before sending; this is the last door.
+            return Outcome(GONE, error="not at a listed push service")
         info = {
             "endpoint": subscription.endpoint,
             "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
         }
         try:
-            response = webpush(
-                info,
-                data=json.dumps(message.payload, separators=(",", ":")),
-                vapid_private_key=self.vapid,
-                # webpush() writes "aud" and "exp" into the claims it is given: a fresh dict
-                # per send, so one endpoint's audience never leaks into the next.
-                vapid_claims={"sub": self.subject},
-                ttl=max(1, int(message.ttl)),
-                headers={"Urgency": message.urgency, "Topic": message.topic},
-                timeout=self.timeout,
-                requests_session=self._session(),
-            )
-        except WebPushException as exc:
-            return outcome_for_status(exc.response)
-        except requests.Timeout:
-            return Outcome(RETRY, error="timed out")
-        except requests.RequestException as exc:
-            return Outcome(RETRY, error=f"network: {type(exc).__name__}")
-        except ValueError as exc:  # keys that parse but do not encrypt (a bad point)
+            body = WebPusher(info).encode(padded(message.payload))["body"]
+        except (WebPushException, ValueError) as exc:  # keys that parse but do not encrypt
             return Outcome(FAILED, error=f"encryption: {type(exc).__name__}")
-        return Outcome(SENT, status=response.status_code)
+        parts = urlsplit(subscription.endpoint)
+        # A fresh claims dict per send: each push service gets its own audience.
+        claims = {"sub": self.subject, "aud": f"{parts.scheme}://{parts.netloc}",
+                  "exp": int(time.time()) + JWT_LIFETIME}
+        headers = {"TTL": str(max(1, int(message.ttl))), "Urgency": message.urgency,
+                   "Topic": self.topic(message.topic), "Content-Encoding": "aes128gcm",
+                   **self.vapid.sign(claims)}
+        try:
+            answer = push_http.post(subscription.endpoint, body, headers, self.deadline)
+        except push_http.TimedOut:
+            return Outcome(RETRY, error="timed out")
+        except push_http.Unreachable as exc:
+            return Outcome(RETRY, error=f"network: {exc}")
+        return outcome_for(answer)
 
 
-def outcome_for_status(response) -> Outcome:
-    """Map a push service's refusal to what the outbox does next (no payload in the error)."""
-    if response is None:
-        return Outcome(FAILED, error="refused before sending")
-    status = response.status_code
-    error = f"HTTP {status} {response.reason or ''}".strip()[:200]
+def padded(payload: dict) -> bytes:
+    """The payload as JSON, padded with spaces (still valid JSON) to a multiple of PAD_BLOCK,
+    so that the size of what crosses the push service does not tell one reminder from another."""
+    data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return data + b" " * (-len(data) % PAD_BLOCK)
+
+
+def outcome_for(answer: push_http.Answer) -> Outcome:
+    """Map a push service's answer to what the outbox does next (no payload, no endpoint)."""
+    status = answer.status
+    if 200 <= status <= 202:
+        return Outcome(SENT, status)
+    error = f"HTTP {status} {answer.reason}".strip()[:200]
+    if 300 <= status < 400:
+        return Outcome(FAILED, status, error=f"{error} (redirects are not followed)"[:200])
     if status in (404, 410):
         return Outcome(GONE, status, error=error)
     if status == 429 or status >= 500:
-        after = parse_retry_after(response.headers.get("Retry-After"))
-        return Outcome(RETRY, status, retry_after=after, error=error)
+        return Outcome(RETRY, status, retry_after=parse_retry_after(answer.retry_after),
+                       error=error)
     return Outcome(FAILED, status, error=error)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -42,6 +43,14 @@ def client_key(client: str) -> str:
 def over(key: str, limit: tuple[int, timedelta], now: datetime) -> bool:
     row = db.session.get(RateLimit, key)
     return row is not None and row.window_start + limit[1] > now and row.count >= limit[0]
+
+
+def retry_after(key: str, limit: Limit, now: datetime) -> int:
+    """Seconds until the key's window ends (at least 1): a 429's Retry-After."""
+    row = db.session.get(RateLimit, key)
+    if row is None:
+        return 1
+    return max(1, math.ceil((row.window_start + limit[1] - now).total_seconds()))
 
 
 def count_failure(key: str, limit: tuple[int, timedelta], now: datetime) -> None:

@@ -1,19 +1,20 @@
 """The reminder worker: claim due outbox rows, render and send them, record what happened.
 
-Database work stays on the calling thread; only the sends (encryption and HTTP) run in the
-pool, each thread with its own HTTP session. A row's text is rendered at send time from its
-rule and session, so the outbox stores no message, and a late row is checked once more:
-still useful (sent at once), pointless (skipped, never sent late), or in quiet hours (moved).
+Database work stays on the calling thread; only the sends (encryption and HTTP, each within
+a total deadline) run in the pool, so one slow push service holds one thread, not the batch.
+A row's text is rendered at send time from its rule and session, so the outbox stores no
+message, and a late row is checked once more: still useful (sent at once), pointless
+(skipped, never sent late), or in quiet hours (moved). A patient's test notification is a row
+too (trial_push.py), sent whatever the hour.
 """
 
 from __future__ import annotations
 
 import logging
 import time as clock
-from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,31 +22,13 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
-from meso import courses, outbox, push, reminders
+from meso import courses, outbox, push, reminders, subscriptions, trial_push
 from meso import protocol as p
 from meso.extensions import db
-from meso.messages import render
-from meso.models import CheckIn, Course, Patient, PatientDevice, PushSubscription, Reminder
+from meso.messages import render, trial_message
+from meso.models import CheckIn, Course, Patient, Reminder
 
 log = logging.getLogger("meso.reminders")
-
-
-def pusher_for(app) -> push.Pusher:
-    """Return the app's Pusher (one parsed VAPID key per process); raise PushConfigError."""
-    pusher = app.extensions.get("meso.pusher")
-    if pusher is None:
-        # Connect fast; a push service that takes longer than this to answer is retried later.
-        timeout = (3.05, float(app.config.get("PUSH_TIMEOUT_SECONDS", 10)))
-        pusher = push.Pusher(app.config["VAPID_PRIVATE_KEY"], app.config["VAPID_SUBJECT"],
-                             timeout)
-        configured = app.config.get("VAPID_PUBLIC_KEY")
-        if configured and configured.rstrip("=") != pusher.public_key:
-            raise push.PushConfigError(
-                "VAPID_PUBLIC_KEY is not the pair of VAPID_PRIVATE_KEY: unset it (it is "
-                "derived from the private key) or set the matching one"
-            )
-        app.extensions["meso.pusher"] = pusher
-    return pusher
 
 
 @dataclass
@@ -85,7 +68,7 @@ def run_batch(pusher: push.Pusher, pool: ThreadPoolExecutor, size: int, lease: t
     stats = BatchStats(claimed=len(ids))
     if not ids:
         return stats
-    jobs = prepare(ids, now)
+    jobs, stats.pruned = prepare(ids, pusher.services, now)
     futures = {}
     for job in jobs:
         if job.decision is not None:
@@ -153,8 +136,9 @@ def _count(stats: BatchStats, values: dict) -> None:
         stats.retried += 1
 
 
-def prepare(ids: list[int], now: datetime) -> list[Job]:
-    """Load the claimed rows with what their messages need, in a few queries."""
+def prepare(ids: list[int], services, now: datetime) -> tuple[list[Job], int]:
+    """Load the claimed rows with what their messages need, in a few queries; return the jobs
+    and how many subscriptions outside ``services`` were deleted on the way."""
     rows = db.session.scalars(sa.select(Reminder).where(Reminder.id.in_(ids))).all()
     patient_ids = {row.patient_id for row in rows}
     patients = {
@@ -166,7 +150,7 @@ def prepare(ids: list[int], now: datetime) -> list[Job]:
                      so.joinedload(Patient.clinic))
         )
     }
-    devices = live_subscriptions(patient_ids)
+    devices, outside = subscriptions.live(patient_ids, services)
     context = {}
     jobs = []
     for row in rows:
@@ -175,33 +159,38 @@ def prepare(ids: list[int], now: datetime) -> list[Job]:
             context[patient.id] = (outbox.settings_for(patient), patient_zone(patient),
                                    courses.protocol_for(patient))
         jobs.append(decide(row, patient, *context[patient.id], devices.get(patient.id, []), now))
-    return jobs
+    return jobs, outside
 
 
-def decide(row, patient, settings, zone, protocol, subscriptions, now) -> Job:
+def decide(row, patient, settings, zone, protocol, devices, now) -> Job:
     """Return the job for a due row: its message, or why it is not sent now."""
     job = Job(row.id, row.attempts, row.expires_at)
+    trial = row.rule == trial_push.RULE  # the patient's own test, asked for a moment ago
     rule = p.REMINDER_RULES.get(row.rule)
     enabled = () if rule is None else tuple(
         c for c in rule.categories if c in settings.categories
     )
-    if rule is None:
+    if rule is None and not trial:
         job.decision = outbox.closed("cancelled", "no such rule any more", now)
-    elif patient.archived_at is not None or not enabled:
+    elif patient.archived_at is not None or not (enabled or trial):
         job.decision = outbox.closed("cancelled", "turned off", now)
     elif row.expires_at <= now:
         job.decision = outbox.closed("skipped", "pointless by the time it was due", now)
-    elif reminders.in_quiet_hours(now.astimezone(zone), settings):
+    elif not trial and reminders.in_quiet_hours(now.astimezone(zone), settings):
         later = reminders.after_quiet_hours(now.astimezone(zone), settings)
         job.decision = (outbox.postpone(later, now) if later < row.expires_at
                         else outbox.closed("skipped", "quiet hours", now))
     elif row.rule.startswith("checkin_") and checked_in(patient.id, row.fire_at, zone):
         job.decision = outbox.closed("skipped", "already checked in", now)
-    elif not subscriptions:
+    elif not devices:
         job.decision = outbox.closed("skipped", outbox.NO_DEVICE, now)
     else:
-        job.message = render(row, rule, enabled, settings, zone, protocol, now)
-        job.subscriptions = subscriptions
+        message = (trial_message(settings) if trial
+                   else render(row, rule, enabled, settings, zone, protocol, now))
+        # A re-send (or a newer version) replaces the older one at the push service: the
+        # Topic names the rule and the course, and only its keyed digest leaves (Pusher.topic).
+        job.message = replace(message, topic=f"{row.rule}:course {patient.course.id}")
+        job.subscriptions = devices
     return job
 
 
@@ -217,26 +206,12 @@ def checked_in(patient_id: int, fire_at: datetime, zone: ZoneInfo) -> bool:
     )
 
 
-def live_subscriptions(patient_ids) -> dict[int, list[push.Subscription]]:
-    """Return each patient's subscriptions, leaving out those of revoked devices."""
-    rows = db.session.execute(
-        sa.select(PushSubscription)
-        .outerjoin(PatientDevice, PatientDevice.id == PushSubscription.device_id)
-        .where(PushSubscription.patient_id.in_(patient_ids), PatientDevice.revoked_at.is_(None))
-        .order_by(PushSubscription.id)
-    ).scalars()
-    found = defaultdict(list)
-    for sub in rows:
-        found[sub.patient_id].append(push.Subscription(sub.endpoint, sub.p256dh, sub.auth))
-    return found
-
-
 def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
         should_stop: Callable[[], bool], now: Callable[[], datetime],
         sleep: Callable[[float], None] = clock.sleep) -> BatchStats:
     """Work batches until ``should_stop`` (checked between batches) or, with ``once``, until
     nothing is due. Return the totals."""
-    pusher = pusher_for(current_app)
+    pusher = push.pusher_for(current_app)
     total = BatchStats()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="push") as pool:
         while not should_stop():

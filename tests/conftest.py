@@ -6,6 +6,7 @@ server (`make test` runs the suite a second time there, in a database of its own
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import re
@@ -244,26 +245,35 @@ PHONE = {"viewport": {"width": 360, "height": 780}, "device_scale_factor": 2,
 
 @pytest.fixture
 def vapid(app):
-    """Let the app send push: a fresh VAPID key, a subject, local (fake) endpoints allowed.
+    """Let the app send push: a fresh VAPID key and a subject.
 
-    Returns the public key, as GET /push/key gives it to browsers.
+    Returns the public key, as GET /push/key gives it to browsers. Push services stay the
+    default list: a fake one is accepted only once listed (fake_push, listed_push_service).
     """
     from meso import push
 
     app.config.update(
         VAPID_PRIVATE_KEY=push.generate_private_key(),
         VAPID_SUBJECT="mailto:ops@clinic.example",
-        PUSH_ALLOW_INSECURE_ENDPOINTS=True,
     )
     return push.public_key(push.load_key(app.config["VAPID_PRIVATE_KEY"]))
 
 
-@pytest.fixture
-def fake_push(vapid):
-    """A fake push service on 127.0.0.1 that checks and decrypts every message (fakepush.py)."""
+@contextlib.contextmanager
+def listed_push_service(app, vapid_public_key=None, **options):
+    """Run a fake push service (fakepush.py) whose http://127.0.0.1:PORT origin is listed in
+    MESO_PUSH_SERVICES, as a deployment would list a real one."""
     from fakepush import FakePushService
 
-    with FakePushService(vapid_public_key=vapid) as service:
+    with FakePushService(vapid_public_key, **options) as service:
+        app.config["MESO_PUSH_SERVICES"] += "," + service.origin
+        yield service
+
+
+@pytest.fixture
+def fake_push(app, vapid):
+    """A listed fake push service on 127.0.0.1 that checks and decrypts every message."""
+    with listed_push_service(app, vapid) as service:
         yield service
         assert service.errors == [], "the fake push service refused a message"
 

@@ -4,7 +4,8 @@ It plays both ends a push service stands between: it hands out subscriptions as 
 would (a P-256 key pair and an auth secret per endpoint), and on every POST it checks what a
 push service checks (VAPID JWT signed by the expected key, for its own origin, not expired;
 TTL, Urgency, Topic) and decrypts the body with http_ece as the browser would. Each endpoint
-can be told to answer 201, 404, 410, 429 (with Retry-After), 500, or to hang.
+can be told to answer 201, 404, 410, 429 (with Retry-After), 500, a redirect, to hang, or to
+trickle its answer a byte at a time (a per-read time-out never fires on that).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 URGENCIES = ("very-low", "low", "normal", "high")
+TRICKLE = 0.25  # seconds between the bytes of a trickled answer
+TRICKLED = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 def b64url(data: bytes) -> str:
@@ -45,9 +48,10 @@ class Received:
     urgency: str
     topic: str
     payload: dict
-    status: int  # what the fake answered
+    status: int  # what the fake answered (0: it trickled, the sender hung up first)
     vapid_key: str
     claims: dict
+    size: int  # bytes of the encrypted body: all a push service sees of the payload
 
 
 @dataclass
@@ -58,7 +62,7 @@ class Client:
     endpoint: str
     private_key: ec.EllipticCurvePrivateKey
     auth: bytes
-    answers: list = field(default_factory=list)  # queued (status, headers) or "hang"
+    answers: list = field(default_factory=list)  # queued (status, headers), "hang", "trickle"
 
     @property
     def json(self) -> dict:
@@ -108,6 +112,10 @@ class FakePushService:
     def hang(self, client: Client, times: int = 1) -> None:
         client.answers.extend(["hang"] * times)
 
+    def trickle(self, client: Client, times: int = 1) -> None:
+        """Answer 201 one byte every TRICKLE seconds: about 10 s for the whole answer."""
+        client.answers.extend(["trickle"] * times)
+
     def messages(self, name: str | None = None, status: int | None = 201) -> list[Received]:
         with self.lock:
             return [r for r in self.received if (name is None or r.name == name)
@@ -137,17 +145,31 @@ class FakePushService:
         if answer == "hang":
             self.release.wait(timeout=30)
             return
+        status = 0 if answer == "trickle" else answer[0]
         try:
-            received = self.check(client, request.headers, body, answer[0])
+            received = self.check(client, request.headers, body, status)
         except AssertionError as exc:
             with self.lock:
                 self.errors.append(f"{name}: {exc}")
             return self._reply(request, 400)
         with self.lock:
             self.received.append(received)
+        if answer == "trickle":
+            return self._trickle(request)
         if self.delay:
             time.sleep(self.delay)
         self._reply(request, answer[0], answer[1])
+
+    def _trickle(self, request: BaseHTTPRequestHandler) -> None:
+        request.close_connection = True
+        for byte in TRICKLED:
+            if self.release.wait(TRICKLE):
+                return
+            try:
+                request.wfile.write(bytes([byte]))
+                request.wfile.flush()
+            except OSError:
+                return  # the sender gave up on us: what its deadline is for
 
     def _reply(self, request, status: int, headers: dict | None = None) -> None:
         request.send_response(status)
@@ -169,7 +191,7 @@ class FakePushService:
         payload = http_ece.decrypt(body, private_key=client.private_key,
                                    auth_secret=client.auth, version="aes128gcm")
         return Received(client.name, int(ttl), urgency, topic, json.loads(payload), status,
-                        key, claims)
+                        key, claims, len(body))
 
     def check_vapid(self, authorization: str) -> tuple[str, dict]:
         """Verify `vapid t=<JWT>,k=<key>` (RFC 8292): ES256 signature, audience, expiry."""

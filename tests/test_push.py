@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import os
 import stat
-import threading
+import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from conftest import create_clinic, csrf_token, enrol_patient
-from fakepush import FakePushService
+import time_machine
+from conftest import create_clinic, csrf_token, enrol_patient, listed_push_service
 
-from meso import push
+from meso import courses, push, subscriptions, worker
 from meso.extensions import db
-from meso.models import PatientDevice, PushSubscription, Reminder, ReminderSettings
+from meso.models import Patient, PatientDevice, PushSubscription, Reminder, ReminderSettings
 
 SUBJECT = "mailto:ops@clinic.example"
 
 
 def message(**overrides) -> push.Message:
     fields = {"payload": {"title": "Hi", "body": "Body", "url": "/today", "tag": "heat_day1"},
-              "ttl": 3600, "topic": "heat_day1", "urgency": "normal"}
+              "ttl": 3600, "topic": "heat_day1:course 1", "urgency": "normal"}
     return push.Message(**{**fields, **overrides})
 
 
@@ -31,8 +32,10 @@ def subscription(client) -> push.Subscription:
 
 
 @pytest.fixture
-def pusher(app, vapid):
-    return push.Pusher(app.config["VAPID_PRIVATE_KEY"], SUBJECT, timeout=(1, 1))
+def pusher(app, fake_push):
+    """The app's Pusher, with the fake push service listed and a one-second deadline."""
+    app.config["MESO_PUSH_DEADLINE"] = 1
+    return push.pusher_for(app)
 
 
 # -- one send, each outcome ------------------------------------------------------------------
@@ -44,13 +47,14 @@ def test_a_sent_message_decrypts_with_the_subscriptions_keys(pusher, fake_push, 
     assert outcome == push.Outcome(push.SENT, 201)
     [got] = fake_push.messages()
     assert got.payload == message().payload
-    assert (got.ttl, got.urgency, got.topic) == (5400, "high", "heat_day1")
+    assert (got.ttl, got.urgency, got.topic) == (5400, "high", pusher.topic("heat_day1:course 1"))
     assert got.vapid_key == vapid and got.claims["sub"] == SUBJECT
 
 
-def test_each_send_signs_fresh_claims_for_its_own_push_service(pusher, vapid):
-    """webpush() writes "aud" into the claims: reused claims would carry the first audience."""
-    with FakePushService(vapid) as one, FakePushService(vapid) as two:
+def test_each_send_signs_fresh_claims_for_its_own_push_service(app, vapid):
+    """Each push service gets a signature for its own audience, never the previous one's."""
+    with listed_push_service(app, vapid) as one, listed_push_service(app, vapid) as two:
+        pusher = push.pusher_for(app)
         for service in (one, two, one):
             assert pusher.send(subscription(service.subscription()), message()).kind == push.SENT
         assert len(one.messages()) == 2 and len(two.messages()) == 1
@@ -80,6 +84,18 @@ def test_push_service_answers_map_to_outcomes(pusher, fake_push, status, headers
     assert "Body" not in outcome.error, "no payload in errors"
 
 
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_a_failed_send_and_is_never_followed(pusher, fake_push, status):
+    """A redirect could point anywhere (our own network): it is not followed, not retried."""
+    client, elsewhere = fake_push.subscription(), fake_push.subscription()
+    fake_push.answer(client, status, Location=elsewhere.endpoint)
+    outcome = pusher.send(subscription(client), message())
+    assert (outcome.kind, outcome.status) == (push.FAILED, status)
+    assert outcome.error.endswith("(redirects are not followed)")
+    assert client.endpoint not in outcome.error
+    assert fake_push.messages(elsewhere.name, status=None) == []
+
+
 def test_a_hung_push_service_times_out_and_is_retried(pusher, fake_push):
     client = fake_push.subscription()
     fake_push.hang(client)
@@ -87,18 +103,71 @@ def test_a_hung_push_service_times_out_and_is_retried(pusher, fake_push):
     assert (outcome.kind, outcome.error) == (push.RETRY, "timed out")
 
 
-def test_an_unreachable_push_service_is_retried(pusher):
-    with FakePushService() as gone:
+def test_a_push_service_trickling_its_answer_is_cut_at_the_deadline(pusher, fake_push):
+    """A byte every quarter second never trips a per-read time-out; the total deadline does."""
+    client = fake_push.subscription()
+    fake_push.trickle(client)
+    started = time.monotonic()
+    outcome = pusher.send(subscription(client), message())
+    took = time.monotonic() - started
+    assert (outcome.kind, outcome.error) == (push.RETRY, "timed out")
+    assert 1.0 <= took < 3.0, f"the one-second deadline held the send for {took:.1f} s"
+    assert [m.status for m in fake_push.messages(status=None)] == [0], "it was reached"
+
+
+def test_an_unreachable_push_service_is_retried(app, vapid):
+    with listed_push_service(app, vapid) as gone:
         endpoint = gone.subscription()
-    outcome = pusher.send(subscription(endpoint), message())
+    outcome = push.pusher_for(app).send(subscription(endpoint), message())
     assert outcome.kind == push.RETRY and outcome.error.startswith("network")
 
 
-def test_bad_topic_or_urgency_never_leaves(pusher, fake_push):
+def test_a_bad_urgency_never_leaves(pusher, fake_push):
     client = fake_push.subscription()
-    assert pusher.send(subscription(client), message(topic="no spaces")).kind == push.FAILED
     assert pusher.send(subscription(client), message(urgency="now!")).kind == push.FAILED
     assert fake_push.messages(status=None) == []
+
+
+def test_an_endpoint_outside_the_list_is_never_posted_to(pusher, vapid):
+    """The worker drops such subscriptions first; the Pusher refuses them all the same."""
+    from fakepush import FakePushService
+
+    with FakePushService(vapid) as unlisted:
+        outcome = pusher.send(subscription(unlisted.subscription()), message())
+        assert (outcome.kind, outcome.error) == (push.GONE, "not at a listed push service")
+        assert unlisted.messages(status=None) == []
+
+
+# -- what the push service learns ------------------------------------------------------------
+
+
+def test_the_topic_is_an_opaque_digest_stable_for_the_same_message(pusher, fake_push):
+    client = fake_push.subscription()
+    for topic in ("heat_day1:course 1", "heat_day1:course 1", "heat_day1:course 2",
+                  "sun_day1:course 1"):
+        assert pusher.send(subscription(client), message(topic=topic)).kind == push.SENT
+    first, again, other_course, other_rule = (m.topic for m in fake_push.messages())
+    assert first == again, "a re-send keeps its Topic, so it still replaces"
+    assert len({first, other_course, other_rule}) == 3
+    assert len(first) == 32  # RFC 8030's limit, base64url
+    assert "heat" not in first.lower() and "course" not in first.lower()
+
+
+def test_the_topic_is_keyed_by_the_secret_key(app, pusher):
+    topic = pusher.topic("heat_day1:course 1")
+    app.config["SECRET_KEY"] = "another-secret-key"
+    assert push.pusher_for(app).topic("heat_day1:course 1") != topic
+
+
+def test_payloads_are_padded_so_their_size_tells_nothing(pusher, fake_push):
+    client = fake_push.subscription()
+    short = {"title": "Reminder", "body": "Sun.", "url": "/today", "tag": "sun_day1"}
+    long = {**short, "title": "No sauna or hot bath tonight", "body": "Heat " * 120}
+    for payload in (short, long):
+        assert pusher.send(subscription(client), message(payload=payload)).kind == push.SENT
+    got = fake_push.messages()
+    assert [m.payload for m in got] == [short, long], "the padding is invisible to the page"
+    assert got[0].size == got[1].size
 
 
 def test_retry_after_can_be_an_http_date():
@@ -106,16 +175,6 @@ def test_retry_after_can_be_an_http_date():
     assert push.parse_retry_after("Fri, 20 Nov 2026 10:02:00 GMT", now) == 120.0
     assert push.parse_retry_after("soon", now) is None
     assert push.parse_retry_after(None, now) is None
-
-
-def test_each_thread_has_its_own_http_session(pusher):
-    seen = []
-    threads = [threading.Thread(target=lambda: seen.append(pusher._session())) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-        thread.join()
-    assert seen[0] is not seen[1]
-    assert pusher._session() is pusher._session()
 
 
 # -- keys and configuration ------------------------------------------------------------------
@@ -190,30 +249,23 @@ def good(fake_push, **keys) -> dict:
         (lambda d: d["keys"].update(auth="c2hvcnQ"), "keys.auth"),  # 5 bytes
         (lambda d: d["keys"].update(auth="%%%%"), "keys.auth"),
         (lambda d: d.update(endpoint="ftp://push.example/x"), "endpoint"),
-        (lambda d: d.update(endpoint="https://push.example/" + "x" * 1000), "endpoint"),
+        (lambda d: d.update(endpoint=d["endpoint"] + "x" * 1000), "endpoint"),
         (lambda d: d.update(endpoint=42), "endpoint"),
     ],
 )
-def test_malformed_subscriptions_are_refused(fake_push, change, field):
+def test_malformed_subscriptions_are_refused(app, fake_push, change, field):
     data = fake_push.subscription().json
     change(data)
-    with pytest.raises(push.InvalidSubscription) as refused:
-        push.parse_subscription(data, allow_insecure=True)
+    with pytest.raises(subscriptions.InvalidSubscription) as refused:
+        subscriptions.parse(data, push.services_for(app))
     assert refused.value.field == field
 
 
-@pytest.mark.parametrize("endpoint", [
-    "http://push.example.com/x", "https://127.0.0.1/x", "https://[::1]/x",
-    "https://localhost/x", "https://intranet/x", "https://user:pw@push.example.com/x",
-    "https://db.internal/x",
-])
-def test_outside_debug_only_https_push_service_hosts_are_accepted(fake_push, endpoint):
+def test_a_listed_push_services_subscription_is_accepted(app, fake_push):
     data = good(fake_push)
-    data["endpoint"] = endpoint
-    with pytest.raises(push.InvalidSubscription):
-        push.parse_subscription(data, allow_insecure=False)
-    data["endpoint"] = "https://fcm.googleapis.com/fcm/send/abc:def"
-    assert push.parse_subscription(data).endpoint == data["endpoint"]
+    parsed = subscriptions.parse(data, push.services_for(app))
+    assert parsed == push.Subscription(data["endpoint"], data["keys"]["p256dh"],
+                                       data["keys"]["auth"])
 
 
 # -- the routes ------------------------------------------------------------------------------
@@ -279,9 +331,77 @@ def test_bad_subscriptions_get_a_json_400_and_nothing_is_stored(patient_client, 
     assert post(client, token, long).json["field"] == "endpoint"
     assert client.post("/push/subscriptions", data="{", headers={
         "X-CSRFToken": token, "Content-Type": "application/json"}).status_code == 400
-    app.config["PUSH_ALLOW_INSECURE_ENDPOINTS"] = False  # production: http is refused
+    assert stored() == []
+
+
+# The fake push service is listed as http://127.0.0.1:PORT; the browsers' services by default.
+ATTACKS = [
+    "http://127.1:{port}/push/x", "http://0177.0.0.1:{port}/push/x",
+    "http://0x7f.1:{port}/push/x", "http://0x7f000001:{port}/push/x",
+    "http://2130706433:{port}/push/x", "http://127.000.000.001:{port}/push/x",
+    "http://[::1]:{port}/push/x", "http://[::ffff:127.0.0.1]:{port}/push/x",
+    "http://[::ffff:7f00:1]:{port}/push/x", "http://localhost:{port}/push/x",
+    "http://localhost.:{port}/push/x", "http://127.0.0.1:{other}/push/x",
+    "http://127.0.0.1/push/x", "https://127.0.0.1:{port}/push/x",
+    "http://user:pw@127.0.0.1:{port}/push/x", "http://127.0.0.1:{port}@evil.example/push/x",
+    "https://fcm.googleapis.com.evil.example/fcm/send/x", "https://evilfcm.googleapis.com/x",
+    "https://evil.fcm.googleapis.com/x", "https://evilpush.apple.com/x",
+    "https://push.apple.com/x", "https://web.push.apple.com.evil.example/x",
+    "https://fcm.googleapis.com@evil.example/", "https://user@fcm.googleapis.com/x",
+    "https://fcm.googleapis.com\\@evil.example/x", "https://fcm.googleapis.com:8443/fcm/x",
+    "https://fcm.googleapis.com:80/fcm/x", "http://fcm.googleapis.com/fcm/send/x",
+    "https://fcm.googleapis.c\u043em/x", " https://fcm.googleapis.com/x",
+    "https://fcm.googleapis.com/x y", "https://[::1]/x", "https://localhost./x",
+    "https://169.254.169.254/latest/meta-data", "https://10.0.0.1/x",
+    "https://db.internal/x", "https://intranet/x", "ftp://fcm.googleapis.com/x",
+    "https://fcm.googleapis.com:99999/x", "https://[fcm.googleapis.com]/x",
+]
+
+
+@pytest.mark.parametrize("template", ATTACKS)
+def test_endpoints_outside_the_push_services_get_a_clear_400(patient_client, fake_push,
+                                                              template):
+    _, client, token = patient_client
+    port = int(fake_push.origin.rsplit(":", 1)[1])
+    data = good(fake_push)
+    data["endpoint"] = template.format(port=port, other=port + 1)
+    response = post(client, token, data)
+    assert response.status_code == 400, data["endpoint"]
+    assert response.json["field"] == "endpoint"
+    assert response.json["error"].startswith("the endpoint ")
+    assert stored() == []
+
+
+@pytest.mark.parametrize("endpoint", [
+    "https://fcm.googleapis.com/fcm/send/abc:def", "https://FCM.GoogleAPIs.com/fcm/send/x",
+    "https://fcm.googleapis.com:443/fcm/send/x", "https://fcm.googleapis.com./fcm/send/x",
+    "https://updates.push.services.mozilla.com/wpush/v2/gAAAA",
+    "https://web.push.apple.com/QGuQyavXutnMH", "https://api.push.apple.com/x",
+    "https://wns2-by3p.notify.windows.com/w/?token=BQYAAA",
+])
+def test_the_browsers_push_services_are_accepted_by_default(patient_client, fake_push,
+                                                             endpoint):
+    _, client, token = patient_client
+    data = good(fake_push)
+    data["endpoint"] = endpoint
+    assert post(client, token, data).status_code == 201
+    assert [row.endpoint for row in stored()] == [endpoint]
+
+
+def test_a_fake_push_service_is_accepted_only_while_listed(patient_client, fake_push, app):
+    _, client, token = patient_client
+    app.config["MESO_PUSH_SERVICES"] = app.config["MESO_PUSH_SERVICES"].replace(
+        "," + fake_push.origin, "")
     response = post(client, token, good(fake_push))
     assert response.status_code == 400 and response.json["field"] == "endpoint"
+    assert stored() == []
+
+
+def test_a_broken_push_services_setting_is_a_503_not_a_500(patient_client, fake_push, app):
+    _, client, token = patient_client
+    app.config["MESO_PUSH_SERVICES"] = "http://push.example.com"
+    response = post(client, token, good(fake_push))
+    assert response.status_code == 503 and "not set up" in response.json["error"]
     assert stored() == []
 
 
@@ -331,27 +451,6 @@ def test_unsubscribing_deletes_only_the_patients_own_subscription(patient_client
     assert post(client, token, {}, method="delete").status_code == 400
 
 
-def test_a_test_notification_reaches_every_device_and_prunes_dead_ones(patient_client,
-                                                                       fake_push):
-    _, client, token = patient_client
-    alive, dead = fake_push.subscription(), fake_push.subscription()
-    post(client, token, alive.json)
-    post(client, token, dead.json)
-    fake_push.answer(dead, 410)
-    response = client.post("/push/test", headers={"X-CSRFToken": token})
-    assert response.status_code == 200 and response.json == {"sent": 1, "failed": 1}
-    [got] = fake_push.messages(alive.name)
-    assert got.payload["title"] == "Reminders work" and got.payload["url"] == "/reminders"
-    assert [row.endpoint for row in stored()] == [alive.endpoint]
-    assert stored()[0].last_success_at is not None
-
-
-def test_a_test_notification_without_a_device_says_so(patient_client):
-    _, client, token = patient_client
-    response = client.post("/push/test", headers={"X-CSRFToken": token})
-    assert response.status_code == 409 and "no device" in response.json["error"]
-
-
 def test_a_revoked_device_gets_no_reminders(patient_client, fake_push):
     _, client, token = patient_client
     post(client, token, good(fake_push))
@@ -370,6 +469,113 @@ def test_a_new_subscription_receives_what_is_still_useful(patient_client, fake_p
     db.session.expire_all()
     rows = db.session.scalars(sa.select(Reminder)).all()
     assert rows and all(r.status == "pending" for r in rows if r.expires_at > datetime.now(UTC))
+
+
+# -- the test notification -------------------------------------------------------------------
+
+
+def ask_for_a_test(client, token):
+    return client.post("/push/test", headers={"X-CSRFToken": token})
+
+
+def run_worker(now: datetime | None = None):
+    return worker.run(once=True, batch=50, concurrency=2, lease=timedelta(seconds=60), poll=0,
+                      should_stop=lambda: False, now=lambda: now or datetime.now(UTC))
+
+
+def trials(service, name=None):
+    return [m for m in service.messages(name) if m.payload.get("tag") == "test"]
+
+
+@pytest.fixture
+def nothing_else_due(patient_client):
+    """Only the test notification is due: the course's own reminders are out of the way."""
+    db.session.execute(sa.update(Reminder).values(status="cancelled"))
+    db.session.commit()
+    return patient_client
+
+
+def test_a_test_notification_is_queued_and_the_worker_sends_it(nothing_else_due, fake_push):
+    patient, client, token = nothing_else_due
+    alive, dead = fake_push.subscription(), fake_push.subscription()
+    post(client, token, alive.json)
+    post(client, token, dead.json)
+    fake_push.answer(dead, 410)
+    response = ask_for_a_test(client, token)
+    assert response.status_code == 202 and response.json == {"queued": True, "devices": 2}
+    assert fake_push.messages(status=None) == [], "the web request sends nothing itself"
+    [row] = db.session.scalars(sa.select(Reminder).where(Reminder.rule == "trial")).all()
+    assert (row.patient_id, row.status) == (patient.id, "pending")
+    stats = run_worker()
+    assert (stats.sent, stats.pruned) == (1, 1)
+    [got] = trials(fake_push, alive.name)
+    assert got.payload["title"] == "Reminders work" and got.payload["url"] == "/reminders"
+    assert len(got.topic) == 32 and "trial" not in got.topic and "test" not in got.topic
+    assert [row.endpoint for row in stored()] == [alive.endpoint]
+    assert stored()[0].last_success_at is not None
+    db.session.expire_all()
+    assert db.session.get(Reminder, row.id).status == "sent"
+
+
+def test_asking_twice_before_the_worker_runs_sends_one_test(nothing_else_due, fake_push):
+    _, client, token = nothing_else_due
+    phone = fake_push.subscription()
+    post(client, token, phone.json)
+    assert [ask_for_a_test(client, token).status_code for _ in range(2)] == [202, 202]
+    run_worker()
+    assert len(trials(fake_push, phone.name)) == 1
+    assert ask_for_a_test(client, token).status_code == 202  # the row is re-used
+    run_worker()
+    first, second = trials(fake_push, phone.name)
+    assert first.topic == second.topic, "the same message keeps its Topic"
+
+
+def test_test_notifications_are_rate_limited_with_retry_after(patient_client, fake_push):
+    _, client, token = patient_client
+    post(client, token, good(fake_push))
+    start = datetime.now(UTC) + timedelta(minutes=1)  # not back: the CSRF token is dated
+    with time_machine.travel(start, tick=False):
+        assert [ask_for_a_test(client, token).status_code for _ in range(3)] == [202] * 3
+    with time_machine.travel(start + timedelta(minutes=4), tick=False):
+        refused = ask_for_a_test(client, token)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "360"
+    assert refused.json == {"error": "too many test notifications: try again in 6 min",
+                            "retry_after": 360}
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        assert ask_for_a_test(client, token).status_code == 202
+
+
+def test_a_test_notification_is_not_held_by_quiet_hours(nothing_else_due, fake_push):
+    """The patient asked for it a moment ago, so it comes now, quiet hours or not."""
+    patient, client, token = nothing_else_due
+    now = datetime.now(UTC).astimezone(ZoneInfo("Europe/Rome"))
+    db.session.add(ReminderSettings(
+        patient_id=patient.id, quiet_start=(now - timedelta(hours=1)).time(),
+        quiet_end=(now + timedelta(hours=1)).time()))
+    db.session.commit()
+    phone = fake_push.subscription()
+    post(client, token, phone.json)
+    assert ask_for_a_test(client, token).status_code == 202
+    run_worker()
+    assert len(trials(fake_push, phone.name)) == 1
+
+
+def test_re_planning_leaves_a_queued_test_alone(patient_client, fake_push):
+    patient, client, token = patient_client
+    post(client, token, good(fake_push))
+    assert ask_for_a_test(client, token).status_code == 202
+    courses.after_course_change(db.session.get(Patient, patient.id))
+    db.session.commit()
+    db.session.expire_all()
+    trial = db.session.scalar(sa.select(Reminder).where(Reminder.rule == "trial"))
+    assert trial.status == "pending"
+
+
+def test_a_test_notification_without_a_device_says_so(patient_client):
+    _, client, token = patient_client
+    response = ask_for_a_test(client, token)
+    assert response.status_code == 409 and "no device" in response.json["error"]
 
 
 # -- the settings page -----------------------------------------------------------------------

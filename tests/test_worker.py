@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 import time_machine
-from conftest import create_clinic, enrol_patient
+from conftest import create_clinic, enrol_patient, listed_push_service
 
 from meso import courses, outbox
 from meso.cli_reminders import single_sqlite_worker
@@ -76,6 +76,11 @@ def rows() -> dict[str, Reminder]:
         sa.select(Reminder).where(Reminder.session == 1))}
 
 
+def tags(service) -> list[str]:
+    """What each message was about: its notification tag (the Topic header is opaque)."""
+    return [m.payload["tag"] for m in service.messages()]
+
+
 def bodies(service) -> list[str]:
     return [m.payload["body"] for m in service.messages()]
 
@@ -89,18 +94,18 @@ def test_the_evening_heat_reminder_arrives_at_the_right_local_time(patient, fake
     # 13:00: the session-day reminder (due at 12:00, useful until midnight) goes out at once.
     run(runner, ENROLLED)
     [first] = fake_push.messages()
-    assert first.topic == "session_day" and first.payload["title"] == (
+    assert first.payload["tag"] == "session_day" and first.payload["title"] == (
         "Tonight: no heat, no direct sun")
     assert "until Sun 10:00" in first.payload["body"]
     assert first.ttl == 11 * 3600  # until midnight, when "tonight" is over
     # Saturday 09:00 the sun, then nothing until 18:00 local time.
     run(runner, rome("2026-11-21T09:00"))
-    assert [m.topic for m in fake_push.messages()] == ["session_day", "sun_day1"]
+    assert tags(fake_push) == ["session_day", "sun_day1"]
     run(runner, rome("2026-11-21T17:59"))
     assert len(fake_push.messages()) == 2
     run(runner, rome("2026-11-21T18:00"))
     heat = fake_push.messages()[-1]
-    assert (heat.name, heat.topic, heat.urgency) == (phone.name, "heat_day1", "normal")
+    assert (heat.name, heat.urgency) == (phone.name, "normal")
     assert heat.payload == {
         "title": "No sauna or hot bath tonight",
         "body": "Heat can still irritate your treated skin. Skip hot baths, the sauna, the "
@@ -117,7 +122,7 @@ def test_the_evening_heat_reminder_arrives_at_the_right_local_time(patient, fake
 def test_a_worker_down_for_twenty_minutes_sends_at_once(patient, fake_push, runner):
     subscribe(patient, fake_push)
     run(runner, rome("2026-11-21T18:20"))
-    assert [m.topic for m in fake_push.messages()] == ["heat_day1"]
+    assert tags(fake_push) == ["heat_day1"]
     assert fake_push.messages()[0].ttl == 2 * 3600 + 40 * 60
     assert rows()["sun_day1"].status == "skipped"  # 09:00 sun, pointless after 15:00
 
@@ -125,7 +130,7 @@ def test_a_worker_down_for_twenty_minutes_sends_at_once(patient, fake_push, runn
 def test_a_worker_down_for_a_day_skips_what_is_no_longer_true(patient, fake_push, runner):
     subscribe(patient, fake_push)
     run(runner, rome("2026-11-22T12:00"))  # Sunday noon: heat and sun are fine again
-    assert [m.topic for m in fake_push.messages()] == ["heat_sun_ok"]
+    assert tags(fake_push) == ["heat_sun_ok"]
     status = {rule: (r.status, r.last_error) for rule, r in rows().items()}
     for rule in ("session_day", "sun_day1", "heat_day1", "checkin_day1"):
         assert status[rule] == ("skipped", "pointless by the time it was due"), rule
@@ -169,8 +174,9 @@ def test_429_honours_retry_after_then_sends_with_the_same_topic(patient, fake_pu
     assert fake_push.messages() == []
     run(runner, ENROLLED + timedelta(seconds=600))
     [sent] = fake_push.messages()
-    assert sent.topic == "session_day" and rows()["session_day"].status == "sent"
-    assert [m.topic for m in fake_push.messages(status=429)] == ["session_day"]
+    assert sent.payload["tag"] == "session_day" and rows()["session_day"].status == "sent"
+    [refused] = fake_push.messages(status=429)
+    assert refused.topic == sent.topic, "a re-send keeps its Topic"
 
 
 def test_server_errors_back_off_exponentially_then_fail(patient, fake_push, runner):
@@ -190,14 +196,89 @@ def test_server_errors_back_off_exponentially_then_fail(patient, fake_push, runn
 
 
 def test_a_hung_push_service_times_out_and_is_retried(app, patient, fake_push, runner):
-    app.config["PUSH_TIMEOUT_SECONDS"] = 0.5
+    app.config["MESO_PUSH_DEADLINE"] = 0.5
     phone = subscribe(patient, fake_push)
     fake_push.hang(phone)
     run(runner, ENROLLED)
     row = rows()["session_day"]
     assert (row.status, row.attempts, row.last_error) == ("pending", 1, "timed out")
     run(runner, row.next_attempt_at)
-    assert [m.topic for m in fake_push.messages()] == ["session_day"]
+    assert tags(fake_push) == ["session_day"]
+
+
+def test_one_slow_push_service_does_not_hold_the_batch(app, patient, fake_push, runner):
+    """A service trickling its answer is cut at the deadline; the next patient still gets theirs."""
+    app.config["MESO_PUSH_DEADLINE"] = 1
+    slow = subscribe(patient, fake_push)
+    with frozen(ENROLLED):
+        other, _ = enrol_patient(create_clinic("Other"), name="Paola Verdi",
+                                 first_session=SESSION.astimezone(UTC))
+    fine = subscribe(other, fake_push)
+    fake_push.trickle(slow)
+    started = time.monotonic()
+    run(runner, ENROLLED, "--concurrency", "1")
+    took = time.monotonic() - started
+    assert took < 8, f"the batch took {took:.1f} s: the trickle (15 s) was waited for"
+    assert [m.name for m in fake_push.messages()] == [fine.name]
+    db.session.expire_all()
+    slow_row, fine_row = (db.session.scalar(sa.select(Reminder).where(
+        Reminder.patient_id == p.id, Reminder.rule == "session_day")) for p in (patient, other))
+    assert (slow_row.status, slow_row.last_error) == ("pending", "timed out")
+    assert fine_row.status == "sent"
+
+
+def test_a_redirect_fails_the_send_and_the_log_names_no_endpoint(patient, fake_push, runner,
+                                                                 caplog):
+    phone, elsewhere = subscribe(patient, fake_push), fake_push.subscription()
+    fake_push.answer(phone, 307, Location=elsewhere.endpoint)
+    with caplog.at_level(logging.INFO, logger="meso.reminders"):
+        run(runner, ENROLLED)
+    row = rows()["session_day"]
+    assert (row.status, row.last_error) == (
+        "failed", "HTTP 307 Temporary Redirect (redirects are not followed)")
+    assert "HTTP 307" in caplog.text and "failed=1" in caplog.text
+    assert "/push/" not in caplog.text and "127.0.0.1" not in caplog.text
+    assert fake_push.messages(elsewhere.name, status=None) == []
+
+
+def test_the_worker_deletes_subscriptions_outside_the_list(app, patient, fake_push, runner,
+                                                          caplog):
+    listed = subscribe(patient, fake_push)
+    keys = listed.json["keys"]
+    for endpoint in ("https://push.evil.example/x", "http://127.0.0.1:9/push/x",
+                     "http://localhost:8080/push/x"):
+        db.session.add(PushSubscription(patient_id=patient.id, endpoint=endpoint,
+                                        p256dh=keys["p256dh"], auth=keys["auth"]))
+    db.session.commit()
+    with caplog.at_level(logging.INFO, logger="meso.reminders"):
+        run(runner, ENROLLED)
+    assert "pruned=3" in caplog.text
+    assert [m.name for m in fake_push.messages()] == [listed.name]
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(PushSubscription.endpoint)).all() == [listed.endpoint]
+    # The list narrowed (the fake is no longer listed): its subscription goes too, unsent.
+    app.config["MESO_PUSH_SERVICES"] = "https://fcm.googleapis.com"
+    run(runner, rome("2026-11-21T09:00"))
+    assert len(fake_push.messages()) == 1
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(PushSubscription)).all() == []
+    assert (rows()["sun_day1"].status, rows()["sun_day1"].last_error) == (
+        "skipped", outbox.NO_DEVICE)
+
+
+def test_the_topic_is_opaque_and_differs_between_courses(patient, fake_push, runner):
+    """Nothing about the treatment in the Topic: a keyed digest of the rule and the course."""
+    subscribe(patient, fake_push)
+    with frozen(ENROLLED):
+        other, _ = enrol_patient(create_clinic("Other"), name="Paola Verdi",
+                                 first_session=SESSION.astimezone(UTC))
+    subscribe(other, fake_push)
+    run(runner, ENROLLED)
+    first, second = fake_push.messages()
+    assert first.payload["tag"] == second.payload["tag"] == "session_day"  # encrypted
+    assert first.topic != second.topic
+    for topic in (first.topic, second.topic):
+        assert len(topic) == 32 and "session" not in topic.lower()
 
 
 def test_other_refusals_fail_and_are_logged_without_the_payload(patient, fake_push, runner,
@@ -261,7 +342,7 @@ def test_no_device_then_a_subscription_brings_what_is_still_useful(patient, fake
         outbox.rearm(db.session.get(Patient, patient.id))
         db.session.commit()
     run(runner, ENROLLED + timedelta(minutes=5))
-    assert [m.topic for m in fake_push.messages()] == ["session_day"]
+    assert tags(fake_push) == ["session_day"]
 
 
 def test_a_check_in_that_day_silences_the_nudge(patient, fake_push, runner):
@@ -270,7 +351,7 @@ def test_a_check_in_that_day_silences_the_nudge(patient, fake_push, runner):
                            feeling=4, idempotency_key="k1"))
     db.session.commit()
     run(runner, rome("2026-11-21T20:00"))
-    assert "checkin_day1" not in [m.topic for m in fake_push.messages()]
+    assert "checkin_day1" not in tags(fake_push)
     assert (rows()["checkin_day1"].status, rows()["checkin_day1"].last_error) == (
         "skipped", "already checked in")
 
@@ -294,7 +375,7 @@ def test_quiet_hours_hold_back_a_retry_until_they_end(patient, fake_push, runner
     assert fake_push.messages() == []
     assert rows()["heat_sun_ok"].next_attempt_at == rome("2026-11-23T08:00")
     run(runner, rome("2026-11-23T08:00"))
-    assert [m.topic for m in fake_push.messages()] == ["heat_sun_ok"]
+    assert tags(fake_push) == ["heat_sun_ok"]
 
 
 def test_one_log_line_per_batch(patient, fake_push, runner, caplog):
@@ -381,7 +462,8 @@ def worker_process(app, *options: str) -> subprocess.Popen:
            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "SECRET_KEY": "test-secret-key",
            "VAPID_PRIVATE_KEY": app.config["VAPID_PRIVATE_KEY"],
-           "VAPID_SUBJECT": app.config["VAPID_SUBJECT"]}
+           "VAPID_SUBJECT": app.config["VAPID_SUBJECT"],
+           "MESO_PUSH_SERVICES": app.config["MESO_PUSH_SERVICES"]}
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app", "reminders", "run", *options],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -432,9 +514,7 @@ def statuses(ids) -> dict[str, int]:
 
 
 def test_kill_9_mid_batch_loses_nothing_and_a_resend_keeps_its_topic(app, vapid, runner):
-    from fakepush import FakePushService
-
-    with FakePushService(vapid, delay=0.2) as service:
+    with listed_push_service(app, vapid, delay=0.2) as service:
         ids = due_now(service, 10, per_patient=10)
         worker = worker_process(app, "--batch", "10", "--concurrency", "1", "--lease", "3")
         try:
@@ -458,14 +538,13 @@ def test_kill_9_mid_batch_loses_nothing_and_a_resend_keeps_its_topic(app, vapid,
         # With --concurrency 1, at the kill one message can be in flight while the one before
         # it is answered but not yet recorded: at most those two are sent twice.
         assert len(resent) <= 2, "at most the messages in flight are sent twice"
-        assert {m.topic for m in service.messages()} == {"heat_day1"}
+        topics = {i: {m.topic for m in service.messages() if m.payload["id"] == i} for i in got}
+        assert all(len(seen) == 1 for seen in topics.values()), "a re-send keeps its Topic"
         assert service.errors == []
 
 
 def test_sigterm_finishes_the_batch_then_exits(app, vapid):
-    from fakepush import FakePushService
-
-    with FakePushService(vapid, delay=0.2) as service:
+    with listed_push_service(app, vapid, delay=0.2) as service:
         ids = due_now(service, 8, per_patient=8)
         worker = worker_process(app, "--batch", "5", "--concurrency", "1")
         wait_for(lambda: len(service.received) >= 1, 60, "the first message")
@@ -492,9 +571,7 @@ def claims_skip_each_other(now: datetime) -> None:
 
 
 def test_a_claim_leases_at_most_its_batch(app, vapid):
-    from fakepush import FakePushService
-
-    with FakePushService(vapid) as service:
+    with listed_push_service(app, vapid) as service:
         ids = due_now(service, 30, per_patient=30)
     now = datetime.now(UTC)
     claimed, token = outbox.claim_due(now, 10, timedelta(seconds=60))
@@ -508,10 +585,8 @@ def test_a_claim_leases_at_most_its_batch(app, vapid):
 
 def test_two_workers_on_2000_due_reminders_send_each_exactly_once(app, vapid):
     """PostgreSQL: two processes share the work (SKIP LOCKED). SQLite: the second refuses."""
-    from fakepush import FakePushService
-
     postgres = db.engine.url.get_backend_name() == "postgresql"
-    with FakePushService(vapid) as service:
+    with listed_push_service(app, vapid) as service:
         ids = due_now(service, 2000, per_patient=50)
         if postgres:
             claims_skip_each_other(datetime.now(UTC))

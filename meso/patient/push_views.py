@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from functools import wraps
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     current_app,
@@ -23,16 +22,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from meso import access, courses, messages, outbox, push, reminders
+from meso import access, courses, outbox, push, reminders, subscriptions, trial_push
 from meso.extensions import db
-from meso.models import PushSubscription, ReminderSettings, utcnow
+from meso.models import ReminderSettings, utcnow
+from meso.models.push import ENDPOINT_MAX
 from meso.patient.reminder_form import ReminderSettingsForm
 from meso.patient.views import patient_required
-from meso.worker import live_subscriptions, pusher_for
 
 bp = Blueprint("push", __name__)
-
-MAX_DEVICES = 10  # subscriptions kept per patient; the oldest go first
 
 
 def public_key_for(app) -> str:
@@ -80,60 +77,19 @@ def subscribe():
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return bad("subscription", "expected a JSON object")
-    allow_insecure = current_app.debug or current_app.config["PUSH_ALLOW_INSECURE_ENDPOINTS"]
     try:
-        subscription = push.parse_subscription(data, allow_insecure)
-    except push.InvalidSubscription as exc:
+        services = push.services_for(current_app)
+    except push.PushConfigError:
+        return {"error": "reminders are not set up on this server"}, 503
+    try:
+        subscription = subscriptions.parse(data, services)
+    except subscriptions.InvalidSubscription as exc:
         return bad(exc.field, str(exc))
-    created = upsert(subscription)
     old = data.get("oldEndpoint")  # sent by the service worker after pushsubscriptionchange
-    if isinstance(old, str) and old != subscription.endpoint:
-        forget(old)
-    outbox.rearm(g.patient)
+    created = subscriptions.store(g.patient, g.device, subscription,
+                                  old if isinstance(old, str) else None)
     db.session.commit()
-    return {"ok": True, "devices": device_count(g.patient.id)}, 201 if created else 200
-
-
-def upsert(subscription: push.Subscription) -> bool:
-    """Insert or take over the row for this endpoint; return whether it is new.
-
-    An endpoint belongs to one browser: if another patient's row has it, the phone changed
-    hands (or links), and the reminders go to whoever subscribed last.
-    """
-    row = db.session.scalar(
-        sa.select(PushSubscription).where(PushSubscription.endpoint == subscription.endpoint)
-    )
-    created = row is None
-    if created:
-        row = PushSubscription(endpoint=subscription.endpoint, created_at=utcnow())
-        db.session.add(row)
-    row.patient_id, row.device_id = g.patient.id, g.device.id
-    row.p256dh, row.auth = subscription.p256dh, subscription.auth
-    db.session.flush()
-    surplus = db.session.scalars(
-        sa.select(PushSubscription.id)
-        .where(PushSubscription.patient_id == g.patient.id)
-        .order_by(PushSubscription.created_at.desc(), PushSubscription.id.desc())
-        .offset(MAX_DEVICES)
-    ).all()
-    if surplus:
-        db.session.execute(sa.delete(PushSubscription).where(PushSubscription.id.in_(surplus)))
-    return created
-
-
-def forget(endpoint: str) -> int:
-    """Delete the patient's own subscription with this endpoint (never anyone else's)."""
-    return db.session.execute(
-        sa.delete(PushSubscription).where(
-            PushSubscription.endpoint == endpoint, PushSubscription.patient_id == g.patient.id
-        )
-    ).rowcount
-
-
-def device_count(patient_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count()).where(PushSubscription.patient_id == patient_id)
-    )
+    return {"ok": True, "devices": subscriptions.count(g.patient.id)}, 201 if created else 200
 
 
 @bp.delete("/push/subscriptions")
@@ -141,9 +97,9 @@ def device_count(patient_id: int) -> int:
 def unsubscribe():
     data = request.get_json(silent=True)
     endpoint = data.get("endpoint") if isinstance(data, dict) else None
-    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > push.ENDPOINT_MAX:
+    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > ENDPOINT_MAX:
         return bad("endpoint", "the endpoint is missing")
-    forget(endpoint)
+    subscriptions.forget(g.patient.id, endpoint)
     db.session.commit()
     return "", 204
 
@@ -151,21 +107,24 @@ def unsubscribe():
 @bp.post("/push/test")
 @json_patient
 def send_test():
-    """Send "this is how reminders look" to the patient's devices, now, and say how it went."""
+    """Queue "this is how reminders look" for the patient's devices: the worker sends it."""
+    now = utcnow()
+    wait = trial_push.wait_seconds(g.patient.id, now)
+    if wait is not None:
+        minutes = -(-wait // 60)
+        return ({"error": f"too many test notifications: try again in {minutes} min",
+                 "retry_after": wait}, 429, {"Retry-After": str(wait)})
     try:
-        pusher = pusher_for(current_app)
+        services = push.services_for(current_app)
     except push.PushConfigError:
         return {"error": "reminders are not set up on this server"}, 503
-    subscriptions = live_subscriptions([g.patient.id]).get(g.patient.id, [])
-    if not subscriptions:
+    devices, _ = subscriptions.live([g.patient.id], services)
+    if not devices:
+        db.session.commit()  # live() may have dropped endpoints outside the list
         return bad("device", "no device has reminders turned on", 409)
-    message = messages.trial_message(outbox.settings_for(g.patient))
-    outcomes = [(s.endpoint, pusher.send(s, message)) for s in subscriptions]
-    sent = [endpoint for endpoint, o in outcomes if o.kind == push.SENT]
-    outbox.prune([endpoint for endpoint, o in outcomes if o.kind == push.GONE])
-    outbox.mark_success(sent, utcnow())
+    trial_push.queue(g.patient, now)
     db.session.commit()
-    return {"sent": len(sent), "failed": len(outcomes) - len(sent)}, 200 if sent else 502
+    return {"queued": True, "devices": len(devices[g.patient.id])}, 202
 
 
 @bp.route("/reminders", methods=["GET", "POST"])
@@ -195,7 +154,7 @@ def reminder_settings():
 @bp.app_template_global()
 def reminder_devices(patient) -> int:
     """How many devices get the patient's reminders (for the card on Today)."""
-    return device_count(patient.id)
+    return subscriptions.count(patient.id)
 
 
 @bp.app_template_global()

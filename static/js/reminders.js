@@ -21,10 +21,10 @@ const say = (text) => {
 const supported = () =>
   "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
 
-// JSON to the server; a 502 (the push service did not answer) still carries an answer.
+// JSON to the server; a failure throws with its status, so a caller can tell a 429 apart.
 const send = async (method, url, body) => {
   const { ok, status, data } = await sendJson(url, method, body);
-  if (!ok && status !== 502) throw new Error(`HTTP ${status}`);
+  if (!ok) throw new Error(`HTTP ${status}`);
   if (data === null && status !== 204) throw new Error("not an answer from the server");
   return data ?? {};
 };
@@ -84,11 +84,19 @@ const disable = (button) => busy(button, t.failed, async () => {
   say(t.off);
 });
 
-const test = (button) => busy(button, t.testFailed, async () => {
+// The server queues the test; the reminder worker sends it like any reminder.
+const test = async (button) => {
+  button.disabled = true;
   say(t.working);
-  const result = await send("POST", card.dataset.testUrl);
-  say(result.sent > 0 ? t.testSent : t.testFailed);
-});
+  try {
+    const result = await send("POST", card.dataset.testUrl);
+    say(result.queued ? t.testSent : t.testFailed);
+  } catch (error) {
+    say(error.message === "HTTP 429" ? t.testLimited : t.testFailed);
+  } finally {
+    button.disabled = false;
+  }
+};
 
 // What this browser can do, and whether it is already subscribed.
 const start = async () => {

@@ -1,9 +1,10 @@
 /*
  * Push reminders, inside the service worker: static/sw.js pulls this file in with importScripts.
  *
- * - push: the reminder worker sends {title, body, url, tag, icon, badge}; the
- *   notification's tag is the reminder's Topic, so a newer reminder of the same kind replaces
- *   the older one on the lock screen instead of stacking (renotify still makes it heard).
+ * - push: the server sends {title, body, url, tag, icon, badge}; the tag
+ *   names the reminder's kind (inside the encrypted payload: the push service sees only an
+ *   opaque Topic), so a newer reminder of the same kind replaces the older one on the lock
+ *   screen instead of stacking (renotify still makes it heard).
  * - notificationclick: focus a window of the app that is already open and show the reminder's
  *   page there, or open a new one.
  * - pushsubscriptionchange: the browser replaced the subscription; subscribe again and tell the
