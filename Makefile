@@ -22,11 +22,13 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 # The reminder worker runs beside the web server, so the demo patient gets real reminders;
 # Ctrl+C stops both. Push services want a contact for the sender: a local one unless set.
+# Links are built on MESO_BASE_URL (and other hosts refused): here, the local server.
 run: export VAPID_SUBJECT ?= mailto:demo@clinic.example
+run: export MESO_BASE_URL ?= http://127.0.0.1:5000
 run: $(VENV)/.runtime
 	$(FLASK) init
 	@echo
-	@echo "Meso aftercare is starting on http://127.0.0.1:5000"
+	@echo "Meso aftercare is starting on $$MESO_BASE_URL"
 	@$(FLASK) demo
 	@echo "(Open the patient link in a phone-sized window; Ctrl+C stops the server.)"
 	@echo

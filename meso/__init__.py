@@ -5,21 +5,25 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, render_template, request
 from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from meso.config import load_config
+from meso import input_guard
+from meso.config import load_config, require_base_url
 from meso.extensions import babel, csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
-    """Create and configure the app: config, extensions, blueprints, CLI, errors, headers."""
+    """Create and configure the app: config, extensions, blueprints, CLI, errors, headers.
+
+    Raise meso.config.ConfigError (one line) for a setting it cannot start with.
+    """
     app = Flask(
         __name__,
         instance_path=instance_path or str(ROOT / "instance"),
@@ -27,6 +31,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         static_folder=str(ROOT / "static"),
     )
     load_config(app, test_config or {})
+    require_base_url(app)
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"],
                                 x_proto=app.config["PROXY_HOPS"], x_host=app.config["PROXY_HOPS"])
@@ -34,7 +39,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     register_blueprints(app)
     register_cli(app)
     register_errors(app)
-    register_input_guard(app)
+    input_guard.init_app(app)
     register_security_headers(app)
     register_template_helpers(app)
     register_log_redaction()
@@ -49,7 +54,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "staff.sign_in"
     login_manager.login_message = None
-    login_manager.session_protection = "strong"
+    # Flask-Login's own protection keys on X-Forwarded-For as the client sends it, so anyone
+    # can forge it. The user loader checks the session's network instead, as MESO_PROXY_HOPS
+    # resolves it (meso/staff_sessions.py).
+    login_manager.session_protection = None
 
     from meso import models  # noqa: F401 - every table registered for Flask-Migrate
 
@@ -57,7 +65,7 @@ def register_extensions(app: Flask) -> None:
     def load_staff(user_id: str):
         from meso.staff.auth import load_staff_user
 
-        return load_staff_user(user_id)  # refuses inactive and outdated sessions
+        return load_staff_user(user_id)  # refuses ended, moved and outdated sessions
 
 
 @event.listens_for(Engine, "connect")
@@ -120,36 +128,16 @@ def register_errors(app: Flask) -> None:
     def not_allowed(error):
         return page(405, gettext("Not allowed"), gettext("That action is not available here."))
 
+    @app.errorhandler(413)
+    def too_large(error):
+        return page(413, gettext("Too much data"),
+                    gettext("That was more than this app accepts at once. Please send less."))
+
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()
         return page(500, gettext("Something went wrong"),
                     gettext("Sorry, that did not work. Please try again in a moment."))
-
-
-def register_input_guard(app: Flask) -> None:
-    """Refuse NUL characters in any input with a 400: PostgreSQL cannot store them in text,
-    so they would otherwise surface as a 500 deep inside a query."""
-
-    def has_nul(value) -> bool:
-        if isinstance(value, str):
-            return "\x00" in value
-        if isinstance(value, dict):
-            return any(has_nul(k) or has_nul(v) for k, v in value.items())
-        if isinstance(value, list):
-            return any(has_nul(v) for v in value)
-        return False
-
-    @app.before_request
-    def refuse_nul_characters():
-        # The path is left out: its variables are ints or tokens that are only ever hashed,
-        # and a mangled invite link deserves the friendly "ask your clinic" page.
-        values = [v for _, v in request.args.items(multi=True)]
-        values += [v for _, v in request.form.items(multi=True)]
-        if request.is_json:
-            values.append(request.get_json(silent=True))
-        if any(has_nul(v) for v in values):
-            abort(400)
 
 
 # A strict policy now, so no inline script or style can creep in.
@@ -160,9 +148,18 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# Browsers keep to HTTPS for a year once they have seen this over HTTPS (they ignore it on
+# plain http, so `make run` on 127.0.0.1 is unaffected).
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
+
+
 def register_security_headers(app: Flask) -> None:
+    # after_request runs for every response Flask makes: pages, JSON, static files, /sw.js
+    # and the error handlers' pages alike.
     @app.after_request
     def security_headers(response):
+        if not app.debug:
+            response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # same-origin: no address ever leaks to another site, while our own HTTPS form posts

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request, url_for
+from flask import current_app
 
 from meso.extensions import db
+from meso.links import external_url
 from meso.models import Patient, PatientDevice, hash_token, new_token
 
 
@@ -23,8 +24,13 @@ def patient_for_invite(token: str, now: datetime) -> Patient | None:
     return patient
 
 
+# Devices a patient keeps at once; a new one beyond that signs out the least recently used.
+MAX_DEVICES = 20
+
+
 def add_device(patient: Patient, now: datetime) -> str:
     """Register a new device for the patient and return its cookie token."""
+    make_room_for_device(patient)
     token = new_token()
     db.session.add(
         PatientDevice(patient=patient, token_hash=hash_token(token), created_at=now,
@@ -32,6 +38,22 @@ def add_device(patient: Patient, now: datetime) -> str:
     )
     db.session.flush()
     return token
+
+
+def make_room_for_device(patient: Patient) -> None:
+    """Keep at most MAX_DEVICES device rows per patient, counting the one about to be added.
+
+    The rows that go are the signed-out ones first, then the longest unused (their push
+    subscriptions go with them). Refusing the new device instead would let anyone holding
+    the code lock the patient out of their own aftercare by filling the list.
+    """
+    stale = sa.select(PatientDevice.id).where(PatientDevice.patient_id == patient.id).order_by(
+        PatientDevice.revoked_at.is_(None).desc(), PatientDevice.last_seen_at.desc(),
+        PatientDevice.id.desc(),
+    ).offset(MAX_DEVICES - 1)
+    ids = db.session.scalars(stale).all()
+    if ids:
+        db.session.execute(sa.delete(PatientDevice).where(PatientDevice.id.in_(ids)))
 
 
 def set_device_cookie(response, token: str) -> None:
@@ -71,10 +93,5 @@ def revoke_devices(patient: Patient, now: datetime) -> int:
 
 
 def invite_url(token: str) -> str:
-    """Return the patient's invite link, on MESO_BASE_URL when it is set."""
-    base = current_app.config["MESO_BASE_URL"]
-    if not base:
-        base = request.url_root.rstrip("/") if has_request_context() else "http://127.0.0.1:5000"
-    with current_app.test_request_context():
-        path = url_for("patient.open_invite", token=token)
-    return base + path
+    """Return the patient's invite link (on MESO_BASE_URL, never the request's host)."""
+    return external_url("patient.open_invite", token=token)

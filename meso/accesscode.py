@@ -76,7 +76,11 @@ def normalise(text: str) -> str | None:
 @dataclass(frozen=True)
 class Attempt:
     patient: Patient | None
-    limited: bool = False
+    retry_after: int | None = None  # seconds to wait, when the client or locator is limited
+
+    @property
+    def limited(self) -> bool:
+        return self.retry_after is not None
 
 
 def check(text: str, client: str, now: datetime) -> Attempt:
@@ -88,8 +92,9 @@ def check(text: str, client: str, now: datetime) -> Attempt:
     code = normalise(text)
     keys = [ratelimit.client_key(client)] + ([f"code:{code[:LOCATOR_LEN]}"] if code else [])
     limits = [CLIENT_LIMIT] + ([LOCATOR_LIMIT] if code else [])
-    if any(ratelimit.over(key, limit, now) for key, limit in zip(keys, limits, strict=True)):
-        return Attempt(None, limited=True)
+    wait = ratelimit.retry_after(list(zip(keys, limits, strict=True)), now)
+    if wait is not None:
+        return Attempt(None, retry_after=wait)
     patient = _match(code) if code else None
     if patient is None:
         for key, limit in zip(keys, limits, strict=True):
@@ -126,7 +131,3 @@ def _free_locator() -> str:
                 AccessCode.locator == locator)):
             return locator
     raise RuntimeError("no free access-code locator")  # 923,521 of them: not in this life
-
-
-def retry_minutes() -> int:
-    return int(max(LOCATOR_LIMIT[1], CLIENT_LIMIT[1]).total_seconds() // 60)

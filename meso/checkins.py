@@ -25,6 +25,13 @@ KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # A check-in filled in longer ago than this (a phone offline for a month) is refused, not
 # dated to a day nobody remembers.
 MAX_DELAY = timedelta(days=30)
+# Versions a patient may send for one local day: a few corrections are normal, hundreds are
+# a script filling the database.
+MAX_PER_DAY = 10
+
+
+class DayFull(ValueError):
+    """The patient already sent MAX_PER_DAY check-ins for that day; the message says so."""
 
 
 @dataclass(frozen=True)
@@ -89,9 +96,13 @@ def record(patient: Patient, submission: Submission, now: datetime) -> tuple[Che
     existing = _by_key(patient.id, submission.key)
     if existing is not None:
         return existing, False
+    local_date = submission.filled_at.astimezone(ZoneInfo(patient.course.timezone)).date()
+    if _count_on(patient.id, local_date) >= MAX_PER_DAY:
+        raise DayFull(_("You have already sent %(n)d check-ins for this day, so this one was "
+                        "not kept. If something worries you, call your clinic.", n=MAX_PER_DAY))
     checkin = CheckIn(
         patient_id=patient.id,
-        local_date=submission.filled_at.astimezone(ZoneInfo(patient.course.timezone)).date(),
+        local_date=local_date,
         feeling=submission.feeling,
         symptoms=",".join(sorted(submission.symptoms)),
         idempotency_key=submission.key,
@@ -108,6 +119,11 @@ def record(patient: Patient, submission: Submission, now: datetime) -> tuple[Che
             raise
         return twin, False
     return checkin, True
+
+
+def _count_on(patient_id: int, day: date) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(CheckIn).where(
+        CheckIn.patient_id == patient_id, CheckIn.local_date == day))
 
 
 def _by_key(patient_id: int, key: str) -> CheckIn | None:

@@ -16,9 +16,11 @@ from flask_migrate import upgrade
 from meso import courses, protocol, recovery, timeutil
 from meso.access import invite_url
 from meso.cli_reminders import ensure_vapid_key, reminders_cli
+from meso.config import ConfigError
 from meso.csvimport import import_command
 from meso.extensions import db
 from meso.formatting import when
+from meso.links import external_url, public_base_url
 from meso.models import Clinic, Patient, StaffUser, utcnow
 from meso.passwords import hash_password
 
@@ -54,6 +56,7 @@ def init_command() -> None:
 @click.command("demo")
 def demo_command() -> None:
     """Seed a demo clinic, staff account and patient (idempotent); print where to click."""
+    links_base_url()  # before any change: without it, no link can be printed
     clinic = courses.get_or_create_clinic(DEMO_CLINIC, current_app.config["DEMO_TIMEZONE"])
     clinic.phone = clinic.phone or "+39 02 1234 5678"
     staff = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == DEMO_EMAIL))
@@ -73,8 +76,7 @@ def demo_command() -> None:
         courses.after_course_change(patient)  # its reminders follow the moved session
         token = patient.issue_invite(utcnow(), current_app.config["INVITE_DAYS"])
     db.session.commit()
-    base = current_app.config["MESO_BASE_URL"] or "http://127.0.0.1:5000"
-    click.echo(f"Staff sign-in:  {base}/staff/sign-in  ({DEMO_EMAIL} / {DEMO_PASSWORD})")
+    click.echo(f"Staff sign-in:  {external_url('staff.sign_in')}  ({DEMO_EMAIL} / {DEMO_PASSWORD})")
     click.echo(f"Patient link:   {invite_url(token)}")
 
 
@@ -114,6 +116,7 @@ def staff_create(email: str, clinic_name: str, role: str, password_stdin: bool) 
 def patients_enroll(clinic_name, name, area, session_text, tz_name, sessions_text,
                     interval_text) -> None:
     """Enrol a patient; the last line printed is their invite link."""
+    links_base_url()
     course = parse_course(area, tz_name, sessions_text, interval_text)
     first = parse_time(session_text, course.timezone)
     clinic = db.session.scalar(sa.select(Clinic).where(Clinic.name == clinic_name))
@@ -127,6 +130,14 @@ def patients_enroll(clinic_name, name, area, session_text, tz_name, sessions_tex
     db.session.commit()
     click.echo(f"Enrolled {patient.name} (patient {patient.id}) at {clinic.name}.")
     click.echo(invite_url(token))
+
+
+def links_base_url() -> str:
+    """Return MESO_BASE_URL for the links a command prints, or stop with a one-line error."""
+    try:
+        return public_base_url()
+    except ConfigError as problem:
+        raise click.ClickException(str(problem)) from None
 
 
 class CourseArgs:

@@ -5,8 +5,23 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
 
 from meso.push_services import DEFAULT as PUSH_SERVICES
+
+MAX_CONTENT_LENGTH = 64 * 1024  # bytes: our largest form or JSON body is a few KiB
+STAFF_IDLE_MINUTES = 30
+STAFF_SESSION_HOURS = 12
+BASE_URL_MISSING = (
+    "MESO_BASE_URL is not set: set it to the address patients and staff open, "
+    "e.g. MESO_BASE_URL=https://aftercare.clinic.example (only debug runs may leave it out)"
+)
+
+
+class ConfigError(RuntimeError):
+    """A setting the app cannot start with; the message is one line saying what to set."""
 
 
 def load_config(app, overrides: dict) -> None:
@@ -16,9 +31,13 @@ def load_config(app, overrides: dict) -> None:
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'meso.sqlite3'}"
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=database_url,
-        # Where patient links point. Unset: the address the staff member is using (or, from
-        # the CLI, the local development server).
-        MESO_BASE_URL=(os.environ.get("MESO_BASE_URL") or "").rstrip("/"),
+        # The public origin every link is built on (meso/links.py); requests naming another
+        # host are refused (TRUSTED_HOSTS, derived below). Required outside debug and tests.
+        MESO_BASE_URL=os.environ.get("MESO_BASE_URL") or "",
+        # Bodies are read before anyone is signed in (CSRF, the NUL guard): keep them small.
+        MAX_CONTENT_LENGTH=env_int("MESO_MAX_CONTENT_LENGTH", MAX_CONTENT_LENGTH, 1024),
+        STAFF_IDLE_MINUTES=env_int("MESO_STAFF_IDLE_MINUTES", STAFF_IDLE_MINUTES, 1),
+        STAFF_SESSION_HOURS=env_int("MESO_STAFF_SESSION_HOURS", STAFF_SESSION_HOURS, 1),
         INVITE_DAYS=14,
         DEVICE_COOKIE="meso_device",
         DEVICE_COOKIE_DAYS=400,  # the longest lifetime browsers accept for a cookie
@@ -40,9 +59,10 @@ def load_config(app, overrides: dict) -> None:
         VAPID_PUBLIC_KEY=os.environ.get("VAPID_PUBLIC_KEY") or "",
         VAPID_SUBJECT=os.environ.get("VAPID_SUBJECT") or "",
         # How many reverse proxies (TLS terminator, load balancer) stand in front of the app:
-        # their X-Forwarded-* headers are then trusted for the client address (rate limits)
-        # and the scheme (Secure cookies, strict CSRF Referer checks). 0: trust none.
-        PROXY_HOPS=int(os.environ.get("MESO_PROXY_HOPS") or 0),
+        # their X-Forwarded-* headers are then trusted for the client address (rate limits,
+        # the staff session's address) and the scheme (Secure cookies, strict CSRF Referer
+        # checks). 0: trust none.
+        PROXY_HOPS=env_int("MESO_PROXY_HOPS", 0, 0),
         # The origins a push subscription may point at (comma-separated, "*." for any
         # subdomain): the worker POSTs there. http:// only for a loopback address (tests).
         MESO_PUSH_SERVICES=os.environ.get("MESO_PUSH_SERVICES") or ",".join(PUSH_SERVICES),
@@ -53,8 +73,65 @@ def load_config(app, overrides: dict) -> None:
     app.config["SESSION_COOKIE_SECURE"] = secure
     app.config["REMEMBER_COOKIE_SECURE"] = secure
     app.config.update(overrides)
+    if "TRUSTED_HOSTS" not in overrides:
+        app.config.update(base_url_settings(app.config["MESO_BASE_URL"]))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or instance_secret(instance)
+
+
+def base_url_settings(value: str) -> dict:
+    """Return MESO_BASE_URL as an origin without a trailing slash, and the TRUSTED_HOSTS it
+    implies (its host only; None when unset: any host, for debug runs and tests).
+
+    Raise ConfigError for anything but http(s)://host[:port]: a path, a query or a user name
+    would be glued into every link the app hands out.
+    """
+    base = (value or "").strip().rstrip("/")
+    if not base:
+        return {"MESO_BASE_URL": "", "TRUSTED_HOSTS": None}
+    parts = urlsplit(base)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = parts._replace(scheme="")
+    # An IPv6 literal is refused too: Werkzeug's host check cannot match one.
+    if (parts.scheme not in ("http", "https") or not parts.hostname or ":" in parts.hostname
+            or parts.path or parts.query or parts.fragment or "@" in parts.netloc):
+        raise ConfigError(
+            f"MESO_BASE_URL must be an origin like https://aftercare.clinic.example "
+            f"(scheme, host name or IPv4 address, optional port; no path), not {value!r}"
+        )
+    return {"MESO_BASE_URL": base, "TRUSTED_HOSTS": [parts.hostname]}
+
+
+def require_base_url(app) -> None:
+    """Refuse to serve without MESO_BASE_URL (debug runs and tests excepted): links would
+    otherwise come from whatever Host header a client sends."""
+    if app.config["MESO_BASE_URL"] or app.debug or app.testing or not starting_a_server():
+        return
+    raise ConfigError(BASE_URL_MISSING)
+
+
+def starting_a_server() -> bool:
+    """Whether this process is about to serve requests.
+
+    A WSGI server (gunicorn) imports the app outside any click command, and `flask run` loads
+    it inside its own; other `flask` commands (init, db upgrade, reminders run) load it while
+    the `flask` group looks the command up. Those need no public address, and the ones that
+    print a link ask for it themselves (meso/links.py).
+    """
+    context = click.get_current_context(silent=True)
+    return context is None or context.info_name == "run"
+
+
+def env_int(name: str, default: int, low: int) -> int:
+    """Return a whole-number setting from the environment; a bad value stops the start."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < low:
+        raise ConfigError(f"{name} must be a whole number of at least {low}, not {text!r}")
+    return int(text)
 
 
 def instance_text(path: Path) -> str:

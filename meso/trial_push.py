@@ -27,10 +27,7 @@ def limit_key(patient_id: int) -> str:
 
 def wait_seconds(patient_id: int, now: datetime) -> int | None:
     """Return how long the patient must wait before asking again, or None if they may now."""
-    key = limit_key(patient_id)
-    if ratelimit.over(key, LIMIT, now):
-        return ratelimit.retry_after(key, LIMIT, now)
-    return None
+    return ratelimit.retry_after([(limit_key(patient_id), LIMIT)], now)
 
 
 def queue(patient: Patient, now: datetime) -> None:

@@ -22,6 +22,7 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from meso import courses, create_app
+from meso.config import base_url_settings
 from meso.extensions import db
 from meso.models import Clinic, StaffUser
 from meso.passwords import hash_password
@@ -167,7 +168,7 @@ def live_server(app):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}"
-    app.config["MESO_BASE_URL"] = base
+    app.config.update(base_url_settings(base))  # links, and the one host requests may name
     yield base
     server.shutdown()
     thread.join(timeout=5)

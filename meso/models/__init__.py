@@ -10,6 +10,7 @@ from meso.models.clinic import (
     ClinicSettings,
     RateLimit,
     StaffInvite,
+    StaffSession,
     WindowOverride,
 )
 from meso.models.core import (
@@ -40,6 +41,7 @@ __all__ = [
     "Reminder",
     "ReminderSettings",
     "StaffInvite",
+    "StaffSession",
     "StaffUser",
     "TreatmentSession",
     "UTCDateTime",

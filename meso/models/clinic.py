@@ -1,5 +1,5 @@
-"""Clinic-side tables: protocol settings, per-patient windows, staff invites, access codes,
-rate-limit counters and the audit log."""
+"""Clinic-side tables: protocol settings, per-patient windows, staff invites and sessions,
+access codes, rate-limit counters and the audit log."""
 
 from __future__ import annotations
 
@@ -97,6 +97,27 @@ class StaffInvite(db.Model):
 
     def usable(self, now: datetime) -> bool:
         return self.used_at is None and now < self.expires_at
+
+
+class StaffSession(db.Model):
+    """A signed-in staff session, held on the server.
+
+    The session cookie carries a random token and this row its SHA-256: signing out deletes
+    the row, so a copy of the cookie made before stops working. The row also keeps the
+    idle and absolute clocks and a keyed digest of the client's network (ratelimit.py).
+    """
+
+    __tablename__ = "staff_session"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    staff_user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    address_key: so.Mapped[str] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow,
+                                                         index=True)
 
 
 class AccessCode(db.Model):

@@ -79,7 +79,17 @@ def submit():
         return render_template(
             "patient/checkin.html", patient=g.patient, errors=errors, values=data
         ), 400
-    checkin, created = checkins.record(g.patient, submission, now)
+    try:
+        checkin, created = checkins.record(g.patient, submission, now)
+    except checkins.DayFull as full:
+        # A 400 with the reason, not a 429: waiting never helps (the check-in stays dated to
+        # that day), and the offline queue drops a 400 with errors but retries a 429 forever.
+        errors = {"at": str(full)}
+        if as_json:
+            return {"error": str(full), "errors": errors}, 400
+        return render_template(
+            "patient/checkin.html", patient=g.patient, errors=errors, values=data
+        ), 400
     db.session.commit()
     if as_json:
         return checkins.result(checkin), 201 if created else 200

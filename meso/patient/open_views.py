@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from meso import access, accesscode
+from meso import access, accesscode, ratelimit
 from meso.extensions import db
 from meso.models import utcnow
 
@@ -44,9 +44,10 @@ def enter_code():
             return response
         db.session.commit()  # keep the failure count
         if attempt.limited:
-            form.code.errors.append(_("Too many tries. Please wait %(n)d minutes, or ask your "
-                                      "clinic for help.", n=accesscode.retry_minutes()))
-            status = 429
+            form.code.errors.append(_("Too many tries.") + " " + ratelimit.wait_text(
+                attempt.retry_after) + " " + _("Or ask your clinic for help."))
+            return (render_template("patient/open.html", form=form), 429,
+                    {"Retry-After": str(attempt.retry_after)})
         else:
             # The same words whether or not such a patient exists.
             form.code.errors.append(_("That code did not work. Check it and try again."))

@@ -6,12 +6,13 @@ import math
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from meso import audit, clinics
 from meso.extensions import db
+from meso.links import external_url
 from meso.models import AuditEvent, ClinicSettings, Patient, StaffInvite, StaffUser, utcnow
 from meso.staff.admin_forms import InviteForm, RoleForm, SettingsForm
 from meso.staff.blueprint import admin_required, bp, clinic_patient, clinic_staff
@@ -47,8 +48,7 @@ def team(form: InviteForm | None = None, status: int = 200):
 
 
 def staff_link(token: str) -> str:
-    base = current_app.config["MESO_BASE_URL"] or request.url_root.rstrip("/")
-    return base + url_for("staff.join", token=token)
+    return external_url("staff.join", token=token)
 
 
 def keep_link(invite: StaffInvite, token: str) -> None:
@@ -77,10 +77,22 @@ def invite_colleague():
 @admin_required
 def reset_password(staff_id: int):
     user = clinic_staff(staff_id)
+    if not may_make_password_link(current_user, user):
+        # Whoever sets the password signs in as that admin: one admin could take over
+        # another's account, and the audit log would name the victim for what follows.
+        flash(_("You cannot make a password link for another admin: whoever opens it could "
+                "sign in as them."), "error")
+        return team(status=403)
     invite, token = clinics.reset_link(current_user, user)
     db.session.commit()
     keep_link(invite, token)
     return redirect(url_for("staff.team"), code=303)
+
+
+def may_make_password_link(actor: StaffUser, user: StaffUser) -> bool:
+    """An admin makes password links for practitioners and for themselves, never for
+    another admin."""
+    return user.role != "admin" or user.id == actor.id
 
 
 @bp.post("/team/invites/<int:invite_id>/cancel")

@@ -6,11 +6,11 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from meso import audit, clinics, ratelimit
+from meso import audit, clinics, ratelimit, staff_sessions
 from meso.extensions import db
 from meso.models import StaffUser, utcnow
 from meso.passwords import check_password
@@ -18,29 +18,65 @@ from meso.staff.admin_forms import SetPasswordForm
 from meso.staff.blueprint import bp
 from meso.staff.forms import SignInForm
 
-# The session remembers which password/activation "version" it was signed in under.
+# The session remembers which password/activation "version" it was signed in under, and
+# the token of its server-side row (meso/staff_sessions.py).
 VERSION_KEY = "staff_sv"
+SESSION_KEY = "staff_sid"
 JOIN_KEY = "staff_join"
 
 
 def load_staff_user(user_id: str) -> StaffUser | None:
-    """Flask-Login's user loader: refuse inactive accounts and sessions from before a
-    deactivation or password reset, so those end at once."""
-    if not user_id.isdigit():
+    """Flask-Login's user loader: only a live server-side session, used from the network it
+    was opened on, of an active account whose password has not changed since, signs in."""
+    row = staff_sessions.find(session.get(SESSION_KEY))
+    if row is None or str(row.staff_user_id) != user_id:
         return None
-    user = db.session.get(StaffUser, int(user_id))
-    if user is None or not user.active:
+    why = staff_sessions.ended(row, utcnow())
+    if why is not None or row.address_key != staff_sessions.address_key(client_address()):
+        # This cookie forgets the session, so the notice shows once.
+        session.pop(SESSION_KEY, None)
+        flash(ended_notice(why))
         return None
-    if session.get(VERSION_KEY, 0) != user.session_version:
+    user = db.session.get(StaffUser, row.staff_user_id)
+    if user is None or not user.active or session.get(VERSION_KEY, 0) != user.session_version:
         return None
+    g.staff_session = row
     return user
 
 
+def ended_notice(why: str | None) -> str:
+    """Tell a staff member why they must sign in again."""
+    if why == staff_sessions.IDLE:
+        return _("You were signed out after %(minutes)d minutes without activity. Please sign "
+                 "in again.", minutes=current_app.config["STAFF_IDLE_MINUTES"])
+    if why == staff_sessions.TOO_OLD:
+        return _("You were signed out %(hours)d hours after signing in. Please sign in again.",
+                 hours=current_app.config["STAFF_SESSION_HOURS"])
+    return _("Your connection changed, so you were signed out. Please sign in again.")
+
+
+def client_address() -> str:
+    """The client's address as MESO_PROXY_HOPS resolved it (ProxyFix), never a header."""
+    return request.remote_addr or ""
+
+
 def start_session(user: StaffUser) -> None:
+    staff_sessions.end(session.get(SESSION_KEY))  # one browser, one session
     session.clear()
     login_user(user)
+    now = utcnow()
+    session[SESSION_KEY] = staff_sessions.start(user, client_address(), now)
     session[VERSION_KEY] = user.session_version
-    user.last_sign_in_at = utcnow()
+    user.last_sign_in_at = now
+
+
+@bp.before_request
+def note_activity():
+    """Keep a signed-in session's idle clock running; written before the view, so the
+    view's own transaction stays its own."""
+    row = g.get("staff_session") if current_user.is_authenticated else None
+    if row is not None and staff_sessions.touch(row, utcnow()):
+        db.session.commit()
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -51,12 +87,12 @@ def sign_in():
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         counters = sign_in_counters(email)
-        if ratelimit.limited(counters, utcnow()):
+        wait = ratelimit.retry_after(counters, utcnow())
+        if wait is not None:
             form.password.errors.append(
-                _("Too many failed sign-ins. Wait %(minutes)d minutes and try again.",
-                  minutes=int(SIGN_IN_LIMIT[1].total_seconds() // 60))
-            )
-            return render_template("staff/sign_in.html", form=form), 429
+                _("Too many failed sign-ins.") + " " + ratelimit.wait_text(wait))
+            return (render_template("staff/sign_in.html", form=form), 429,
+                    {"Retry-After": str(wait)})
         user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
         ok = check_password(user.password_hash if user else None, form.password.data)
         if ok and user.active:
@@ -80,7 +116,7 @@ def sign_in_counters(email: str) -> list[tuple[str, ratelimit.Limit]]:
     """Password guessing is limited per account and per client address."""
     return [
         (ratelimit.keyed("login:", email), SIGN_IN_LIMIT),
-        (ratelimit.client_key(request.remote_addr or ""), SIGN_IN_CLIENT_LIMIT),
+        (ratelimit.client_key(client_address()), SIGN_IN_CLIENT_LIMIT),
     ]
 
 
@@ -108,6 +144,7 @@ def safe_next(target: str | None) -> str:
 @login_required
 def sign_out():
     audit.by(current_user, "staff.sign_out")
+    staff_sessions.end(session.get(SESSION_KEY))
     db.session.commit()
     logout_user()
     session.clear()

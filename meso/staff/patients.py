@@ -12,6 +12,7 @@ from markupsafe import Markup
 from meso import access, accesscode, audit, courses
 from meso.access import invite_url
 from meso.extensions import db
+from meso.links import external_url
 from meso.models import Patient, utcnow
 from meso.staff import detail
 from meso.staff.blueprint import bp, clinic_patient
@@ -96,8 +97,7 @@ def qr_svg(link: str, element_id: str | None = "invite-qr") -> Markup:
 
 def open_url() -> str:
     """Where a patient types their access code, as printed on the card."""
-    base = current_app.config["MESO_BASE_URL"] or request.url_root.rstrip("/")
-    return base + url_for("access.enter_code")
+    return external_url("access.enter_code")
 
 
 @bp.post("/patients/<int:patient_id>/invite")
