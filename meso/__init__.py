@@ -10,6 +10,7 @@ from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from meso import input_guard
@@ -111,6 +112,15 @@ def register_errors(app: Flask) -> None:
     def csrf_error(error):
         return page(400, gettext("Page expired"),
                     gettext("This form was open too long. Please go back, reload and try again."))
+
+    @app.errorhandler(SecurityError)
+    def unknown_host(error):
+        # A Host that is not MESO_BASE_URL's (TRUSTED_HOSTS): no URL can be built for such a
+        # request, so no page template either.
+        message = gettext("This server does not answer for that address.")
+        if request.path.startswith("/api/") or request.is_json:
+            return {"error": message}, 400
+        return message, 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(400)
     def bad_request(error):
