@@ -70,7 +70,8 @@ def timed(label: str, **kwargs) -> None:
 
 def main() -> None:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"},
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
+                      "MESO_BASE_URL": "http://localhost"},
                      instance_path=tempfile.mkdtemp())
     with app.app_context():
         db.drop_all()

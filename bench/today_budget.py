@@ -46,8 +46,9 @@ def main() -> int:
     from meso.models import Clinic
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI":
-                          f"sqlite:///{tmp}/bench.sqlite3"}, instance_path=tmp)
+        app = create_app({"SECRET_KEY": "bench", "MESO_BASE_URL": "http://localhost",
+                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3"},
+                         instance_path=tmp)
         with app.app_context():
             db.create_all()
             clinic = Clinic(name="Clinica Roma", phone="+39 06 1234 5678")

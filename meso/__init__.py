@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask, render_template, request
 from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -102,10 +103,26 @@ def register_cli(app: Flask) -> None:
     init_app(app)
 
 
+# Error pages: (title, message) by status; JSON requests get {"error": message} instead.
+ERROR_PAGES = {
+    400: (_l("Bad request"), _l("Something in that request was wrong.")),
+    403: (_l("Not allowed"), _l("You do not have access to this page.")),
+    404: (_l("Not found"), _l("There is nothing at this address.")),
+    405: (_l("Not allowed"), _l("That action is not available here.")),
+    413: (_l("Too much data"),
+          _l("That was more than this app accepts at once. Please send less.")),
+    500: (_l("Something went wrong"),
+          _l("Sorry, that did not work. Please try again in a moment.")),
+}
+
+
 def register_errors(app: Flask) -> None:
-    def page(code: int, title: str, message: str):
-        if request.path.startswith("/api/") or request.is_json:
-            return {"error": message}, code
+    def wants_json() -> bool:
+        return request.path.startswith("/api/") or request.is_json
+
+    def page(code: int, title, message):
+        if wants_json():
+            return {"error": str(message)}, code
         return render_template("error.html", title=title, message=message), code
 
     @app.errorhandler(CSRFError)
@@ -118,36 +135,19 @@ def register_errors(app: Flask) -> None:
         # A Host that is not MESO_BASE_URL's (TRUSTED_HOSTS): no URL can be built for such a
         # request, so no page template either.
         message = gettext("This server does not answer for that address.")
-        if request.path.startswith("/api/") or request.is_json:
+        if wants_json():
             return {"error": message}, 400
         return message, 400, {"Content-Type": "text/plain; charset=utf-8"}
 
-    @app.errorhandler(400)
-    def bad_request(error):
-        return page(400, gettext("Bad request"), gettext("Something in that request was wrong."))
+    def handler(code: int):
+        def handle(error):
+            if code == 500:
+                db.session.rollback()
+            return page(code, *ERROR_PAGES[code])
+        return handle
 
-    @app.errorhandler(403)
-    def forbidden(error):
-        return page(403, gettext("Not allowed"), gettext("You do not have access to this page."))
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return page(404, gettext("Not found"), gettext("There is nothing at this address."))
-
-    @app.errorhandler(405)
-    def not_allowed(error):
-        return page(405, gettext("Not allowed"), gettext("That action is not available here."))
-
-    @app.errorhandler(413)
-    def too_large(error):
-        return page(413, gettext("Too much data"),
-                    gettext("That was more than this app accepts at once. Please send less."))
-
-    @app.errorhandler(500)
-    def server_error(error):
-        db.session.rollback()
-        return page(500, gettext("Something went wrong"),
-                    gettext("Sorry, that did not work. Please try again in a moment."))
+    for code in ERROR_PAGES:
+        app.register_error_handler(code, handler(code))
 
 
 # A strict policy now, so no inline script or style can creep in.

@@ -34,10 +34,6 @@ def load_config(app, overrides: dict) -> None:
         # The public origin every link is built on (meso/links.py); requests naming another
         # host are refused (TRUSTED_HOSTS, derived below). Required outside debug and tests.
         MESO_BASE_URL=os.environ.get("MESO_BASE_URL") or "",
-        # Bodies are read before anyone is signed in (CSRF, the NUL guard): keep them small.
-        MAX_CONTENT_LENGTH=env_int("MESO_MAX_CONTENT_LENGTH", MAX_CONTENT_LENGTH, 1024),
-        STAFF_IDLE_MINUTES=env_int("MESO_STAFF_IDLE_MINUTES", STAFF_IDLE_MINUTES, 1),
-        STAFF_SESSION_HOURS=env_int("MESO_STAFF_SESSION_HOURS", STAFF_SESSION_HOURS, 1),
         INVITE_DAYS=14,
         DEVICE_COOKIE="meso_device",
         DEVICE_COOKIE_DAYS=400,  # the longest lifetime browsers accept for a cookie
@@ -58,16 +54,12 @@ def load_config(app, overrides: dict) -> None:
         or instance_text(instance / "vapid_private_key"),
         VAPID_PUBLIC_KEY=os.environ.get("VAPID_PUBLIC_KEY") or "",
         VAPID_SUBJECT=os.environ.get("VAPID_SUBJECT") or "",
-        # How many reverse proxies (TLS terminator, load balancer) stand in front of the app:
-        # their X-Forwarded-* headers are then trusted for the client address (rate limits,
-        # the staff session's address) and the scheme (Secure cookies, strict CSRF Referer
-        # checks). 0: trust none.
-        PROXY_HOPS=env_int("MESO_PROXY_HOPS", 0, 0),
         # The origins a push subscription may point at (comma-separated, "*." for any
         # subdomain): the worker POSTs there. http:// only for a loopback address (tests).
         MESO_PUSH_SERVICES=os.environ.get("MESO_PUSH_SERVICES") or ",".join(PUSH_SERVICES),
         # Seconds a whole send may take (connect to answer), not a per-read time-out.
         MESO_PUSH_DEADLINE=os.environ.get("MESO_PUSH_DEADLINE") or 10,
+        **limits_from_env(),
     )
     secure = os.environ.get("MESO_INSECURE_COOKIES") != "1" and not app.debug
     app.config["SESSION_COOKIE_SECURE"] = secure
@@ -77,6 +69,21 @@ def load_config(app, overrides: dict) -> None:
         app.config.update(base_url_settings(app.config["MESO_BASE_URL"]))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or instance_secret(instance)
+
+
+def limits_from_env() -> dict:
+    """The request, session and proxy limits, from the environment."""
+    return {
+        # Bodies are read before anyone is signed in (CSRF, the NUL guard): keep them small.
+        "MAX_CONTENT_LENGTH": env_int("MESO_MAX_CONTENT_LENGTH", MAX_CONTENT_LENGTH, 1024),
+        "STAFF_IDLE_MINUTES": env_int("MESO_STAFF_IDLE_MINUTES", STAFF_IDLE_MINUTES, 1),
+        "STAFF_SESSION_HOURS": env_int("MESO_STAFF_SESSION_HOURS", STAFF_SESSION_HOURS, 1),
+        # How many reverse proxies (TLS terminator, load balancer) stand in front of the app:
+        # their X-Forwarded-* headers are then trusted for the client address (rate limits,
+        # the staff session's network), the host and the scheme (Secure cookies, strict CSRF
+        # Referer checks). 0: trust none.
+        "PROXY_HOPS": env_int("MESO_PROXY_HOPS", 0, 0),
+    }
 
 
 def base_url_settings(value: str) -> dict:
