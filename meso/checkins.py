@@ -123,7 +123,7 @@ def record(patient: Patient, submission: Submission, now: datetime) -> tuple[Che
 
 def _count_on(patient_id: int, day: date) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(CheckIn).where(
-        CheckIn.patient_id == patient_id, CheckIn.local_date == day))
+        CheckIn.patient_id == patient_id, CheckIn.local_date == day)) or 0
 
 
 def _by_key(patient_id: int, key: str) -> CheckIn | None:
