@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 import time_machine
-from conftest import DAY_ONE_PLAN, create_clinic, enrol_patient
+from conftest import DAY_ONE_PLAN, create_clinic, enrol_patient, open_invite
 
 from meso import access, courses, protocol
 from meso.extensions import db
@@ -49,7 +49,7 @@ def devices() -> list[PatientDevice]:
 def open_link(app, token: str):
     """Open an invite link in a fresh browser (test client); return (client, response)."""
     browser = app.test_client()
-    return browser, browser.get(f"/i/{token}")
+    return browser, open_invite(browser, token)
 
 
 def signed_in_patient(app, clinic, at=NOW, **enrol):
@@ -596,9 +596,12 @@ def patient_pages(app, clinic):
     _, browser = signed_in_patient(app, clinic)
     stranger = app.test_client()
     with frozen(NOW):
+        _, token = enrol_patient(clinic, name="Luca Bianchi")
         return {
             "today": browser.get("/today"),
             "timeline": browser.get("/timeline"),
+            "access code": browser.get("/access-code"),
+            "invite landing": stranger.get(f"/i/{token}"),
             "invalid link": stranger.get("/i/" + "A" * 43),
             "no access": stranger.get("/today"),
             "not found": browser.get("/no-such-page"),
@@ -613,7 +616,9 @@ def test_patient_pages_security_headers_and_no_inline_code(app, clinic):
         assert "script-src 'self'" in csp, name
         assert "style-src 'self'" in csp, name
         assert "frame-ancestors 'none'" in csp, name
-        assert response.headers["Referrer-Policy"] == "same-origin", name
+        # A URL that holds an invite token is never sent on as a Referer.
+        expected = "no-referrer" if name in ("invite landing", "invalid link") else "same-origin"
+        assert response.headers["Referrer-Policy"] == expected, name
         assert response.headers["X-Content-Type-Options"] == "nosniff", name
         assert response.headers["Cache-Control"] == "no-store", name
         assert_no_inline_code(response.get_data(as_text=True))
@@ -622,7 +627,8 @@ def test_patient_pages_security_headers_and_no_inline_code(app, clinic):
 def test_every_patient_page_has_the_csrf_meta(app, clinic):
     pages = patient_pages(app, clinic)
     assert {name: r.status_code for name, r in pages.items()} == {
-        "today": 200, "timeline": 200, "invalid link": 404, "no access": 401, "not found": 404}
+        "today": 200, "timeline": 200, "access code": 200, "invite landing": 200,
+        "invalid link": 404, "no access": 401, "not found": 404}
     for name, response in pages.items():
         html = response.get_data(as_text=True)
         assert re.search(r'<meta name="csrf-token" content="[^"]+">', html), name
