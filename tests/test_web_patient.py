@@ -6,12 +6,14 @@ import hashlib
 import html as htmllib
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import time_machine
-from conftest import DAY_ONE_PLAN, create_clinic, enrol_patient, open_invite
+from conftest import DAY_ONE_PLAN, create_clinic, csrf_token, enrol_patient, open_invite
 
+import meso
 from meso import access, courses, protocol
 from meso.extensions import db
 from meso.models import PatientDevice
@@ -304,6 +306,30 @@ def test_archived_patient_device_is_401(app, clinic):
     with frozen(NOW):
         assert browser.get("/today").status_code == 401
         assert browser.get("/api/plan").status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("post", "/push/subscriptions"), ("delete", "/push/subscriptions"), ("post", "/push/test"),
+])
+def test_script_routes_without_a_device_get_a_json_401(app, clinic, method, path):
+    """The same decorator guards pages and scripts; scripts get JSON even without a body."""
+    patient, phone = signed_in_patient(app, clinic)
+    with frozen(NOW):
+        token = csrf_token(phone, "/today")
+        access.revoke_devices(patient, NOW)
+        db.session.commit()
+        response = getattr(phone, method)(path, headers={"X-CSRFToken": token})
+    assert response.status_code == 401, response.get_data(as_text=True)
+    assert response.is_json and "open the link" in response.get_json()["error"]
+
+
+def test_the_device_cookie_is_read_in_one_place():
+    """meso.access reads and writes it; every view asks patient_required: a revoked device
+    is out everywhere at once, and no second reader can forget a check."""
+    root = Path(meso.__file__).parent
+    users = sorted(str(path.relative_to(root)) for path in root.rglob("*.py")
+                   if "DEVICE_COOKIE" in path.read_text(encoding="utf-8"))
+    assert users == ["access.py", "config.py"]
 
 
 def test_home_goes_to_today(client):
