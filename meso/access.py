@@ -1,15 +1,25 @@
-"""Patient access: invite links become revocable device cookies. Only hashes are stored."""
+"""Patient access: invite links become revocable device cookies. Only hashes are stored.
+
+The device cookie is read and written here and nowhere else (patient_required in
+meso/patient/views.py is the one decorator that asks for it). These functions only flush: the
+view commits.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, request
 
+from meso import accesscode
 from meso.extensions import db
 from meso.links import external_url
-from meso.models import Patient, PatientDevice, hash_token, new_token
+from meso.models import Patient, PatientDevice, PushSubscription, hash_token, new_token
+
+# A link is meant for one person's phone and maybe a tablet; more devices than this means it
+# was forwarded or posted somewhere, and the clinic should make a new one.
+INVITE_MAX_DEVICES = 5
 
 
 def patient_for_invite(token: str, now: datetime) -> Patient | None:
@@ -26,6 +36,27 @@ def patient_for_invite(token: str, now: datetime) -> Patient | None:
 
 # Devices a patient keeps at once; a new one beyond that signs out the least recently used.
 MAX_DEVICES = 20
+
+
+def invite_used_up(patient: Patient) -> bool:
+    return patient.invite_uses >= INVITE_MAX_DEVICES
+
+
+def claim_invite(patient: Patient, token: str) -> bool:
+    """Count one more device opened by this invite; False when the link has no use left.
+
+    One conditional UPDATE, so two phones pressing the button at the same moment cannot both
+    take the last use (nor use a link the clinic replaced a moment ago).
+    """
+    claimed = db.session.execute(
+        sa.update(Patient)
+        .where(Patient.id == patient.id, Patient.invite_hash == hash_token(token),
+               Patient.invite_uses < INVITE_MAX_DEVICES)
+        .values(invite_uses=Patient.invite_uses + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    db.session.refresh(patient, ["invite_uses"])
+    return claimed
 
 
 def add_device(patient: Patient, now: datetime) -> str:
@@ -70,6 +101,11 @@ def set_device_cookie(response, token: str) -> None:
     )
 
 
+def device_from_request() -> PatientDevice | None:
+    """Return the live device behind this request's device cookie, or None."""
+    return device_for_cookie(request.cookies.get(current_app.config["DEVICE_COOKIE"]))
+
+
 def device_for_cookie(token: str | None) -> PatientDevice | None:
     """Return the live device behind a cookie value, or None."""
     if not token or len(token) > 100:
@@ -83,13 +119,49 @@ def device_for_cookie(token: str | None) -> PatientDevice | None:
 
 
 def revoke_devices(patient: Patient, now: datetime) -> int:
-    """Revoke every live device of the patient; return how many."""
+    """Revoke every live device of the patient and drop their push subscriptions; return
+    how many devices."""
     result = db.session.execute(
         sa.update(PatientDevice)
         .where(PatientDevice.patient_id == patient.id, PatientDevice.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    db.session.execute(
+        sa.delete(PushSubscription).where(PushSubscription.patient_id == patient.id))
     return result.rowcount
+
+
+def drop_device(device: PatientDevice, now: datetime) -> None:
+    """Sign one browser out (another patient's link is taking it over) and silence it."""
+    device.revoked_at = now
+    db.session.execute(sa.delete(PushSubscription).where(PushSubscription.device_id == device.id))
+    db.session.flush()
+
+
+def sign_out_everywhere(patient: Patient, now: datetime) -> int:
+    """A lost phone: end every device, the invite link and the access code (a new code is made:
+    a new salt, so the old code never matches again). Return how many devices were live."""
+    count = revoke_devices(patient, now)
+    patient.invite_hash, patient.invite_expires_at = None, None
+    accesscode.issue(patient)
+    return count
+
+
+def endpoint_held_by_another(endpoint: str, patient: Patient) -> bool:
+    """Whether another patient's live device owns this push endpoint.
+
+    An endpoint is one browser. It changes patients only through the invite landing's
+    confirmed switch, which drops the old device and its subscription first; anything else
+    (a cookie lost while the old device lives on) must not quietly take over its reminders.
+    """
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(PushSubscription)
+        .outerjoin(PatientDevice, PatientDevice.id == PushSubscription.device_id)
+        .where(PushSubscription.endpoint == endpoint,
+               PushSubscription.patient_id != patient.id,
+               PatientDevice.revoked_at.is_(None))
+    ) > 0
 
 
 def invite_url(token: str) -> str:

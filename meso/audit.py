@@ -37,7 +37,7 @@ ACTIONS = {
     "windows.changed": _l("Changed the patient's windows"),
     "invite.reissued": _l("Made a new invite link"),
     "access_code.rotated": _l("Made a new access code"),
-    "devices.revoked": _l("Signed out the patient's devices"),
+    "devices.revoked": _l("Signed out everywhere (devices, link, access code)"),
     "patient.archived": _l("Archived the patient"),
     "patient.restored": _l("Restored the patient"),
 }

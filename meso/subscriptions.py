@@ -69,8 +69,10 @@ def store(patient: Patient, device: PatientDevice, subscription: push.Subscripti
           old_endpoint: str | None = None) -> bool:
     """Store this browser's subscription (upsert by endpoint); return whether it is new.
 
-    An endpoint belongs to one browser: if another patient's row has it, the phone changed
-    hands (or links), and the reminders go to whoever subscribed last. ``old_endpoint`` (after
+    An endpoint belongs to one browser. Another patient's row for it is only ever a signed-out
+    device's (the view refuses a live one's: access.endpoint_held_by_another; the invite
+    landing's confirmed switch drops the old device's rows), so taking it over moves nothing
+    from one patient to another. ``old_endpoint`` (after
     the browser replaced its subscription) is forgotten. Reminders skipped for want of a
     device, and still useful, are due again.
     """

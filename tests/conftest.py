@@ -125,10 +125,36 @@ def runner(app):
 
 def csrf_token(client, url: str) -> str:
     """Return the CSRF token a page hands out in its <meta name="csrf-token">."""
-    html = client.get(url).get_data(as_text=True)
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+    return csrf_token_of(client.get(url), url)
+
+
+def csrf_token_of(response, url: str = "the page") -> str:
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', response.get_data(as_text=True))
     assert match, f"no csrf-token meta on {url}"
     return match.group(1)
+
+
+def open_invite(client, token: str, *, switch: bool = False):
+    """Open an invite link as a patient does: the landing page, then its one button.
+
+    Returns the button's response (a 303 to /today when it worked), or the landing's own when
+    it has no button to press (a dead link: 404; a used-up one: 403). ``switch`` answers yes
+    to "this phone already has another aftercare open".
+    """
+    landing = client.get(f"/i/{token}")
+    if landing.status_code != 200:
+        return landing
+    data = {"csrf_token": csrf_token_of(landing, "the invite landing")}
+    if switch:
+        data["switch"] = "1"
+    return client.post(f"/i/{token}", data=data)
+
+
+def open_invite_in_browser(page, base: str, token: str) -> None:
+    """Open an invite link in Chromium as a patient does: the landing, its button, Today."""
+    page.goto(f"{base}/i/{token}")
+    page.get_by_role("button", name="Open my aftercare").click()
+    expect(page).to_have_url(f"{base}/today")
 
 
 def create_clinic(name="Clinica Roma", phone="+39 06 1234 5678", timezone="Europe/Rome"):

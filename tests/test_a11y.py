@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from conftest import PASSWORD, PHONE, create_clinic, create_staff, enrol_patient
+from conftest import (
+    PASSWORD,
+    PHONE,
+    create_clinic,
+    create_staff,
+    enrol_patient,
+    open_invite_in_browser,
+)
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -85,7 +92,13 @@ def test_axe_finds_nothing_on_patient_pages(app, live_server, browser, clinic, s
     found += violations(page)
     page.goto(f"{live_server}/i/{'x' * 43}")
     found += violations(page)
-    page.goto(f"{live_server}/i/{enrolled(clinic)}")
+    token = enrolled(clinic)
+    page.goto(f"{live_server}/i/{token}")  # the landing, before its button
+    found += violations(page)
+    open_invite_in_browser(page, live_server, token)
+    page.goto(f"{live_server}/i/{enrolled(clinic, name='Luca Bianchi')}")
+    expect(page.get_by_role("button", name="Switch to this aftercare")).to_be_visible()
+    found += violations(page)  # the question before switching to another patient
     for _state in patient_states(page, live_server):
         found += violations(page)
     context.close()
@@ -93,7 +106,7 @@ def test_axe_finds_nothing_on_patient_pages(app, live_server, browser, clinic, s
     # Before the first session, on an iPhone (the Home Screen hint), and an offline copy.
     context = browser.new_context(**PHONE, color_scheme=scheme, user_agent=IPHONE_UA)
     page = context.new_page()
-    page.goto(f"{live_server}/i/{enrolled(clinic, -50, 'Lucia Bianchi')}")
+    open_invite_in_browser(page, live_server, enrolled(clinic, -50, "Lucia Bianchi"))
     expect(page.locator("#ios-hint")).to_be_visible()
     found += violations(page)
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
@@ -174,7 +187,10 @@ def test_tap_targets_are_at_least_44px(app, live_server, browser, clinic):
     small = {}
     page.goto(f"{live_server}/today")  # the "open your link" page
     small["no access"] = page.evaluate(TAP_TARGETS)
-    page.goto(f"{live_server}/i/{enrolled(clinic)}")
+    token = enrolled(clinic)
+    page.goto(f"{live_server}/i/{token}")
+    small["invite landing"] = page.evaluate(TAP_TARGETS)
+    open_invite_in_browser(page, live_server, token)
     for state in patient_states(page, live_server):
         page.evaluate("document.querySelectorAll('details').forEach((d) => d.open = true)")
         small[state] = page.evaluate(TAP_TARGETS)
@@ -190,7 +206,7 @@ def test_pages_reflow_without_sideways_scrolling(app, live_server, browser, clin
                                                  text_zoom):
     context = browser.new_context(**{**PHONE, "viewport": {"width": width, "height": 780}})
     page = context.new_page()
-    page.goto(f"{live_server}/i/{enrolled(clinic)}")
+    open_invite_in_browser(page, live_server, enrolled(clinic))
     overflow = {}
     for state in patient_states(page, live_server):
         page.evaluate(f"document.documentElement.style.fontSize = '{text_zoom}%'")
@@ -204,7 +220,7 @@ def test_pages_reflow_without_sideways_scrolling(app, live_server, browser, clin
 def test_keyboard_focus_is_visible_and_in_reading_order(app, live_server, browser, clinic):
     context = browser.new_context(**{**PHONE, "is_mobile": False, "has_touch": False})
     page = context.new_page()
-    page.goto(f"{live_server}/i/{enrolled(clinic)}")
+    open_invite_in_browser(page, live_server, enrolled(clinic))
     stops = []
     for _ in range(40):
         page.keyboard.press("Tab")
@@ -234,7 +250,7 @@ def test_keyboard_focus_is_visible_and_in_reading_order(app, live_server, browse
 def test_reduced_motion_stops_every_animation(app, live_server, browser, clinic):
     context = browser.new_context(**PHONE, reduced_motion="reduce")
     page = context.new_page()
-    page.goto(f"{live_server}/i/{enrolled(clinic)}")
+    open_invite_in_browser(page, live_server, enrolled(clinic))
     moving = page.evaluate("""() => [...document.querySelectorAll("*")].filter((el) => {
         const style = getComputedStyle(el);
         return style.animationName !== "none"

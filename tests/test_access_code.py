@@ -76,12 +76,40 @@ def test_the_right_code_opens_today_with_a_device_cookie(app, patient):
     assert phone.get("/open").status_code == 302
 
 
-def test_the_code_is_on_today_and_no_access_links_to_open(app, patient):
+def test_the_code_is_shown_on_demand_never_in_a_page_kept_offline(app, patient):
+    """Today, the Timeline and /api/plan are what the service worker keeps on the phone."""
+    phone = new_client(app)
+    code = accesscode.code_for(patient)
+    open_with(phone, code)
+    kept = {path: phone.get(path) for path in ("/today", "/timeline", "/api/plan")}
+    for path, response in kept.items():
+        assert response.status_code == 200, path
+        body = response.get_data(as_text=True)
+        assert code not in body and code.replace("-", "") not in body, path
+    assert 'href="/access-code"' in kept["/today"].get_data(as_text=True)
+    shown = phone.get("/access-code")
+    assert shown.status_code == 200
+    assert shown.headers["Cache-Control"] == "no-store"
+    assert f'<p class="access-code" id="access-code">{code}</p>' in shown.get_data(as_text=True)
+
+
+def test_the_code_page_needs_the_patients_device_and_no_access_links_to_open(app, patient):
+    stranger = new_client(app)
+    response = stranger.get("/access-code")
+    assert response.status_code == 401
+    assert accesscode.code_for(patient) not in response.get_data(as_text=True)
+    assert 'href="/open"' in stranger.get("/today").get_data(as_text=True)
+
+
+def test_the_code_page_gives_a_code_to_a_patient_who_had_none(app, patient):
     phone = new_client(app)
     open_with(phone, accesscode.code_for(patient))
-    assert accesscode.code_for(patient) in phone.get("/today").get_data(as_text=True)
-    stranger = new_client(app)
-    assert 'href="/open"' in stranger.get("/today").get_data(as_text=True)
+    db.session.delete(db.session.get(AccessCode, patient.id))
+    db.session.commit()
+    response = phone.get("/access-code")
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert accesscode.code_for(patient) in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("typed", ["", "ABC", "AAAA-BBB-CCC-D", "0OIL-111-111", "Ω" * 10])

@@ -57,7 +57,7 @@ def test_the_story_of_a_patient(app, clinic):
     # Admins read it per patient and per clinic.
     page = admin.get(f"/staff/patients/{patient.id}/audit").get_data(as_text=True)
     for label in ("Enrolled the patient", "Recorded a session", "Made a new invite link",
-                  "Signed out the patient&#39;s devices", "boss@clinic.example"):
+                  "Signed out everywhere (devices, link, access code)", "boss@clinic.example"):
         assert label in page
     clinic_page = admin.get("/staff/audit").get_data(as_text=True)
     assert "Signed in" in clinic_page and "Lucia Bianchi" in clinic_page

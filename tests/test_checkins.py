@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 import time_machine
-from conftest import create_clinic, enrol_patient
+from conftest import create_clinic, enrol_patient, open_invite
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,7 +37,7 @@ def patient_client(app, clinic, name="Maria Rossi", **enrol):
     """Enrol a patient, open their link in a fresh test client; return (patient, client)."""
     patient, token = enrol_patient(clinic, name=name, first_session=SESSION, **enrol)
     browser = app.test_client()
-    assert browser.get(f"/i/{token}").status_code == 303
+    assert open_invite(browser, token).status_code == 303
     return patient, browser
 
 
@@ -113,7 +113,7 @@ def test_concurrent_repeats_store_one_row(app, clinic):
     tabs = []
     for _ in range(4):
         tab = app.test_client()
-        tab.get(f"/i/{token}")
+        assert open_invite(tab, token).status_code == 303
         tabs.append((tab, token_of(tab)))
     statuses: list[int] = []
     start = threading.Barrier(len(tabs))

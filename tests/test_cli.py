@@ -11,7 +11,7 @@ import stat
 
 import pytest
 import sqlalchemy as sa
-from conftest import DAY_ONE_PLAN, create_clinic, sign_in
+from conftest import DAY_ONE_PLAN, create_clinic, open_invite, sign_in
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -438,7 +438,7 @@ def test_patients_enroll_link_opens_the_app(runner, client):
     create_clinic()
     result = enroll(runner)
     token = INVITE_LINE.match(result.output.strip().splitlines()[-1]).group(1)
-    response = client.get(f"/i/{token}")
+    response = open_invite(client, token)
     assert response.status_code == 303
     assert response.headers["Location"] == "/today"
 
@@ -497,8 +497,8 @@ def test_demo_is_idempotent_and_prints_where_to_click(runner, client):
     # The second run hands out a fresh link; that is the one that works.
     assert tokens[0] != tokens[1]
     assert patient.invite_hash == hashlib.sha256(tokens[1].encode()).hexdigest()
-    assert client.get(f"/i/{tokens[0]}").status_code == 404
-    response = client.get(f"/i/{tokens[1]}")
+    assert open_invite(client, tokens[0]).status_code == 404
+    response = open_invite(client, tokens[1])
     assert response.status_code == 303
     assert client.get("/today").status_code == 200
     # The printed credentials work.

@@ -6,7 +6,15 @@ from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, create_clinic, create_staff, csrf_token, enrol_patient, sign_in
+from conftest import (
+    PASSWORD,
+    create_clinic,
+    create_staff,
+    csrf_token,
+    enrol_patient,
+    open_invite,
+    sign_in,
+)
 
 from meso.extensions import db
 from meso.models import Patient
@@ -39,7 +47,7 @@ def test_nul_in_a_form_field_is_a_400_and_saves_nothing(staff_client):
 
 def test_nul_in_json_is_a_json_400(app, client):
     patient, token = enrol_patient(create_clinic())
-    assert client.get(f"/i/{token}").status_code == 303
+    assert open_invite(client, token).status_code == 303
     csrf = csrf_token(client, "/today")
     response = client.post("/checkins", json={"key": "k" * 20, "feeling": 3, "symptoms": [],
                                               "owner": "a\x00"},
@@ -50,7 +58,7 @@ def test_nul_in_json_is_a_json_400(app, client):
 
 def test_a_non_ascii_check_in_owner_is_refused_not_a_crash(app, client):
     patient, token = enrol_patient(create_clinic())
-    assert client.get(f"/i/{token}").status_code == 303
+    assert open_invite(client, token).status_code == 303
     csrf = csrf_token(client, "/today")
     response = client.post("/checkins", json={"key": "k" * 20, "feeling": 3, "symptoms": [],
                                               "owner": "é"},

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 import time_machine
-from conftest import create_clinic, csrf_token, enrol_patient, listed_push_service
+from conftest import create_clinic, csrf_token, enrol_patient, listed_push_service, open_invite
 
 from meso import courses, push, subscriptions, worker
 from meso.extensions import db
@@ -276,7 +276,7 @@ def patient_client(app, client, vapid):
     """A patient who opened their link in `client`; returns (patient, client, csrf token)."""
     clinic = create_clinic()
     patient, token = enrol_patient(clinic, first_session=datetime.now(UTC) - timedelta(hours=3))
-    assert client.get(f"/i/{token}").status_code == 303
+    assert open_invite(client, token).status_code == 303
     return patient, client, csrf_token(client, "/today")
 
 
@@ -423,14 +423,34 @@ def test_subscribing_needs_the_csrf_token_and_the_patients_device(patient_client
     assert stored() == []
 
 
-def test_an_endpoint_moves_to_whoever_subscribed_last(patient_client, app, fake_push):
+def test_another_patient_cannot_take_over_a_live_devices_endpoint(patient_client, app,
+                                                                   fake_push):
+    """Without the landing's confirmed switch, a subscription never changes patients."""
     first, client, token = patient_client
     data = good(fake_push)
     post(client, token, data)
     other, other_token = enrol_patient(create_clinic("Other"), name="Paola Verdi")
-    phone = app.test_client()
-    phone.get(f"/i/{other_token}")
-    assert post(phone, csrf_token(phone, "/today"), data).status_code == 200
+    phone = app.test_client()  # the same browser after it lost its cookie, say
+    assert open_invite(phone, other_token).status_code == 303
+    response = post(phone, csrf_token(phone, "/today"), data)
+    assert response.status_code == 409
+    assert response.json["field"] == "endpoint" and "another person" in response.json["error"]
+    [row] = stored()
+    assert row.patient_id == first.id
+
+
+def test_after_a_confirmed_switch_the_browser_subscribes_for_the_new_patient(
+        patient_client, app, fake_push):
+    first, client, token = patient_client
+    data = good(fake_push)
+    post(client, token, data)
+    other, other_token = enrol_patient(create_clinic("Other"), name="Paola Verdi")
+    # The same browser (it holds the first patient's cookie) opens the other link and says yes.
+    assert open_invite(client, other_token).status_code == 409
+    assert stored()[0].patient_id == first.id  # asking changed nothing
+    assert open_invite(client, other_token, switch=True).status_code == 303
+    assert stored() == []  # the old device's subscription went with it
+    assert post(client, csrf_token(client, "/today"), data).status_code == 201
     [row] = stored()
     assert row.patient_id == other.id
 
@@ -442,7 +462,7 @@ def test_unsubscribing_deletes_only_the_patients_own_subscription(patient_client
     post(client, token, mine)
     _, other_token = enrol_patient(create_clinic("Other"), name="Paola Verdi")
     phone = app.test_client()
-    phone.get(f"/i/{other_token}")
+    assert open_invite(phone, other_token).status_code == 303
     post(phone, csrf_token(phone, "/today"), theirs)
     response = post(client, token, {"endpoint": theirs["endpoint"]}, method="delete")
     assert response.status_code == 204 and len(stored()) == 2

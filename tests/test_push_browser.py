@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import PHONE, create_clinic, enrol_patient, wait_until, watch_console
+from conftest import (
+    PHONE,
+    create_clinic,
+    enrol_patient,
+    open_invite_in_browser,
+    wait_until,
+    watch_console,
+)
 from playwright.sync_api import expect
 
 from meso import ratelimit, trial_push, worker
@@ -88,8 +95,7 @@ def test_turn_on_reminders_receive_one_and_open_it(app, live_server, browser, fa
     context.add_init_script(STUB % json.dumps(phone_end.json))
     page = context.new_page()
     errors = watch_console(page)
-    page.goto(f"{live_server}/i/{token}")
-    expect(page).to_have_url(f"{live_server}/today")
+    open_invite_in_browser(page, live_server, token)
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
 
     card = page.locator("#reminders")
@@ -174,7 +180,7 @@ def test_turning_reminders_off_unsubscribes(app, live_server, browser, fake_push
     context.add_init_script(STUB % json.dumps(phone_end.json))
     page = context.new_page()
     errors = watch_console(page)
-    page.goto(f"{live_server}/i/{token}")
+    open_invite_in_browser(page, live_server, token)
     page.goto(f"{live_server}/reminders")
     page.get_by_role("button", name="Turn on reminders").click()
     test_button = page.get_by_role("button", name="Send me a test notification")
@@ -216,7 +222,7 @@ def test_on_iphone_outside_the_installed_app_the_card_explains_the_home_screen(
     context.add_init_script("delete window.PushManager;")
     page = context.new_page()
     errors = watch_console(page)
-    page.goto(f"{live_server}/i/{token}")
+    open_invite_in_browser(page, live_server, token)
     card = page.locator("#reminders")
     expect(card).to_have_attribute("data-state", "ios")
     expect(card.get_by_role("button", name="Turn on reminders")).to_be_hidden()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from conftest import create_clinic, enrol_patient
+from conftest import create_clinic, enrol_patient, open_invite
 
 from meso import pwa
 
@@ -35,7 +35,7 @@ def patient_browser(app):
     clinic = create_clinic()
     _, token = enrol_patient(clinic, first_session=SESSION)
     browser = app.test_client()
-    assert browser.get(f"/i/{token}").status_code == 303
+    assert open_invite(browser, token).status_code == 303
     return browser
 
 
@@ -206,7 +206,7 @@ def test_today_first_load_is_within_30_kb_compressed(app):
     clinic = create_clinic()
     _, token = enrol_patient(clinic, first_session=datetime.now(UTC) - timedelta(hours=3))
     browser = app.test_client()
-    browser.get(f"/i/{token}")
+    assert open_invite(browser, token).status_code == 303
     resources = bench.first_load(browser)
     urls = [url for url, _ in resources]
     assert "/static/css/app.css" in urls and "/static/js/app.js" in urls

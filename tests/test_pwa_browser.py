@@ -18,6 +18,7 @@ from conftest import (
     create_clinic,
     create_staff,
     enrol_patient,
+    open_invite_in_browser,
     wait_until,
     watch_console,
 )
@@ -69,8 +70,7 @@ def patient_phone(browser, live_server, token, **options):
     """A new phone (browser context) that opened the patient's link; returns (context, page)."""
     context = browser.new_context(**{**PHONE, **options})
     page = context.new_page()
-    page.goto(f"{live_server}/i/{token}")
-    expect(page).to_have_url(f"{live_server}/today")
+    open_invite_in_browser(page, live_server, token)
     return context, page
 
 
@@ -338,7 +338,7 @@ def test_nothing_is_offered_once_installed(app, live_server, browser, token, ins
             window.matchMedia = (query) => query === "(display-mode: standalone)"
                 ? { matches: true, media: query } : real(query);
         }""")
-    page.goto(f"{live_server}/i/{token}")
+    open_invite_in_browser(page, live_server, token)
     page.evaluate("window.dispatchEvent(new Event('beforeinstallprompt', {cancelable: true}))")
     expect(page.locator("#today-title")).to_be_visible()
     expect(page.locator("#ios-hint")).to_be_hidden()

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import jinja2.meta
 import pytest
 from bs4 import BeautifulSoup
-from conftest import create_clinic, create_staff, enrol_patient, sign_in
+from conftest import create_clinic, create_staff, enrol_patient, open_invite, sign_in
 from flask import render_template_string
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
@@ -115,7 +115,7 @@ def test_staff_nav_marks_the_current_page(app, client, url, current):
 
 def test_patient_tabs_mark_the_current_page(app, client):
     _, token = enrol_patient(create_clinic())
-    client.get(f"/i/{token}")
+    assert open_invite(client, token).status_code == 303
     for url, current in (("/today", "Today"), ("/timeline", "Timeline")):
         tabs = parse(client.get(url).get_data(as_text=True)).select_one("nav.tabs")
         assert [text(a) for a in tabs.select('a[aria-current="page"]')] == [current]
@@ -269,7 +269,7 @@ def test_the_worker_precaches_every_script_a_page_loads(app, client):
     clinic = create_clinic()
     create_staff(clinic)
     _, token = enrol_patient(clinic)
-    client.get(f"/i/{token}")
+    assert open_invite(client, token).status_code == 303
     loaded = set()
     for url in ("/today", "/reminders", "/staff/sign-in"):
         html = parse(client.get(url).get_data(as_text=True))

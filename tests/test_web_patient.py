@@ -6,12 +6,14 @@ import hashlib
 import html as htmllib
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import time_machine
-from conftest import DAY_ONE_PLAN, create_clinic, enrol_patient
+from conftest import DAY_ONE_PLAN, create_clinic, csrf_token, enrol_patient, open_invite
 
+import meso
 from meso import access, courses, protocol
 from meso.extensions import db
 from meso.models import PatientDevice
@@ -49,7 +51,7 @@ def devices() -> list[PatientDevice]:
 def open_link(app, token: str):
     """Open an invite link in a fresh browser (test client); return (client, response)."""
     browser = app.test_client()
-    return browser, browser.get(f"/i/{token}")
+    return browser, open_invite(browser, token)
 
 
 def signed_in_patient(app, clinic, at=NOW, **enrol):
@@ -304,6 +306,30 @@ def test_archived_patient_device_is_401(app, clinic):
     with frozen(NOW):
         assert browser.get("/today").status_code == 401
         assert browser.get("/api/plan").status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("post", "/push/subscriptions"), ("delete", "/push/subscriptions"), ("post", "/push/test"),
+])
+def test_script_routes_without_a_device_get_a_json_401(app, clinic, method, path):
+    """The same decorator guards pages and scripts; scripts get JSON even without a body."""
+    patient, phone = signed_in_patient(app, clinic)
+    with frozen(NOW):
+        token = csrf_token(phone, "/today")
+        access.revoke_devices(patient, NOW)
+        db.session.commit()
+        response = getattr(phone, method)(path, headers={"X-CSRFToken": token})
+    assert response.status_code == 401, response.get_data(as_text=True)
+    assert response.is_json and "open the link" in response.get_json()["error"]
+
+
+def test_the_device_cookie_is_read_in_one_place():
+    """meso.access reads and writes it; every view asks patient_required: a revoked device
+    is out everywhere at once, and no second reader can forget a check."""
+    root = Path(meso.__file__).parent
+    users = sorted(str(path.relative_to(root)) for path in root.rglob("*.py")
+                   if "DEVICE_COOKIE" in path.read_text(encoding="utf-8"))
+    assert users == ["access.py", "config.py"]
 
 
 def test_home_goes_to_today(client):
@@ -596,9 +622,12 @@ def patient_pages(app, clinic):
     _, browser = signed_in_patient(app, clinic)
     stranger = app.test_client()
     with frozen(NOW):
+        _, token = enrol_patient(clinic, name="Luca Bianchi")
         return {
             "today": browser.get("/today"),
             "timeline": browser.get("/timeline"),
+            "access code": browser.get("/access-code"),
+            "invite landing": stranger.get(f"/i/{token}"),
             "invalid link": stranger.get("/i/" + "A" * 43),
             "no access": stranger.get("/today"),
             "not found": browser.get("/no-such-page"),
@@ -613,7 +642,9 @@ def test_patient_pages_security_headers_and_no_inline_code(app, clinic):
         assert "script-src 'self'" in csp, name
         assert "style-src 'self'" in csp, name
         assert "frame-ancestors 'none'" in csp, name
-        assert response.headers["Referrer-Policy"] == "same-origin", name
+        # A URL that holds an invite token is never sent on as a Referer.
+        expected = "no-referrer" if name in ("invite landing", "invalid link") else "same-origin"
+        assert response.headers["Referrer-Policy"] == expected, name
         assert response.headers["X-Content-Type-Options"] == "nosniff", name
         assert response.headers["Cache-Control"] == "no-store", name
         assert_no_inline_code(response.get_data(as_text=True))
@@ -622,7 +653,8 @@ def test_patient_pages_security_headers_and_no_inline_code(app, clinic):
 def test_every_patient_page_has_the_csrf_meta(app, clinic):
     pages = patient_pages(app, clinic)
     assert {name: r.status_code for name, r in pages.items()} == {
-        "today": 200, "timeline": 200, "invalid link": 404, "no access": 401, "not found": 404}
+        "today": 200, "timeline": 200, "access code": 200, "invite landing": 200,
+        "invalid link": 404, "no access": 401, "not found": 404}
     for name, response in pages.items():
         html = response.get_data(as_text=True)
         assert re.search(r'<meta name="csrf-token" content="[^"]+">', html), name

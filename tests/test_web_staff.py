@@ -10,7 +10,15 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 import time_machine
-from conftest import PASSWORD, create_clinic, create_staff, csrf_token, enrol_patient, sign_in
+from conftest import (
+    PASSWORD,
+    create_clinic,
+    create_staff,
+    csrf_token,
+    enrol_patient,
+    open_invite,
+    sign_in,
+)
 
 from meso.extensions import db
 from meso.models import Course, Patient, TreatmentSession
@@ -352,7 +360,7 @@ def test_enrol_shows_the_invite_link_once(app, signed_in):
     assert re.search(r"Face · Day -?\d+ · Session [01] of 4", html)
     # The link works for the patient.
     phone = app.test_client()
-    landing = phone.get(f"/i/{token}")
+    landing = open_invite(phone, token)
     assert landing.status_code == 303
     assert landing.headers["Location"] == "/today"
 
@@ -507,10 +515,10 @@ def test_reissue_replaces_the_link(app, signed_in):
     assert patient.invite_hash == hashlib.sha256(new.encode()).hexdigest()
 
     phone = app.test_client()
-    stale = phone.get(f"/i/{old}")
+    stale = open_invite(phone, old)
     assert stale.status_code == 404
     assert "This link no longer works" in stale.get_data(as_text=True)
-    fresh = phone.get(f"/i/{new}")
+    fresh = open_invite(phone, new)
     assert fresh.status_code == 303
     assert fresh.headers["Location"] == "/today"
 

@@ -88,6 +88,8 @@ class Patient(db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(120))
     invite_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
     invite_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Devices the current invite has opened (meso.access caps it); a new invite starts at 0.
+    invite_uses: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     archived_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
@@ -104,6 +106,7 @@ class Patient(db.Model):
         token = new_token()
         self.invite_hash = hash_token(token)
         self.invite_expires_at = now + timedelta(days=days)
+        self.invite_uses = 0
         return token
 
     @property

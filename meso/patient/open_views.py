@@ -3,7 +3,7 @@ cookies from Safari). Sets the same device cookie as the invite link."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -20,7 +20,8 @@ bp = Blueprint("access", __name__)
 class CodeForm(FlaskForm):
     code = StringField(
         _l("Access code"),
-        description=_l("10 letters and digits, on your clinic's card or your Today page."),
+        description=_l("10 letters and digits, on your clinic's card or under "
+                       "'Show my access code' on your Today page."),
         validators=[DataRequired(message=_l("Enter the code from your clinic.")),
                     Length(max=40)],
     )
@@ -28,8 +29,7 @@ class CodeForm(FlaskForm):
 
 @bp.route("/open", methods=["GET", "POST"])
 def enter_code():
-    if request.method == "GET" and access.device_for_cookie(
-            request.cookies.get(current_app.config["DEVICE_COOKIE"])):
+    if request.method == "GET" and access.device_from_request():
         return redirect(url_for("patient.today"))
     form = CodeForm()
     status = 200
@@ -55,9 +55,3 @@ def enter_code():
     elif request.method == "POST":
         status = 400
     return render_template("patient/open.html", form=form), status
-
-
-@bp.app_context_processor
-def access_code_helper():
-    """Let templates/patient/_access_code.html show the patient's code."""
-    return {"access_code_for": accesscode.code_for}

@@ -6,8 +6,6 @@ like every other state change: the page's script sends its <meta name="csrf-toke
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import (
     Blueprint,
     current_app,
@@ -42,20 +40,6 @@ def public_key_for(app) -> str:
     return key
 
 
-def json_patient(view):
-    """Load the patient (and this browser's device) from the device cookie; 401 JSON without."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        device = access.device_for_cookie(request.cookies.get(current_app.config["DEVICE_COOKIE"]))
-        if device is None:
-            return {"error": "not signed in: open the link from your clinic"}, 401
-        g.patient, g.device = device.patient, device
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def bad(field: str, message: str, status: int = 400):
     return {"error": message, "field": field}, status
 
@@ -71,7 +55,7 @@ def key():
 
 
 @bp.post("/push/subscriptions")
-@json_patient
+@patient_required
 def subscribe():
     """Store this browser's subscription (upsert by endpoint); reminders still due follow."""
     data = request.get_json(silent=True)
@@ -85,6 +69,10 @@ def subscribe():
         subscription = subscriptions.parse(data, services)
     except subscriptions.InvalidSubscription as exc:
         return bad(exc.field, str(exc))
+    if access.endpoint_held_by_another(subscription.endpoint, g.patient):
+        # Only the invite landing's confirmed switch moves a browser to another patient.
+        return bad("endpoint", "this browser's reminders belong to another person's "
+                   "aftercare: turn reminders off and on again to get your own", 409)
     old = data.get("oldEndpoint")  # sent by the service worker after pushsubscriptionchange
     created = subscriptions.store(g.patient, g.device, subscription,
                                   old if isinstance(old, str) else None)
@@ -93,7 +81,7 @@ def subscribe():
 
 
 @bp.delete("/push/subscriptions")
-@json_patient
+@patient_required
 def unsubscribe():
     data = request.get_json(silent=True)
     endpoint = data.get("endpoint") if isinstance(data, dict) else None
@@ -105,7 +93,7 @@ def unsubscribe():
 
 
 @bp.post("/push/test")
-@json_patient
+@patient_required
 def send_test():
     """Queue "this is how reminders look" for the patient's devices: the worker sends it."""
     now = utcnow()

@@ -1,15 +1,18 @@
-"""Patient blueprint: the invite landing, Today, the Timeline and the plan as JSON."""
+"""Patient blueprint: the invite landing, Today, the Timeline, the access code and the plan as
+JSON, and patient_required, the one decorator that asks for the device cookie."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
 
-from meso import access, courses
-from meso.extensions import db
-from meso.models import utcnow
+from meso import access, accesscode, courses
+from meso.extensions import csrf, db
+from meso.models import Patient, PatientDevice, utcnow
 from meso.patient import presenters
 
 bp = Blueprint("patient", __name__)
@@ -18,38 +21,87 @@ bp = Blueprint("patient", __name__)
 LAST_SEEN_EVERY = timedelta(hours=1)
 
 
-@bp.get("/i/<token>")
+class OpenInviteForm(FlaskForm):
+    """The landing's one button. FlaskForm checks its CSRF token against the session."""
+
+    # "1" on the confirmation step: sign the other aftercare out of this browser.
+    switch = HiddenField()
+
+
+@bp.after_request
+def keep_invite_links_private(response):
+    """The landing's URL holds the token: no Referer may carry it on, no index may keep it."""
+    if request.endpoint == "patient.open_invite":
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+# Flask-WTF's global check also wants a Referer on HTTPS, which this page must not send; the
+# form's own CSRF token check (validate_on_submit) still guards the POST.
+@bp.route("/i/<token>", methods=["GET", "POST"])
+@csrf.exempt
 def open_invite(token: str):
-    """Turn a valid invite into a device cookie and go to a clean /today (no token in the bar)."""
+    """GET shows one button and grants nothing (link previews and crawlers only GET); its POST
+    turns the invite into this browser's device cookie and goes to a clean /today."""
     now = utcnow()
     patient = access.patient_for_invite(token, now)
     if patient is None:
         return render_template("patient/invalid_link.html"), 404
+    current = access.device_from_request()
+    own = current is not None and current.patient_id == patient.id
+    other = None if own else current
+    if access.invite_used_up(patient) and not own:
+        return used_up()
+    form = OpenInviteForm()
+    if form.validate_on_submit():
+        if own:  # this browser already opens this aftercare: nothing to add
+            return redirect(url_for("patient.today"), code=303)
+        if other is None or form.switch.data == "1":
+            return grant_device(patient, token, other, now)
+    # A failed CSRF check shows the button again (400); another patient's browser that did
+    # not confirm the switch gets the question (409). Nothing is granted either way.
+    status = 200 if request.method == "GET" else 400 if form.errors else 409
+    return render_template("patient/invite_landing.html", form=form, other=other,
+                           max_devices=access.INVITE_MAX_DEVICES), status
+
+
+def grant_device(patient: Patient, token: str, other: PatientDevice | None, now: datetime):
+    if not access.claim_invite(patient, token):
+        db.session.rollback()
+        return used_up()
+    if other is not None:
+        access.drop_device(other, now)  # confirmed: that aftercare and its reminders leave
     device_token = access.add_device(patient, now)
     db.session.commit()
     response = redirect(url_for("patient.today"), code=303)
     access.set_device_cookie(response, device_token)
-    # The token is in this URL: nothing may carry it on as a Referer.
-    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
+def used_up():
+    return render_template("patient/invalid_link.html", used_up=access.INVITE_MAX_DEVICES), 403
+
+
 def patient_required(view):
-    """Load the patient from the device cookie; without one, explain how to get in."""
+    """Load the patient (g.patient) and this browser (g.device) from the device cookie.
+
+    Without a live one, people get a page explaining how to get in, scripts (the API, push,
+    the offline check-in queue) a JSON 401.
+    """
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        device = access.device_for_cookie(request.cookies.get(current_app.config["DEVICE_COOKIE"]))
+        device = access.device_from_request()
         if device is None:
-            # Scripts (the API, the offline check-in queue, push) get JSON, people a page.
-            if request.path.startswith("/api/") or request.is_json:
+            if request.path.startswith(("/api/", "/push/")) or request.is_json:
                 return {"error": "not signed in: open the link from your clinic"}, 401
             return render_template("patient/no_access.html"), 401
         now = utcnow()
         if now - device.last_seen_at > LAST_SEEN_EVERY:
             device.last_seen_at = now
             db.session.commit()
-        g.patient = device.patient
+        g.patient, g.device = device.patient, device
         return view(*args, **kwargs)
 
     return wrapped
@@ -75,6 +127,17 @@ def timeline():
     plan = courses.plan_for(patient)
     blocks = presenters.timeline_blocks(courses.timeline_for(patient), plan.at.date())
     return render_template("patient/timeline.html", patient=patient, plan=plan, blocks=blocks)
+
+
+@bp.get("/access-code")
+@patient_required
+def access_code():
+    """The access code, on demand only: never inside Today or Timeline, which the service
+    worker keeps for offline use. This page is not kept (static/sw.js stores only Today,
+    Timeline and /api/plan) and, like every page, is sent with Cache-Control: no-store."""
+    code = accesscode.ensure(g.patient)
+    db.session.commit()  # a patient enrolled before access codes gets one now
+    return render_template("patient/access_code.html", patient=g.patient, code=code)
 
 
 @bp.get("/api/plan")

@@ -81,7 +81,7 @@ def invite(patient_id: int):
         "staff/invite.html", patient=patient, link=link, expired=expired,
         plan=courses.plan_for(patient), qr=qr_svg(link) if link else None,
         qr_print=qr_svg(link, element_id=None) if link else None, access_code=code,
-        open_url=open_url(),
+        open_url=open_url(), max_devices=access.INVITE_MAX_DEVICES,
     )
 
 
@@ -125,11 +125,14 @@ def rotate_code(patient_id: int):
 @bp.post("/patients/<int:patient_id>/devices/revoke")
 @login_required
 def revoke_devices(patient_id: int):
+    """A lost phone: every device, the invite link and the access code stop working."""
     patient = clinic_patient(patient_id)
-    count = access.revoke_devices(patient, utcnow())
+    count = access.sign_out_everywhere(patient, utcnow())
     audit.by(current_user, "devices.revoked", patient, devices=count)
     db.session.commit()
-    return back_to(patient, _("The patient's devices are signed out (%(n)d).", n=count))
+    return back_to(patient, _("Signed out everywhere (%(n)d devices). The link and the old "
+                              "access code no longer work: make a new link to hand over.",
+                              n=count))
 
 
 @bp.post("/patients/<int:patient_id>/archive")
@@ -139,8 +142,7 @@ def archive(patient_id: int):
     if patient.archived_at is None:
         now = utcnow()
         patient.archived_at = now
-        patient.invite_hash, patient.invite_expires_at = None, None
-        access.revoke_devices(patient, now)
+        access.sign_out_everywhere(patient, now)
         audit.by(current_user, "patient.archived", patient)
         courses.after_course_change(patient)
         db.session.commit()
@@ -153,6 +155,8 @@ def restore(patient_id: int):
     patient = clinic_patient(patient_id)
     if patient.archived_at is not None:
         patient.archived_at = None
+        # Start from nothing: whatever link or code existed before the archive stays dead.
+        access.sign_out_everywhere(patient, utcnow())
         audit.by(current_user, "patient.restored", patient)
         courses.after_course_change(patient)
         db.session.commit()
