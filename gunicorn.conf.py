@@ -10,5 +10,5 @@ import os
 
 from meso.logging_setup import ACCESS_LOG_FORMAT, choose_format, dict_config
 
-logconfig_dict = dict_config(choose_format(os.environ.get("MESO_LOG_FORMAT"), False))
+logconfig_dict = dict_config(choose_format(os.environ.get("MESO_LOG_FORMAT"), False), gunicorn=True)
 access_log_format = ACCESS_LOG_FORMAT

@@ -109,8 +109,17 @@ class TextLines(logging.Formatter):
         return redact_exception(super().formatException(ei))
 
 
-def dict_config(log_format: str, level: str = "INFO") -> dict:
-    """The logging configuration: one stderr handler on the root, filtered, in ``log_format``."""
+def dict_config(log_format: str, gunicorn: bool = False) -> dict:
+    """The logging configuration: one stderr handler on the root, filtered, in ``log_format``.
+
+    With ``gunicorn`` (gunicorn.conf.py), gunicorn's access and error loggers lose their own
+    handlers and write through the root's; otherwise they are left as gunicorn set them.
+    """
+    loggers = {name: {"level": logging.getLevelName(level)}
+               for name, level in QUIET_LOGGERS.items()}
+    if gunicorn:
+        loggers.update({name: {"handlers": [], "propagate": True}
+                        for name in ("gunicorn.error", "gunicorn.access")})
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -120,13 +129,8 @@ def dict_config(log_format: str, level: str = "INFO") -> dict:
             "stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
                        "formatter": "lines", "filters": ["redact"]},
         },
-        "root": {"level": level, "handlers": ["stderr"]},
-        "loggers": {
-            # gunicorn's own handlers go: its lines reach the root handler like any other.
-            "gunicorn.error": {"handlers": [], "propagate": True},
-            "gunicorn.access": {"handlers": [], "propagate": True},
-            **{name: {"level": logging.getLevelName(lvl)} for name, lvl in QUIET_LOGGERS.items()},
-        },
+        "root": {"level": "INFO", "handlers": ["stderr"]},
+        "loggers": loggers,
     }
 
 
