@@ -12,6 +12,8 @@ from conftest import PASSWORD, create_clinic, create_staff, csrf_token, enrol_pa
 from logleaks import CHECK, LeakCheck, meaningful
 
 from meso import ROOT, accesscode
+from meso.extensions import db
+from meso.models import PushSubscription
 
 TESTS = Path(__file__).resolve().parent
 
@@ -43,10 +45,16 @@ def test_the_app_feeds_the_registry_with_what_the_tests_use(app, client):
     answer = client.post("/checkins", headers={"X-CSRFToken": csrf},
                          json={"key": key, "feeling": 2, "symptoms": ["fever", "rash"]})
     assert answer.status_code == 201
+    endpoint = "https://fcm.googleapis.com/fcm/send/feeder-endpoint-0001"
+    db.session.add(PushSubscription(patient_id=patient.id, endpoint=endpoint,
+                                    p256dh="feeder-p256dh-key", auth="feeder-auth"))
+    db.session.commit()
     for value, kind in [("Feeder Patient", "Patient.name"), (token, "token"),
                         ("feeder@clinic.example", "StaffUser.email"), (PASSWORD, "password"),
                         (code, "access code"), (code.replace("-", ""), "access code"),
-                        (key, "request field key"), ("fever,rash", "CheckIn.symptoms")]:
+                        (key, "request field key"), ("fever,rash", "CheckIn.symptoms"),
+                        (endpoint, "PushSubscription.endpoint"),
+                        ("feeder-auth", "PushSubscription.auth")]:
         assert CHECK.secrets.get(value) == kind, value
 
 
