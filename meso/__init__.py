@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask, render_template, request
@@ -44,7 +43,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     input_guard.init_app(app)
     register_security_headers(app)
     register_template_helpers(app)
-    register_log_redaction()
+    register_log_redaction(app)
     return app
 
 
@@ -201,10 +200,8 @@ def register_template_helpers(app: Flask) -> None:
         return {"lang": str(get_locale()).replace("_", "-"), "protocol": protocol}
 
 
-def register_log_redaction() -> None:
-    from meso.logredact import RedactTokens
+def register_log_redaction(app: Flask) -> None:
+    """Redact every log line; JSON lines with a request id in production (logging_setup)."""
+    from meso import logging_setup
 
-    for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactTokens) for f in logger.filters):
-            logger.addFilter(RedactTokens())
+    logging_setup.init_app(app)

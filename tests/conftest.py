@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from logleaks import pytest_sessionfinish, pytest_sessionstart  # noqa: F401 - leak check hooks
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
