@@ -43,7 +43,7 @@ def shell_files() -> list[str]:
 
 def shell_urls(files: list[str]) -> list[str]:
     urls = [url_for("static", filename=name) for name in files]
-    return urls + [url_for("pwa.offline"), url_for("pwa.manifest")]
+    return [*urls, url_for("pwa.offline"), url_for("pwa.manifest")]
 
 
 def shell_version(files: list[str]) -> str:

@@ -12,12 +12,13 @@ import os
 import re
 import secrets
 import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from helpers import csrf_meta
+from helpers import wait_until as wait_until  # re-exported: tests written before helpers.py
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
@@ -123,11 +124,8 @@ def runner(app):
 
 
 def csrf_token(client, url: str) -> str:
-    """Return the CSRF token a page hands out in its <meta name="csrf-token">."""
-    html = client.get(url).get_data(as_text=True)
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
-    assert match, f"no csrf-token meta on {url}"
-    return match.group(1)
+    """Return the CSRF token the page at ``url`` hands out in its <meta name="csrf-token">."""
+    return csrf_meta(client.get(url))
 
 
 def create_clinic(name="Clinica Roma", phone="+39 06 1234 5678", timezone="Europe/Rome"):
@@ -198,24 +196,6 @@ def watch_console(page) -> list[str]:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     return errors
-
-
-def wait_until(check, timeout: float = 15.0, message: str = "a condition", page=None):
-    """Poll ``check`` until it returns something truthy, and return that; fail after ``timeout``.
-
-    For what the database or a service worker holds, which no Playwright locator can wait on.
-    With ``page``, the wait goes through Playwright so its events (console, CDP) keep arriving.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {message}"
-        if page is None:
-            time.sleep(0.1)
-        else:
-            page.wait_for_timeout(100)
 
 
 def enrol_through_form(page, base: str, session_local: datetime) -> str:

@@ -424,7 +424,7 @@ def test_subscribing_needs_the_csrf_token_and_the_patients_device(patient_client
 
 
 def test_an_endpoint_moves_to_whoever_subscribed_last(patient_client, app, fake_push):
-    first, client, token = patient_client
+    _first, client, token = patient_client
     data = good(fake_push)
     post(client, token, data)
     other, other_token = enrol_patient(create_clinic("Other"), name="Paola Verdi")
@@ -462,7 +462,7 @@ def test_a_revoked_device_gets_no_reminders(patient_client, fake_push):
 
 def test_a_new_subscription_receives_what_is_still_useful(patient_client, fake_push):
     """Reminders skipped for want of a device go out once the patient turns reminders on."""
-    patient, client, token = patient_client
+    _patient, client, token = patient_client
     db.session.execute(sa.update(Reminder).values(status="skipped", last_error="no device"))
     db.session.commit()
     post(client, token, good(fake_push))
