@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request, url_for
@@ -67,7 +68,7 @@ def revoke_devices(patient: Patient, now: datetime) -> int:
         .where(PatientDevice.patient_id == patient.id, PatientDevice.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    return result.rowcount
+    return cast(sa.CursorResult, result).rowcount
 
 
 def invite_url(token: str) -> str:
