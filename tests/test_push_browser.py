@@ -180,7 +180,7 @@ def test_turning_reminders_off_unsubscribes(app, live_server, browser, fake_push
     # The page only queued it: the reminder worker sends it, as it sends every reminder.
     assert fake_push.messages() == []
     worker.run(once=True, batch=50, concurrency=2, lease=timedelta(seconds=60), poll=0,
-               should_stop=lambda: False, now=lambda: datetime.now(UTC))
+               should_stop=lambda: False, now=utcnow)
     assert [m.payload["title"] for m in fake_push.messages()
             if m.payload["tag"] == "test"] == ["Reminders work"]
     # A few tests in a row are fine; then the page says to wait.
