@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint pytest pytest-postgres chromium clean
+.PHONY: run test lint typecheck pytest pytest-postgres screenshots chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,10 +40,13 @@ run: $(VENV)/.runtime
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
-test: $(VENV)/.dev chromium lint pytest pytest-postgres
+test: $(VENV)/.dev chromium lint typecheck pytest pytest-postgres
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
 
 pytest: $(VENV)/.dev chromium
 	$(BIN)/python -m pytest
@@ -51,6 +54,11 @@ pytest: $(VENV)/.dev chromium
 # The same suite (browser tests aside) on PostgreSQL: the code must run on both.
 pytest-postgres: $(VENV)/.dev
 	MESO_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -m "not browser and not sqlite" -q
+
+# The README's own pictures (docs/screenshots/), retaken on purpose by the browser test that
+# shows them; any other test run leaves its screenshots in test-artifacts/ (ignored by git).
+screenshots: $(VENV)/.dev chromium
+	MESO_README_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_browser.py -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from meso import courses, create_app  # noqa: E402
-from meso.extensions import db  # noqa: E402
-from meso.models import Clinic, Course, Patient, PatientDevice, TreatmentSession  # noqa: E402
-from meso.staff.rosterdata import roster_page  # noqa: E402
+from meso import courses, create_app
+from meso.extensions import db
+from meso.models import Clinic, Course, Patient, PatientDevice, TreatmentSession
+from meso.staff.rosterdata import roster_page
 
 PATIENTS = int(os.environ.get("BENCH_PATIENTS", "10000"))
 NAMES = ["Maria", "Luca", "Giulia", "Marco", "Sofia", "Anna", "Paolo", "Elena", "Sara", "Luigi"]

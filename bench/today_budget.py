@@ -1,6 +1,6 @@
 """Performance budget for /today on first load: HTML + CSS + JS, gzip-compressed, at most 30 KB.
 
-    .venv/bin/python bench/today_budget.py
+    .venv/bin/python bench/today_budget.py      # the .venv `make test` sets up
 
 Enrols a patient in a throwaway SQLite database, opens Today on their busiest day (the first
 hours after a session: every restriction running, the check-in card showing), fetches the page
@@ -12,14 +12,14 @@ total is over budget. tests/test_pwa.py asserts the same budget.
 from __future__ import annotations
 
 import gzip
-import re
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bs4 import BeautifulSoup
+
 BUDGET = 30 * 1024
-ASSET = re.compile(r'<(?:link[^>]+rel="stylesheet"[^>]+href|script[^>]+src)="([^"]+)"')
 
 
 def first_load(client, path: str = "/today") -> list[tuple[str, bytes]]:
@@ -27,7 +27,9 @@ def first_load(client, path: str = "/today") -> list[tuple[str, bytes]]:
     page = client.get(path)
     assert page.status_code == 200, f"{path} answered {page.status_code}"
     resources = [(path, page.data)]
-    for url in ASSET.findall(page.get_data(as_text=True)):
+    html = BeautifulSoup(page.get_data(as_text=True), "html.parser")
+    for tag in html.select('link[rel="stylesheet"][href], script[src]'):
+        url = tag.get("href") or tag["src"]
         response = client.get(url)
         assert response.status_code == 200, f"{url} answered {response.status_code}"
         resources.append((url, response.data))
@@ -59,8 +61,9 @@ def main() -> int:
             db.session.commit()
             client = app.test_client()
             # The invite landing's button (a POST with the page's CSRF token) opens Today.
-            landing = client.get(f"/i/{token}").get_data(as_text=True)
-            csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', landing).group(1)
+            landing = BeautifulSoup(client.get(f"/i/{token}").get_data(as_text=True),
+                                    "html.parser")
+            csrf = landing.select_one('meta[name="csrf-token"]')["content"]
             client.post(f"/i/{token}", data={"csrf_token": csrf})
             resources = first_load(client)
     total = sum(compressed(body) for _, body in resources)

@@ -34,8 +34,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     load_config(app, test_config or {})
     require_base_url(app)
     if app.config["PROXY_HOPS"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"],
-                                x_proto=app.config["PROXY_HOPS"], x_host=app.config["PROXY_HOPS"])
+        # Flask's documented way to wrap the WSGI app; mypy sees a method being replaced.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=app.config["PROXY_HOPS"],
+            x_proto=app.config["PROXY_HOPS"], x_host=app.config["PROXY_HOPS"])
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)

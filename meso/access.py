@@ -8,6 +8,7 @@ view commits.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app, request
@@ -128,7 +129,7 @@ def revoke_devices(patient: Patient, now: datetime) -> int:
     )
     db.session.execute(
         sa.delete(PushSubscription).where(PushSubscription.patient_id == patient.id))
-    return result.rowcount
+    return cast(sa.CursorResult, result).rowcount
 
 
 def drop_device(device: PatientDevice, now: datetime) -> None:

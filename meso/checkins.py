@@ -65,6 +65,7 @@ def parse(data: Mapping[str, Any], now: datetime) -> tuple[Submission | None, di
         errors["at"] = _("This check-in is too old or has a wrong date, so it was not kept.")
     if errors:
         return None, errors
+    assert isinstance(key, str) and feeling is not None and filled_at is not None  # no errors
     return Submission(key, feeling, frozenset(symptoms), filled_at), {}
 
 

@@ -130,7 +130,7 @@ def accept_invite(invite: StaffInvite, password: str) -> StaffUser:
                          password_hash=hash_password(password))
         db.session.add(user)
     else:
-        user = db.session.get(StaffUser, invite.staff_user_id)
+        user = db.session.get_one(StaffUser, invite.staff_user_id)
         user.password_hash = hash_password(password)
         user.session_version += 1  # a reset ends every session of the old password
     invite.used_at = now

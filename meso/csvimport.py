@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +47,7 @@ class ParsedRow:
     errors: list[str] = field(default_factory=list)
 
 
-def header_map(fieldnames: list[str] | None) -> dict[str, str]:
+def header_map(fieldnames: Sequence[str] | None) -> dict[str, str]:
     """Map our column keys to the file's header names; raise ImportError_ when one is off."""
     if not fieldnames:
         raise ImportError_("the file is empty: it needs a header row and one row per patient")
@@ -68,7 +69,7 @@ def header_map(fieldnames: list[str] | None) -> dict[str, str]:
     return mapping
 
 
-def parse_row(values: dict[str, str], line: int, clinic_zone: str) -> ParsedRow:
+def parse_row(values: Mapping[str, str | None], line: int, clinic_zone: str) -> ParsedRow:
     """Check one row; every problem is collected, not just the first."""
     row = ParsedRow(line)
     get = lambda key: (values.get(key) or "").strip()  # noqa: E731
@@ -129,7 +130,8 @@ def parse(text: str, clinic: Clinic) -> list[ParsedRow]:
         dialect = csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect, restkey="__extra__")
     mapping = header_map(reader.fieldnames)
-    rows, seen = [], {}
+    rows: list[ParsedRow] = []
+    seen: dict[tuple, int] = {}
     for values in reader:
         if not any((v or "").strip() for k, v in values.items() if k != "__extra__"):
             continue  # a blank line in the sheet
@@ -192,7 +194,7 @@ def import_command(path: Path, clinic_name: str, dry_run: bool) -> None:
     for row in rows:
         if row.errors:
             click.echo(f"Row {row.line}: " + "; ".join(row.errors))
-        elif dry_run:
+        elif dry_run and row.enrolment is not None:
             click.echo(f"Row {row.line}: OK  {describe(row.enrolment)}")
     if bad:
         raise click.ClickException(
@@ -202,6 +204,7 @@ def import_command(path: Path, clinic_name: str, dry_run: bool) -> None:
                    "Nothing was saved.")
         return
     for row in rows:
+        assert row.enrolment is not None  # a row without errors has its enrolment
         courses.enrol(clinic, row.enrolment, current_app.config["INVITE_DAYS"], via="import")
     audit.record("patients.imported", clinic_id=clinic.id, patients=len(rows))
     db.session.commit()

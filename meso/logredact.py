@@ -29,7 +29,7 @@ REDACTED = "[redacted]"
 
 
 def _query_value(match: re.Match) -> str:
-    separator, key, value = match.groups()
+    separator, key, _value = match.groups()
     if key.lower() in SAFE_QUERY_KEYS:
         return match.group(0)
     return f"{separator}{key}={REDACTED}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -156,7 +157,7 @@ def rearm(patient: Patient, now: datetime | None = None) -> int:
                 last_error=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return cast(sa.CursorResult, result).rowcount
 
 
 def claim_due(now: datetime, limit: int, lease: timedelta) -> tuple[list[int], datetime]:
@@ -177,9 +178,9 @@ def claim_due(now: datetime, limit: int, lease: timedelta) -> tuple[list[int], d
         if ids:
             db.session.execute(lease_rows.where(Reminder.id.in_(ids)))
     else:
-        ids = db.session.scalars(
+        ids = list(db.session.scalars(
             lease_rows.where(Reminder.id.in_(due_rows(now, limit))).returning(Reminder.id)
-        ).all()
+        ))
     db.session.commit()
     return sorted(ids), token
 
@@ -213,7 +214,7 @@ def record(reminder_id: int, token: datetime, values: dict) -> bool:
         .values(lease_until=None, **values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return cast(sa.CursorResult, result).rowcount == 1
 
 
 def sent(now: datetime, attempts: int) -> dict:
@@ -256,7 +257,7 @@ def prune(endpoints: list[str]) -> int:
     result = db.session.execute(
         sa.delete(PushSubscription).where(PushSubscription.endpoint.in_(endpoints))
     )
-    return result.rowcount
+    return cast(sa.CursorResult, result).rowcount
 
 
 def mark_success(endpoints: list[str], now: datetime) -> None:

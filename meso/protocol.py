@@ -17,7 +17,7 @@ from datetime import timedelta
 from types import MappingProxyType
 
 
-def N_(text: str) -> str:
+def N_(text: str) -> str:  # noqa: N802 - gettext's own name for the marker, which Babel finds
     """Mark a text for translation; it is translated where it is shown (gettext_noop)."""
     return text
 

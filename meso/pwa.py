@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import cast
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import get_locale
@@ -32,7 +33,7 @@ SHELL_TEMPLATES = ("base.html", "patient/offline.html")
 
 def shell_files() -> list[str]:
     """Return the static files to precache, relative to static/: all CSS and JS, a few icons."""
-    static = Path(current_app.static_folder)
+    static = Path(cast(str, current_app.static_folder))  # create_app always sets it
     found = sorted(
         str(path.relative_to(static))
         for pattern in ("css/*.css", "js/*.js")
@@ -43,14 +44,14 @@ def shell_files() -> list[str]:
 
 def shell_urls(files: list[str]) -> list[str]:
     urls = [url_for("static", filename=name) for name in files]
-    return urls + [url_for("pwa.offline"), url_for("pwa.manifest")]
+    return [*urls, url_for("pwa.offline"), url_for("pwa.manifest")]
 
 
 def shell_version(files: list[str]) -> str:
     """Hash everything the worker precaches, so any change to the shell is a new version."""
     digest = hashlib.sha256()
-    static = Path(current_app.static_folder)
-    templates = Path(current_app.template_folder)
+    static = Path(cast(str, current_app.static_folder))
+    templates = Path(cast(str, current_app.template_folder))
     for path in [static / name for name in files] + [templates / n for n in SHELL_TEMPLATES]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]

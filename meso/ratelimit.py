@@ -99,7 +99,8 @@ def count_failure(key: str, limit: Limit, now: datetime) -> None:
                 db.session.add(RateLimit(key=key, window_start=now, count=1))
             return
         except sa.exc.IntegrityError:
-            row = db.session.get(RateLimit, key, with_for_update=True, populate_existing=True)
+            row = db.session.get_one(RateLimit, key, with_for_update=True,
+                                     populate_existing=True)
     if row.window_start + limit[1] <= now:
         row.window_start, row.count = now, 1
     else:

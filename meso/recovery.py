@@ -60,7 +60,7 @@ class DayPlan:
     area: str
     sessions_done: int
     sessions_planned: int
-    session_at: datetime | None  # latest session started (local), or the first one if none yet
+    session_at: datetime  # latest session started (local), or the first one if none yet
     avoid: tuple[Avoid, ...]
     allowed_again: tuple[AllowedAgain, ...]
     normal: tuple[str, ...]

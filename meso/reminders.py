@@ -77,6 +77,7 @@ def after_quiet_hours(local: datetime, settings: Settings) -> datetime:
     if not in_quiet_hours(local, settings):
         return local
     zone = local.tzinfo
+    assert zone is not None, "an aware local time"
     end = at_clock(local.date(), settings.quiet_end, zone)
     if end <= local:
         end = at_clock(local.date() + timedelta(days=1), settings.quiet_end, zone)

@@ -5,6 +5,7 @@ ones the worker may send to. Services: they flush, the caller commits.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import cast
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -80,7 +81,7 @@ def store(patient: Patient, device: PatientDevice, subscription: push.Subscripti
         sa.select(PushSubscription).where(PushSubscription.endpoint == subscription.endpoint)
     )
     created = row is None
-    if created:
+    if row is None:
         row = PushSubscription(endpoint=subscription.endpoint, created_at=utcnow())
         db.session.add(row)
     row.patient_id, row.device_id = patient.id, device.id
@@ -102,17 +103,18 @@ def store(patient: Patient, device: PatientDevice, subscription: push.Subscripti
 
 def forget(patient_id: int, endpoint: str) -> int:
     """Delete the patient's own subscription with this endpoint (never anyone else's)."""
-    return db.session.execute(
+    result = db.session.execute(
         sa.delete(PushSubscription).where(
             PushSubscription.endpoint == endpoint, PushSubscription.patient_id == patient_id
         )
-    ).rowcount
+    )
+    return cast(sa.CursorResult, result).rowcount
 
 
 def count(patient_id: int) -> int:
     return db.session.scalar(
         sa.select(sa.func.count()).where(PushSubscription.patient_id == patient_id)
-    )
+    ) or 0
 
 
 def live(patient_ids, services) -> tuple[dict[int, list[push.Subscription]], int]:

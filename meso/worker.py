@@ -86,6 +86,7 @@ def run_batch(pusher: push.Pusher, pool: ThreadPoolExecutor, size: int, lease: t
 
 
 def _send_all(pusher: push.Pusher, job: Job) -> list[tuple[str, push.Outcome]]:
+    assert job.message is not None, "only a job without a decision is sent"
     results = []
     for sub in job.subscriptions:
         try:
@@ -185,7 +186,7 @@ def decide(row, patient, settings, zone, protocol, devices, now) -> Job:
     elif not devices:
         job.decision = outbox.closed("skipped", outbox.NO_DEVICE, now)
     else:
-        message = (trial_message(settings) if trial
+        message = (trial_message(settings) if trial or rule is None
                    else render(row, rule, enabled, settings, zone, protocol, now))
         # A re-send (or a newer version) replaces the older one at the push service: the
         # Topic names the rule and the course, and only its keyed digest leaves (Pusher.topic).
@@ -201,14 +202,14 @@ def patient_zone(patient: Patient) -> ZoneInfo:
 def checked_in(patient_id: int, fire_at: datetime, zone: ZoneInfo) -> bool:
     """Return whether the patient already checked in on the reminder's local day."""
     day = fire_at.astimezone(zone).date()
-    return db.session.scalar(
+    return bool(db.session.scalar(
         sa.select(sa.exists().where(CheckIn.patient_id == patient_id, CheckIn.local_date == day))
-    )
+    ))
 
 
 def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
         should_stop: Callable[[], bool], now: Callable[[], datetime],
-        sleep: Callable[[float], None] = clock.sleep) -> BatchStats:
+        sleep: Callable[[float], object] = clock.sleep) -> BatchStats:
     """Work batches until ``should_stop`` (checked between batches) or, with ``once``, until
     nothing is due. Return the totals."""
     pusher = push.pusher_for(current_app)

@@ -12,12 +12,13 @@ import os
 import re
 import secrets
 import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from helpers import csrf_meta
+from helpers import wait_until as wait_until  # re-exported: tests written before helpers.py
 from logleaks import pytest_sessionfinish, pytest_sessionstart  # noqa: F401 - leak check hooks
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
@@ -125,14 +126,8 @@ def runner(app):
 
 
 def csrf_token(client, url: str) -> str:
-    """Return the CSRF token a page hands out in its <meta name="csrf-token">."""
-    return csrf_token_of(client.get(url), url)
-
-
-def csrf_token_of(response, url: str = "the page") -> str:
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', response.get_data(as_text=True))
-    assert match, f"no csrf-token meta on {url}"
-    return match.group(1)
+    """Return the CSRF token the page at ``url`` hands out in its <meta name="csrf-token">."""
+    return csrf_meta(client.get(url))
 
 
 def open_invite(client, token: str, *, switch: bool = False):
@@ -145,7 +140,7 @@ def open_invite(client, token: str, *, switch: bool = False):
     landing = client.get(f"/i/{token}")
     if landing.status_code != 200:
         return landing
-    data = {"csrf_token": csrf_token_of(landing, "the invite landing")}
+    data = {"csrf_token": csrf_meta(landing)}
     if switch:
         data["switch"] = "1"
     return client.post(f"/i/{token}", data=data)
@@ -226,24 +221,6 @@ def watch_console(page) -> list[str]:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     return errors
-
-
-def wait_until(check, timeout: float = 15.0, message: str = "a condition", page=None):
-    """Poll ``check`` until it returns something truthy, and return that; fail after ``timeout``.
-
-    For what the database or a service worker holds, which no Playwright locator can wait on.
-    With ``page``, the wait goes through Playwright so its events (console, CDP) keep arriving.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {message}"
-        if page is None:
-            time.sleep(0.1)
-        else:
-            page.wait_for_timeout(100)
 
 
 def enrol_through_form(page, base: str, session_local: datetime) -> str:

@@ -127,7 +127,7 @@ class FakePushService:
         service = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
+            def do_POST(self):
                 service.handle(self)
 
             def log_message(self, *args):

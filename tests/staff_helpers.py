@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 from conftest import IsolatedClient, create_clinic, create_staff, csrf_token, sign_in
 
@@ -44,15 +42,3 @@ def actions(**where) -> list[str]:
     for key, value in where.items():
         query = query.where(getattr(AuditEvent, key) == value)
     return list(db.session.scalars(query))
-
-
-def field_error(html: str, field_id: str) -> str | None:
-    match = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">([^<]*)</p>', html)
-    return match.group(1) if match else None
-
-
-def assert_no_inline_code(html: str) -> None:
-    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
-    assert not re.search(r"<style\b", html, re.I), "inline <style>"
-    assert not re.search(r"\sstyle\s*=", html, re.I), "style= attribute"
-    assert not re.search(r"\son[a-z]+\s*=", html, re.I), "inline event handler"

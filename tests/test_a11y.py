@@ -4,6 +4,7 @@ dark mode; tap targets, reflow at 320 px and 200 % text, visible focus, reduced 
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -243,7 +244,7 @@ def test_keyboard_focus_is_visible_and_in_reading_order(app, live_server, browse
     assert unseen == []
     tops = [s["top"] for s in stops[1:]]
     # Reading order: each stop is below the previous one, or on the same row.
-    assert all(b >= a - 60 for a, b in zip(tops, tops[1:], strict=False)), stops
+    assert all(b >= a - 60 for a, b in itertools.pairwise(tops)), stops
     context.close()
 
 

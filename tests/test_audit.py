@@ -4,12 +4,12 @@ and when, sign-ins, what admins see, erasure, and no secret ever recorded."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from conftest import PASSWORD, create_clinic, sign_in
+from helpers import page_html
 from staff_helpers import actions, new_client, post, signed_in_client
 
 from meso import access, accesscode, audit
@@ -29,8 +29,8 @@ def test_the_story_of_a_patient(app, clinic):
     admin = signed_in_client(app, clinic, "boss@clinic.example", role="admin")
     anna = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == "boss@clinic.example"))
     response = post(admin, "/staff/patients/new", ENROL)
-    invite_html = admin.get(response.headers["Location"]).get_data(as_text=True)
-    link_token = re.search(r'/i/([A-Za-z0-9_-]{43,})"', invite_html).group(1)
+    invite = page_html(admin.get(response.headers["Location"]))
+    link_token = invite.select_one("a#invite-link")["href"].rsplit("/i/", 1)[1]
     patient = db.session.scalar(sa.select(Patient))
     admin.get(f"/staff/patients/{patient.id}")
     post(admin, f"/staff/patients/{patient.id}/sessions", {"record-starts_at": "2026-12-11T10:00"})

@@ -143,7 +143,7 @@ def test_a_21st_device_signs_out_the_least_recently_used(app, patient):
     db.session.commit()
     assert count(PatientDevice, patient_id=patient.id) == 20
     assert access.device_for_cookie(tokens[0]) is None  # the least recently seen
-    assert all(access.device_for_cookie(t) for t in tokens[1:] + [newest])
+    assert all(access.device_for_cookie(t) for t in [*tokens[1:], newest])
 
 
 def test_signed_out_devices_make_room_first(app, patient):

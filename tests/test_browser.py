@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,12 +15,10 @@ from conftest import (
     open_invite_in_browser,
     watch_console,
 )
+from helpers import screenshot
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-
 
 def test_enrol_then_patient_reads_today_on_a_phone(app, live_server, browser):
     clinic = create_clinic()
@@ -71,11 +68,11 @@ def test_enrol_then_patient_reads_today_on_a_phone(app, live_server, browser):
     expect(countdown).to_have_text("OK now")
     page.reload()
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "today.png"), full_page=True)
+    # The README's two pictures: docs/screenshots/ with `make screenshots`.
+    screenshot(page, "today.png", readme=True, full_page=True)
     page.get_by_role("link", name="Timeline").click()
     page.wait_for_url(f"{live_server}/timeline")
     expect(page.locator('.day[aria-current="date"] .today-badge')).to_have_text("Today")
-    page.screenshot(path=str(SCREENSHOTS / "timeline.png"))
+    screenshot(page, "timeline.png", readme=True)
     phone.close()
     assert errors == [] and staff_errors == []

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-import time_machine
 from conftest import create_clinic, enrol_patient, open_invite
+from helpers import csrf_meta, frozen, page_html
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,10 +21,6 @@ pytestmark = pytest.mark.usefixtures("client")  # makes app.test_client() an Iso
 SESSION = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # Fri 10:00 in Rome
 NOW = datetime(2026, 11, 21, 17, 0, tzinfo=UTC)  # Sat 18:00 in Rome, day 1
 KEY = "0f8fad5b-d9cb-469f-a165-70867728950e"
-
-
-def frozen(instant: datetime):
-    return time_machine.travel(instant, tick=False)
 
 
 @pytest.fixture
@@ -42,8 +37,19 @@ def patient_client(app, clinic, name="Maria Rossi", **enrol):
 
 
 def token_of(browser, url="/today") -> str:
-    html = browser.get(url).get_data(as_text=True)
-    return re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
+    return csrf_meta(browser.get(url))
+
+
+def checkin_key(html) -> str:
+    """The idempotency key the check-in form carries (one per form shown)."""
+    key = page_html(html).select_one('form[action="/checkins"] input[name="key"]')["value"]
+    assert len(key) == 32 and set(key) <= set("0123456789abcdef"), key
+    return key
+
+
+def owner_of(html) -> str:
+    """The opaque owner id the page gives the check-in script (never the patient's id)."""
+    return page_html(html).select_one("[data-owner]")["data-owner"]
 
 
 def post_json(browser, body, token=None):
@@ -109,7 +115,7 @@ def test_new_keys_are_new_check_ins(app, clinic):
 
 def test_concurrent_repeats_store_one_row(app, clinic):
     """Four tabs (or a retry racing its first try) send one check-in at once: one row."""
-    patient, token = enrol_patient(clinic, first_session=SESSION)
+    _patient, token = enrol_patient(clinic, first_session=SESSION)
     tabs = []
     for _ in range(4):
         tab = app.test_client()
@@ -134,8 +140,7 @@ def test_concurrent_repeats_store_one_row(app, clinic):
 def test_form_post_stores_once_and_shows_the_answer(app, clinic):
     _, browser = patient_client(app, clinic)
     with frozen(NOW):
-        html = browser.get("/today").get_data(as_text=True)
-        key = re.search(r'name="key" value="([0-9a-f]{32})"', html).group(1)
+        key = checkin_key(browser.get("/today"))
         form = {"csrf_token": token_of(browser), "key": key, "feeling": "3"}
         first = browser.post("/checkins", data=form)
         again = browser.post("/checkins", data=form)  # a reload re-posts the same form
@@ -149,7 +154,8 @@ def test_form_post_stores_once_and_shows_the_answer(app, clinic):
 # -- what the patient is told ---------------------------------------------------------------
 
 def visible_guidance(html: str) -> list[str]:
-    return re.findall(r'data-guidance="(\w+)">', html)
+    return [block["data-guidance"] for block in
+            page_html(html).select("[data-guidance]:not([hidden])")]
 
 
 @pytest.mark.parametrize(
@@ -379,8 +385,8 @@ def test_no_check_in_before_the_first_session(app, clinic):
 def test_check_in_page_works_without_javascript(app, clinic):
     _, browser = patient_client(app, clinic)
     page = browser.get("/checkins/new").get_data(as_text=True)
-    assert '<form method="post" action="/checkins"' in page
-    assert re.search(r'name="key" value="[0-9a-f]{32}"', page)
+    assert page_html(page).select_one('form[method="post"][action="/checkins"]')
+    assert checkin_key(page)
 
 
 # -- the service ----------------------------------------------------------------------------
@@ -433,10 +439,8 @@ def test_a_queued_check_in_of_another_patient_is_never_stored(app, clinic):
     with frozen(datetime(2026, 11, 21, 17, 0, tzinfo=UTC)):
         anna, anna_phone = patient_client(app, clinic, name="Anna Verdi")
         bruno, shared_phone = patient_client(app, clinic, name="Bruno Neri")
-        html = anna_phone.get("/today").get_data(as_text=True)
-        anna_owner = re.search(r'data-owner="([0-9a-f]+)"', html).group(1)
-        html = shared_phone.get("/today").get_data(as_text=True)
-        bruno_owner = re.search(r'data-owner="([0-9a-f]+)"', html).group(1)
+        anna_owner = owner_of(anna_phone.get("/today"))
+        bruno_owner = owner_of(shared_phone.get("/today"))
         assert anna_owner != bruno_owner
         assert str(anna.id) not in (anna_owner, bruno_owner)
         refused = post_json(shared_phone, body(owner=anna_owner))

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-import time_machine
 from conftest import create_clinic
+from helpers import frozen
 
 from meso import accesscode
 from meso.extensions import db
@@ -21,8 +21,8 @@ Anna Verdi,body,2026-11-22 09:00,,,
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(datetime(2026, 11, 25, 12, 0, tzinfo=UTC), tick=False):
+def frozen_clock():
+    with frozen(datetime(2026, 11, 25, 12, 0, tzinfo=UTC)):
         yield
 
 

@@ -46,7 +46,7 @@ def test_nul_in_a_form_field_is_a_400_and_saves_nothing(staff_client):
 
 
 def test_nul_in_json_is_a_json_400(app, client):
-    patient, token = enrol_patient(create_clinic())
+    _patient, token = enrol_patient(create_clinic())
     assert open_invite(client, token).status_code == 303
     csrf = csrf_token(client, "/today")
     response = client.post("/checkins", json={"key": "k" * 20, "feeling": 3, "symptoms": [],
@@ -57,7 +57,7 @@ def test_nul_in_json_is_a_json_400(app, client):
 
 
 def test_a_non_ascii_check_in_owner_is_refused_not_a_crash(app, client):
-    patient, token = enrol_patient(create_clinic())
+    _patient, token = enrol_patient(create_clinic())
     assert open_invite(client, token).status_code == 303
     csrf = csrf_token(client, "/today")
     response = client.post("/checkins", json={"key": "k" * 20, "feeling": 3, "symptoms": [],

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 import time_machine
-from conftest import create_clinic, csrf_token_of, enrol_patient, open_invite
+from conftest import create_clinic, enrol_patient, open_invite
+from helpers import csrf_meta
 
 from meso import access
 from meso.extensions import db
@@ -104,19 +105,19 @@ def test_the_post_needs_the_pages_csrf_token(app, invite, csrf):
     assert '<p class="error" id="open-error" role="alert">' in html
     assert "Please tap the button again." in html
     assert 'aria-describedby="open-error">Open my aftercare</button>' in html
-    retry = phone.post(f"/i/{token}", data={"csrf_token": csrf_token_of(response)})
+    retry = phone.post(f"/i/{token}", data={"csrf_token": csrf_meta(response)})
     assert retry.status_code == 303
 
 
 def test_over_https_the_post_needs_no_referer(app, invite):
     """The landing sends no Referer (its URL holds the token); the CSRF token still guards it."""
-    patient, token = invite
+    _patient, token = invite
     phone = app.test_client()
     landing = phone.get(f"/i/{token}", base_url="https://localhost")
     forged = phone.post(f"/i/{token}", base_url="https://localhost")
     assert forged.status_code == 400 and devices() == []
     response = phone.post(f"/i/{token}", base_url="https://localhost",
-                          data={"csrf_token": csrf_token_of(landing)})
+                          data={"csrf_token": csrf_meta(landing)})
     assert response.status_code == 303 and device_cookie_set(response)
 
 
@@ -128,7 +129,7 @@ def test_a_dead_link_has_no_button_and_its_post_grants_nothing(app, invite):
     landing = phone.get(f"/i/{token}")
     assert landing.status_code == 404 and "<button" not in landing.get_data(as_text=True)
     assert landing.headers["Referrer-Policy"] == "no-referrer"
-    response = phone.post(f"/i/{token}", data={"csrf_token": csrf_token_of(landing)})
+    response = phone.post(f"/i/{token}", data={"csrf_token": csrf_meta(landing)})
     assert response.status_code == 404 and not device_cookie_set(response)
     assert devices() == []
 
@@ -147,7 +148,7 @@ def test_an_invite_opens_at_most_five_devices(app, invite):
     assert f"<h1>{USED_UP}</h1>" in html and "ask your clinic for a new link" in html
     assert "<button" not in html
     # Even a POST with a good token (the page was opened before the fifth device) is refused.
-    response = sixth.post(f"/i/{token}", data={"csrf_token": csrf_token_of(landing)})
+    response = sixth.post(f"/i/{token}", data={"csrf_token": csrf_meta(landing)})
     assert response.status_code == 403 and not device_cookie_set(response)
     assert len(devices()) == access.INVITE_MAX_DEVICES
     # A new link from the clinic opens devices again.
@@ -173,7 +174,7 @@ def test_phones_pressing_at_the_same_moment_never_pass_five(app, invite):
     phones = []
     for _ in range(access.INVITE_MAX_DEVICES + 2):
         phone = app.test_client()
-        phones.append((phone, csrf_token_of(phone.get(f"/i/{token}"))))
+        phones.append((phone, csrf_meta(phone.get(f"/i/{token}"))))
     statuses: list[int] = []
     start = threading.Barrier(len(phones))
 
@@ -211,7 +212,7 @@ def test_another_patients_browser_is_asked_before_switching(app, clinic, invite,
     assert ">Switch to this aftercare</button>" in html
     assert '<a href="/today">Keep Maria\'s aftercare</a>' in html
     # Pressing a button without the confirmation (a forged form) only asks again.
-    refused = marias_phone.post(f"/i/{token}", data={"csrf_token": csrf_token_of(landing)})
+    refused = marias_phone.post(f"/i/{token}", data={"csrf_token": csrf_meta(landing)})
     assert refused.status_code == 409 and not device_cookie_set(refused)
     assert "This phone already has an aftercare open" in refused.get_data(as_text=True)
     assert "Hello Maria" in marias_phone.get("/today").get_data(as_text=True)

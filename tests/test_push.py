@@ -10,12 +10,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-import time_machine
 from conftest import create_clinic, csrf_token, enrol_patient, listed_push_service, open_invite
+from helpers import frozen
 
 from meso import courses, push, subscriptions, worker
 from meso.extensions import db
-from meso.models import Patient, PatientDevice, PushSubscription, Reminder, ReminderSettings
+from meso.models import (
+    Patient,
+    PatientDevice,
+    PushSubscription,
+    Reminder,
+    ReminderSettings,
+    utcnow,
+)
 
 SUBJECT = "mailto:ops@clinic.example"
 
@@ -429,7 +436,7 @@ def test_another_patient_cannot_take_over_a_live_devices_endpoint(patient_client
     first, client, token = patient_client
     data = good(fake_push)
     post(client, token, data)
-    other, other_token = enrol_patient(create_clinic("Other"), name="Paola Verdi")
+    _other, other_token = enrol_patient(create_clinic("Other"), name="Paola Verdi")
     phone = app.test_client()  # the same browser after it lost its cookie, say
     assert open_invite(phone, other_token).status_code == 303
     response = post(phone, csrf_token(phone, "/today"), data)
@@ -482,7 +489,7 @@ def test_a_revoked_device_gets_no_reminders(patient_client, fake_push):
 
 def test_a_new_subscription_receives_what_is_still_useful(patient_client, fake_push):
     """Reminders skipped for want of a device go out once the patient turns reminders on."""
-    patient, client, token = patient_client
+    _patient, client, token = patient_client
     db.session.execute(sa.update(Reminder).values(status="skipped", last_error="no device"))
     db.session.commit()
     post(client, token, good(fake_push))
@@ -498,9 +505,10 @@ def ask_for_a_test(client, token):
     return client.post("/push/test", headers={"X-CSRFToken": token})
 
 
-def run_worker(now: datetime | None = None):
+def run_worker():
+    """The worker, once, on the real clock (helpers.frozen moves it when a test needs)."""
     return worker.run(once=True, batch=50, concurrency=2, lease=timedelta(seconds=60), poll=0,
-                      should_stop=lambda: False, now=lambda: now or datetime.now(UTC))
+                      should_stop=lambda: False, now=utcnow)
 
 
 def trials(service, name=None):
@@ -554,15 +562,15 @@ def test_test_notifications_are_rate_limited_with_retry_after(patient_client, fa
     _, client, token = patient_client
     post(client, token, good(fake_push))
     start = datetime.now(UTC) + timedelta(minutes=1)  # not back: the CSRF token is dated
-    with time_machine.travel(start, tick=False):
+    with frozen(start):
         assert [ask_for_a_test(client, token).status_code for _ in range(3)] == [202] * 3
-    with time_machine.travel(start + timedelta(minutes=4), tick=False):
+    with frozen(start + timedelta(minutes=4)):
         refused = ask_for_a_test(client, token)
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "360"
     assert refused.json == {"error": "too many test notifications: try again in 6 min",
                             "retry_after": 360}
-    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+    with frozen(start + timedelta(minutes=10)):
         assert ask_for_a_test(client, token).status_code == 202
 
 

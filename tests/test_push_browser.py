@@ -10,27 +10,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import (
-    PHONE,
-    create_clinic,
-    enrol_patient,
-    open_invite_in_browser,
-    wait_until,
-    watch_console,
-)
+from conftest import PHONE, create_clinic, enrol_patient, open_invite_in_browser, watch_console
+from helpers import frozen, screenshot, wait_until
 from playwright.sync_api import expect
 
 from meso import ratelimit, trial_push, worker
 from meso.extensions import db
-from meso.models import PushSubscription, Reminder
+from meso.models import PushSubscription, Reminder, utcnow
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 STUB = """
 (() => {
@@ -102,9 +93,8 @@ def test_turn_on_reminders_receive_one_and_open_it(app, live_server, browser, fa
     button = card.get_by_role("button", name="Turn on reminders")
     expect(button).to_be_visible()
     assert page.evaluate("window.__permissionAsked") is None, "no prompt before the tap"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     card.scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "reminders-card.png"))
+    screenshot(page, "reminders-card.png")
     button.click()
     status = card.locator(".reminders-status")
     expect(status).to_contain_text("Done: reminders are on for this phone.")
@@ -120,9 +110,9 @@ def test_turn_on_reminders_receive_one_and_open_it(app, live_server, browser, fa
 
     # The worker, at the evening heat reminder's time: exactly that one message goes out.
     heat = db.session.scalar(sa.select(Reminder).where(Reminder.rule == "heat_day1"))
-    evening = heat.fire_at + timedelta(minutes=1)
-    worker.run(once=True, batch=50, concurrency=2, lease=timedelta(seconds=60), poll=0,
-               should_stop=lambda: False, now=lambda: evening)
+    with frozen(heat.fire_at + timedelta(minutes=1)):
+        worker.run(once=True, batch=50, concurrency=2, lease=timedelta(seconds=60), poll=0,
+                   should_stop=lambda: False, now=utcnow)
     [message] = fake_push.messages()
     assert message.payload["title"] == "No sauna or hot bath tonight"
     assert "they are OK again from" in message.payload["body"]
@@ -167,7 +157,7 @@ def test_turn_on_reminders_receive_one_and_open_it(app, live_server, browser, fa
                page=page)
 
     page.goto(f"{live_server}/reminders")
-    page.screenshot(path=str(SCREENSHOTS / "reminders.png"), full_page=True)
+    screenshot(page, "reminders.png", full_page=True)
     context.close()
     assert errors == []
 
@@ -189,7 +179,7 @@ def test_turning_reminders_off_unsubscribes(app, live_server, browser, fake_push
     # The page only queued it: the reminder worker sends it, as it sends every reminder.
     assert fake_push.messages() == []
     worker.run(once=True, batch=50, concurrency=2, lease=timedelta(seconds=60), poll=0,
-               should_stop=lambda: False, now=lambda: datetime.now(UTC))
+               should_stop=lambda: False, now=utcnow)
     assert [m.payload["title"] for m in fake_push.messages()
             if m.payload["tag"] == "test"] == ["Reminders work"]
     # A few tests in a row are fine; then the page says to wait.
@@ -231,6 +221,6 @@ def test_on_iphone_outside_the_installed_app_the_card_explains_the_home_screen(
         "Choose “Add to Home Screen”, then “Add”.",
         "Open the app from its new icon and tap “Turn on reminders” there."])
     card.scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "reminders-iphone.png"))
+    screenshot(page, "reminders-iphone.png")
     context.close()
     assert errors == []

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import time_machine
 from conftest import create_clinic, enrol_patient, open_invite
+from helpers import frozen, page_html
 
 from meso import pwa
 
@@ -77,16 +77,17 @@ def test_manifest_icons_exist_at_the_sizes_claimed(client):
 
 def test_maskable_icon_is_full_bleed():
     """Launchers cut their own shape: the maskable source has no rounded corners."""
-    source = (ROOT / "static/icons/icon-maskable.svg").read_text()
-    assert '<rect width="512" height="512" fill=' in source
-    assert "rx=" not in source.split("<path")[0]
+    svg = page_html((ROOT / "static/icons/icon-maskable.svg").read_text())
+    background = svg.select_one("svg > rect")
+    assert (background["width"], background["height"]) == ("512", "512")
+    assert background.has_attr("fill") and not background.has_attr("rx")
 
 
 @pytest.mark.parametrize("path", ["/today", "/timeline", "/offline", "/staff/sign-in"])
 def test_every_page_links_manifest_icons_and_app_script(app, patient_browser, path):
     html = patient_browser.get(path).get_data(as_text=True)
     assert '<link rel="manifest" href="/manifest.webmanifest">' in html
-    touch = re.search(r'<link rel="apple-touch-icon" href="([^"]+)">', html).group(1)
+    touch = page_html(html).select_one('link[rel="apple-touch-icon"]')["href"]
     icon = patient_browser.get(touch)
     assert png_size(icon.data) == (180, 180)
     icon.close()
@@ -177,7 +178,7 @@ def test_offline_page_needs_no_sign_in_and_names_nobody(app, patient_browser):
 
 
 def test_patient_pages_carry_one_offline_note_in_local_time(patient_browser):
-    with time_machine.travel(NOW, tick=False):
+    with frozen(NOW):
         for path in ("/today", "/timeline", "/checkins/new"):
             html = patient_browser.get(path).get_data(as_text=True)
             # static/sw.js flips exactly this attribute on the stored copy.
@@ -215,12 +216,16 @@ def test_today_first_load_is_within_30_kb_compressed(app):
 
 
 def test_today_loads_nothing_from_elsewhere_and_blocks_on_nothing_but_its_css(patient_browser):
-    html = patient_browser.get("/today").get_data(as_text=True)
-    head = html[:html.index("</head>")]
-    for url in re.findall(r'(?:href|src)="([^"]*)"', html):
-        assert not re.match(r"(https?:)?//", url), f"third-party request: {url}"
-    assert re.findall(r"<link[^>]+rel=\"stylesheet\"[^>]*>", head) == [
-        '<link rel="stylesheet" href="/static/css/app.css">']
-    for script in re.findall(r"<script[^>]*>", html):
+    html = page_html(patient_browser.get("/today"))
+    urls = [tag[name] for tag in html.select("[href], [src]") for name in ("href", "src")
+            if tag.has_attr(name)]
+    assert "/static/css/app.css" in urls
+    for url in urls:
+        assert not url.startswith(("http:", "https:", "//")), f"third-party request: {url}"
+    stylesheets = html.select('link[rel="stylesheet"]')
+    assert [link["href"] for link in stylesheets] == ["/static/css/app.css"]
+    assert stylesheets[0].find_parent("head"), "the stylesheet is in <head>"
+    for script in html.select("script"):
         # Module scripts are deferred by nature; any other must say defer or async.
-        assert re.search(r'\stype="module"|\s(defer|async)\b', script), script
+        assert (script.get("type") == "module" or script.has_attr("defer")
+                or script.has_attr("async")), script

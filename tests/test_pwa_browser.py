@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,9 +19,9 @@ from conftest import (
     create_staff,
     enrol_patient,
     open_invite_in_browser,
-    wait_until,
     watch_console,
 )
+from helpers import screenshot, wait_until
 from playwright.sync_api import expect
 
 from meso import access
@@ -30,7 +30,6 @@ from meso.models import CheckIn
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 IPHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
              "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1")
 
@@ -138,8 +137,7 @@ def test_today_and_timeline_work_offline_and_staff_pages_never_do(app, live_serv
     page.clock.run_for(21_000)  # the next tick of countdown.js
     expect(countdown).to_have_text(re.compile(rf"^({before - 2}|{before - 3}) h \d+ min left$"))
     page.clock.resume()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "offline.png"))
+    screenshot(page, "offline.png")
 
     page.goto(f"{live_server}/timeline")
     expect(page.locator("#timeline-title")).to_be_visible()
@@ -153,7 +151,7 @@ def test_today_and_timeline_work_offline_and_staff_pages_never_do(app, live_serv
     for url in (staff_url, f"{live_server}/staff/sign-in", f"{live_server}/checkins/new"):
         page.goto(url)
         expect(page.locator("h1"), url).to_have_text("You are offline")
-    page.screenshot(path=str(SCREENSHOTS / "offline-page.png"))
+    screenshot(page, "offline-page.png")
     cached = page.evaluate(CACHED_URLS)
     assert sorted(cached["meso-pages-v1"]) == ["/api/plan", "/timeline", "/today"]
     assert not any(url.startswith("/staff") for urls in cached.values() for url in urls)
@@ -209,7 +207,7 @@ def test_offline_check_in_waits_on_the_phone_then_is_sent_exactly_once(app, live
     expect(card.locator('[data-guidance="contact"]')).to_be_visible()
     expect(card.get_by_role("link", name=re.compile("Call Clinica Roma"))).to_be_visible()
     expect(card.locator("form")).to_be_hidden()
-    card.screenshot(path=str(SCREENSHOTS / "checkin-offline.png"))
+    screenshot(card, "checkin-offline.png")
     assert page.evaluate("JSON.parse(localStorage.getItem('meso.checkins')).length") == 1
     assert count_checkins() == 0
 
@@ -302,7 +300,7 @@ def test_install_button_appears_when_the_browser_offers_it(app, live_server, bro
     assert prevented, "the page keeps the offer for its own button"
     expect(card).to_be_visible()
     card.scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "install.png"))
+    screenshot(page, "install.png")
     card.get_by_role("button", name="Install the app").click()
     expect(card).to_be_hidden()
     assert page.evaluate("window.prompted") is True
@@ -317,7 +315,7 @@ def test_ios_hint_is_shown_until_dismissed(app, live_server, browser, token):
     expect(hint).to_contain_text("Add to Home Screen")
     expect(hint.locator("svg.glyph")).to_have_count(2)
     hint.scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "ios-hint.png"))
+    screenshot(page, "ios-hint.png")
     hint.get_by_role("button", name="Got it").click()
     expect(hint).to_be_hidden()
     page.goto(f"{live_server}/timeline")
@@ -373,12 +371,18 @@ def test_a_slow_network_shows_the_stored_copy(app, live_server, browser, token):
     context, page = patient_phone(browser, live_server, token)
     controlled(page, live_server)
     inner = app.wsgi_app
-    slow = {"on": True}
+    signal_back = threading.Event()  # once set, a stalled answer goes out at once
+    stalled = []  # the requests held back right now
 
     def stall(environ, start_response):
-        if slow["on"] and environ["PATH_INFO"] == "/today":
-            time.sleep(9)
-        return inner(environ, start_response)
+        if environ["PATH_INFO"] != "/today":
+            return inner(environ, start_response)
+        stalled.append(environ)
+        try:
+            signal_back.wait(timeout=9)
+            return inner(environ, start_response)
+        finally:
+            stalled.remove(environ)
 
     app.wsgi_app = stall
     try:
@@ -388,9 +392,9 @@ def test_a_slow_network_shows_the_stored_copy(app, live_server, browser, token):
         expect(page.locator(".offline-note")).to_be_visible()
         assert 5 < waited < 8.5, waited
     finally:
-        slow["on"] = False
+        signal_back.set()  # the held requests end before the app and its database go away
+        wait_until(lambda: not stalled, message="the stalled requests to end")
         context.close()
-        time.sleep(max(0.0, started + 9.5 - time.monotonic()))  # let the stalled request end
         app.wsgi_app = inner
 
 

@@ -547,7 +547,7 @@ offsets = st.one_of(
     st.timedeltas(timedelta(days=-30), timedelta(weeks=12 * 12 + 8)),
     st.builds(
         lambda edge, weeks, seconds: edge + timedelta(weeks=weeks, seconds=seconds),
-        st.sampled_from(EDGES + (timedelta(0), -timedelta(days=7))),
+        st.sampled_from((*EDGES, timedelta(0), -timedelta(days=7))),
         st.integers(0, 12 * 12),
         st.integers(-120, 120),
     ),

@@ -3,21 +3,13 @@ password links, clinic protocol settings."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-import time_machine
 from conftest import PASSWORD, create_clinic, enrol_patient, sign_in
-from staff_helpers import (
-    actions,
-    assert_no_inline_code,
-    field_error,
-    new_client,
-    post,
-    signed_in_client,
-)
+from helpers import assert_no_inline_code, field_error, frozen, page_html
+from staff_helpers import actions, new_client, post, signed_in_client
 
 from meso import access, courses
 from meso.extensions import db
@@ -84,8 +76,14 @@ def test_admin_pages_have_no_inline_code(admin, clinic):
 def invite(admin, email="new@clinic.example", role="practitioner") -> str:
     response = post(admin, "/staff/team/invite", {"email": email, "role": role})
     assert response.status_code == 303
-    html = admin.get("/staff/team").get_data(as_text=True)
-    return re.search(r'<a id="staff-link" href="http://localhost(/staff/i/[^"]+)">', html).group(1)
+    return staff_link_path(admin.get("/staff/team"))
+
+
+def staff_link_path(response) -> str:
+    """The path of the one-time staff link the team page shows (without the host)."""
+    link = page_html(response).select_one("a#staff-link")["href"]
+    assert link.startswith("http://localhost/staff/i/"), link
+    return link.removeprefix("http://localhost")
 
 
 def join(app, path: str, password=NEW_PASSWORD, confirm=None):
@@ -93,11 +91,9 @@ def join(app, path: str, password=NEW_PASSWORD, confirm=None):
     landing = newcomer.get(path)
     assert landing.status_code == 303
     assert landing.headers["Location"] == "/staff/welcome"  # the token leaves the address bar
-    page = newcomer.get("/staff/welcome")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                      page.get_data(as_text=True)).group(1)
+    token = page_html(newcomer.get("/staff/welcome")).select_one('input[name="csrf_token"]')
     response = newcomer.post("/staff/welcome", data={
-        "password": password, "confirm": confirm or password, "csrf_token": token})
+        "password": password, "confirm": confirm or password, "csrf_token": token["value"]})
     return newcomer, response
 
 
@@ -137,7 +133,7 @@ def test_set_password_bad_input(app, admin, password, confirm, field, message):
 
 def test_expired_invite_does_not_work(app, admin):
     path = invite(admin)
-    with time_machine.travel(datetime.now(UTC) + timedelta(days=8)):
+    with frozen(datetime.now(UTC) + timedelta(days=8)):
         response = new_client(app).get(path)
     assert response.status_code == 404
     assert "This link no longer works" in response.get_data(as_text=True)
@@ -196,9 +192,7 @@ def test_an_admin_cannot_deactivate_themselves_or_the_last_admin(app, admin, cli
 
 def test_password_link_resets_and_ends_old_sessions(app, admin, practitioner):
     post(admin, f"/staff/team/{colleague().id}/reset")
-    html = admin.get("/staff/team").get_data(as_text=True)
-    path = re.search(r'href="http://localhost(/staff/i/[^"]+)"', html).group(1)
-    _client, response = join(app, path)
+    _client, response = join(app, staff_link_path(admin.get("/staff/team")))
     assert response.status_code == 303
     assert not is_signed_in(practitioner)
     assert sign_in(new_client(app), "anna@clinic.example", PASSWORD).status_code == 400

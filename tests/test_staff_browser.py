@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import segno
 from conftest import create_clinic, create_staff, enrol_through_form, watch_console
+from helpers import page_html, screenshot
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
 TABLET = {"viewport": {"width": 820, "height": 1180}, "device_scale_factor": 1,
           "has_touch": True, "locale": "en-GB"}
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 def test_front_desk_at_tablet_size(app, live_server, browser):
@@ -38,10 +37,10 @@ def test_front_desk_at_tablet_size(app, live_server, browser):
     drawn = qr.locator("path[stroke]").get_attribute("d")
     fresh = segno.make(link, error="m", micro=False).svg_inline(scale=1, border=4,
                                                                   omitsize=True)
-    assert drawn == re.search(r'stroke="#000" d="([^"]+)"', fresh).group(1)
+    assert drawn == page_html(fresh).select_one('path[stroke="#000"]')["d"]
     expect(page.locator("#access-code")).to_have_text(
         re.compile(r"^[2-9A-Z]{4}-[2-9A-Z]{3}-[2-9A-Z]{3}$"))
-    page.screenshot(path=str(SHOTS / "staff-invite.png"))
+    screenshot(page, "staff-invite.png")
 
     # The roster: session 1 of 4, day 21, the next session (session 2) is due now: overdue.
     page.get_by_role("link", name="Patients", exact=True).click()
@@ -55,13 +54,13 @@ def test_front_desk_at_tablet_size(app, live_server, browser):
     expect(page.locator(".flash-ok")).to_have_text("Session 2 recorded.")
     expect(page.locator(".patient-head .summary")).to_contain_text(
         re.compile(r"Session 2 of 4\s*·\s*Day 0\s*·\s*Immediate"))
-    page.screenshot(path=str(SHOTS / "staff-patient.png"))
+    screenshot(page, "staff-patient.png")
 
     page.get_by_role("link", name="Patients", exact=True).click()
     row = page.locator("table.roster tbody tr", has_text="Lucia Bianchi")
     expect(row).to_contain_text("2 of 4")
     expect(row).to_contain_text("Immediate")
     expect(row).not_to_contain_text("overdue")
-    page.screenshot(path=str(SHOTS / "staff-roster.png"))
+    screenshot(page, "staff-roster.png")
     context.close()
     assert errors == []

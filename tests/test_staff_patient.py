@@ -3,15 +3,14 @@ access code, archive. Time is frozen so days and phases are exact."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import segno
 import sqlalchemy as sa
-import time_machine
 from conftest import create_clinic, create_staff, enrol_patient, sign_in
-from staff_helpers import actions, assert_no_inline_code, field_error, new_client, post
+from helpers import assert_no_inline_code, field_error, frozen, page_html, text_of
+from staff_helpers import actions, new_client, post
 
 from meso import access, accesscode, courses
 from meso.extensions import db
@@ -21,8 +20,8 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # 13:00 in Rome, day 5 after se
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
+def frozen_clock():
+    with frozen(NOW):
         yield
 
 
@@ -76,15 +75,16 @@ def test_detail_shows_course_today_access_and_is_audited(client, patient):
     html = response.get_data(as_text=True)
     assert "<h1>Maria Rossi</h1>" in html
     assert "Session 1 of 4" in html and "Day 5" in html and "First weeks" in html
+    page = page_html(html)
     # The record form is ready with now, in the patient's zone.
     assert 'value="2026-11-25T13:00"' in html
     # One held session, three projected every 3 weeks at the same local time.
-    assert html.count('class="session session-held"') == 1
-    assert html.count('class="session session-projected"') == 3
+    assert len(page.select(".session.session-held")) == 1
+    assert len(page.select(".session.session-projected")) == 3
     assert "Fri 11 Dec, 10:00" in html
     # Their Today: exfoliants until day 7 (27 Nov 10:00 Rome).
-    preview = html.split('class="card today-preview"')[1].split("</section>")[0]
-    assert 'data-key="exfoliants"' in preview and "Fri 27 Nov, 10:00" in preview
+    exfoliants = page.select_one('section.card.today-preview [data-key="exfoliants"]')
+    assert "Fri 27 Nov, 10:00" in text_of(exfoliants)
     assert accesscode.code_for(patient) in html
     assert_no_inline_code(html)
     assert actions(patient_id=patient.id)[-1] == "patient.viewed"
@@ -274,10 +274,10 @@ def test_override_a_window_for_one_patient(client, clinic, patient, changes):
     heat = {a.key: a.until for a in courses.plan_for(patient_b).avoid}["heat"]
     assert heat == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
     assert courses.window_overrides(patient) == {}  # nobody else's plan changes
-    html = client.get(f"/staff/patients/{patient_b.id}").get_data(as_text=True)
-    assert re.search(r'<tr class="overridden">\s*<th scope="row"><label for="windows-heat">', html)
-    heat_input = re.search(r'<input id="windows-heat"[^>]*>', html).group(0)
-    assert 'placeholder="48"' in heat_input and 'value="72"' in heat_input
+    html = page_html(client.get(f"/staff/patients/{patient_b.id}"))
+    assert [row.th.label["for"] for row in html.select("tr.overridden")] == ["windows-heat"]
+    heat_input = html.select_one("input#windows-heat")
+    assert (heat_input["placeholder"], heat_input["value"]) == ("48", "72")
     assert changes == [patient_b.id]
     # Emptying the field goes back to the clinic's window.
     post(client, f"/staff/patients/{patient_b.id}/windows", {"windows-heat": ""})
@@ -300,13 +300,13 @@ def test_invite_page_has_a_scannable_qr_of_the_link(client, clinic):
         "name": "Lucia Bianchi", "area": "face", "first_session": "2026-11-25T12:00",
         "planned_sessions": "4", "interval_weeks": "3", "timezone": "Europe/Rome"})
     html = client.get(response.headers["Location"]).get_data(as_text=True)
-    link = re.search(r'<a id="invite-link" href="([^"]+)">', html).group(1)
-    svg = re.search(r'<svg role="img" id="invite-qr" [^>]*>.*?</svg>', html, re.S).group(0)
+    page = page_html(html)
+    link = page.select_one("a#invite-link")["href"]
     expected = segno.make(link, error="m", micro=False).svg_inline(
         scale=1, border=4, dark="#000", light="#fff", omitsize=True)
     # The same modules as a fresh QR code of the link: it encodes exactly the link.
-    path = re.compile(r'<path[^>]* stroke="#000" d="([^"]+)"')
-    assert path.search(svg).group(1) == path.search(expected).group(1)
+    drawn = page.select_one('svg#invite-qr[role="img"] path[stroke="#000"]')["d"]
+    assert drawn == page_html(expected).select_one('path[stroke="#000"]')["d"]
     assert "data-copy=\"invite-link\"" in html and "data-print" in html
     assert 'class="print-card print-only"' in html
     assert "+39 06 1234 5678" in html and "Hello Lucia" in html

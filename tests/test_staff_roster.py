@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import time_machine
 from conftest import create_clinic, enrol_patient
-from staff_helpers import assert_no_inline_code, signed_in_client
+from helpers import assert_no_inline_code, frozen, page_html, text_of
+from staff_helpers import signed_in_client
 
 from meso import access
 from meso.extensions import db
@@ -19,8 +18,8 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
+def frozen_clock():
+    with frozen(NOW):
         yield
 
 
@@ -35,13 +34,15 @@ def client(app, clinic):
 
 
 def rows(html: str) -> list[str]:
-    body = html.split("<tbody>")[1].split("</tbody>")[0]
-    return [" ".join(re.sub(r"<[^>]+>", " ", row).split())
-            for row in body.split("</tr>") if "<td" in row]
+    """The text of each patient row of the roster table."""
+    return [text_of(row) for row in page_html(html).select("tbody tr:has(td)")]
 
 
 def names(html: str) -> list[str]:
-    return re.findall(r'<td class="name"><a href="/staff/patients/\d+">([^<]+)</a></td>', html)
+    """The patients' names, in the roster's order, each linking to the patient's page."""
+    links = page_html(html).select("tbody td.name > a")
+    assert all(a["href"].removeprefix("/staff/patients/").isdigit() for a in links), links
+    return [a.get_text() for a in links]
 
 
 def enrol(clinic, name, days_ago, **kwargs):
@@ -105,9 +106,9 @@ def test_search_by_name(client, clinic):
 )
 def test_sort(client, clinic, sort, expected):
     enrol(clinic, "Due Soon", 20)
-    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+    with frozen(NOW + timedelta(minutes=1)):
         enrol(clinic, "Due Later", 5)
-    with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
+    with frozen(NOW + timedelta(minutes=2)):
         enrol(clinic, "Done Course", 5, sessions=1)
     assert names(client.get(f"/staff/?sort={sort}").get_data(as_text=True)) == expected
 

@@ -15,6 +15,7 @@ from conftest import create_clinic, create_staff, enrol_patient, open_invite, si
 from flask import render_template_string
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
+from helpers import page_html, text_of
 from wtforms import IntegerField
 
 from meso.models import Clinic
@@ -26,17 +27,9 @@ PAGE_SCRIPTS = sorted((ROOT / "static" / "js").glob("*.js"))
 WORKER_SCRIPTS = {"sw-push.js"}
 
 
-def parse(markup: str) -> BeautifulSoup:
-    return BeautifulSoup(markup, "html.parser")
-
-
 def render(app, source: str, **context) -> BeautifulSoup:
     with app.test_request_context("/staff/"):
-        return parse(render_template_string(source, **context))
-
-
-def text(node) -> str:
-    return " ".join(node.get_text(" ").split())
+        return page_html(render_template_string(source, **context))
 
 
 # -- the protocol ----------------------------------------------------------------------------
@@ -53,7 +46,7 @@ def test_templates_read_the_protocol_as_protocol(app):
         used |= names
     assert "protocol" in used
     html = render(app, "{{ _(protocol.AREA_NAMES['scalp']) }} {{ protocol.RESTRICTIONS|length }}")
-    assert text(html) == "Scalp 7"
+    assert text_of(html) == "Scalp 7"
 
 
 # -- macros ----------------------------------------------------------------------------------
@@ -64,7 +57,7 @@ POST_BUTTON = '{% from "_macros.html" import post_button %}'
 def test_post_button_is_a_small_form_with_the_csrf_token_and_one_button(app):
     with app.test_request_context("/staff/"):
         token = generate_csrf()
-        html = parse(render_template_string(
+        html = page_html(render_template_string(
             POST_BUTTON + '{{ post_button("/staff/team/3/active", "Deactivate",'
             ' button_class="danger", form_class="inline", confirm="Deactivate ann@x?",'
             ' fields={"active": "0"}) }}'))
@@ -75,7 +68,8 @@ def test_post_button_is_a_small_form_with_the_csrf_token_and_one_button(app):
     hidden = {i["name"]: i["value"] for i in form.select('input[type="hidden"]')}
     assert hidden == {"csrf_token": token, "active": "0"}
     [button] = form.select("button")
-    assert (button["type"], button["class"], text(button)) == ("submit", ["danger"], "Deactivate")
+    assert (button["type"], button["class"], text_of(button)) == (
+        "submit", ["danger"], "Deactivate")
 
 
 def test_post_button_without_options_asks_nothing(app):
@@ -94,7 +88,7 @@ def test_every_post_form_on_the_staff_pages_carries_the_csrf_token(app, client):
     sign_in(client)
     for url in ("/staff/", f"/staff/patients/{patient.id}", f"/staff/patients/{patient.id}/invite",
                 "/staff/team", "/staff/settings"):
-        forms = parse(client.get(url).get_data(as_text=True)).select('form[method="post"]')
+        forms = page_html(client.get(url)).select('form[method="post"]')
         assert forms, url
         for form in forms:
             token = form.select_one('input[name="csrf_token"]')
@@ -108,8 +102,8 @@ def test_every_post_form_on_the_staff_pages_carries_the_csrf_token(app, client):
 def test_staff_nav_marks_the_current_page(app, client, url, current):
     create_staff(create_clinic(), role="admin")
     sign_in(client)
-    nav = parse(client.get(url).get_data(as_text=True)).select_one("nav.staff-nav")
-    assert [text(a) for a in nav.select('a[aria-current="page"]')] == [current]
+    nav = page_html(client.get(url)).select_one("nav.staff-nav")
+    assert [text_of(a) for a in nav.select('a[aria-current="page"]')] == [current]
     assert len(nav.select("a")) == 5
 
 
@@ -117,8 +111,8 @@ def test_patient_tabs_mark_the_current_page(app, client):
     _, token = enrol_patient(create_clinic())
     assert open_invite(client, token).status_code == 303
     for url, current in (("/today", "Today"), ("/timeline", "Timeline")):
-        tabs = parse(client.get(url).get_data(as_text=True)).select_one("nav.tabs")
-        assert [text(a) for a in tabs.select('a[aria-current="page"]')] == [current]
+        tabs = page_html(client.get(url)).select_one("nav.tabs")
+        assert [text_of(a) for a in tabs.select('a[aria-current="page"]')] == [current]
         assert [a["href"] for a in tabs.select("a")] == ["/today", "/timeline"]
 
 
@@ -135,51 +129,51 @@ FIELD = '{% from "_macros.html" import field %}'
 def test_field_ties_its_input_to_help_and_errors(app):
     with app.test_request_context("/staff/"):
         form = HoursForm()
-        calm = parse(render_template_string(FIELD + '{{ field(f, inputmode="numeric") }}',
+        calm = page_html(render_template_string(FIELD + '{{ field(f, inputmode="numeric") }}',
                                             f=form.hours))
         form.hours.errors = ["At most 2160."]
-        wrong = parse(render_template_string(
+        wrong = page_html(render_template_string(
             FIELD + '{{ field(f, label="Sauna", help="Default 48 h") }}', f=form.hours))
     field = calm.select_one("div.field")
     assert field["class"] == ["field"]
-    assert text(field.select_one('label[for="hours"]')) == "Hours"
+    assert text_of(field.select_one('label[for="hours"]')) == "Hours"
     put = field.select_one("input#hours")
     assert (put["aria-describedby"], put["inputmode"]) == ("hours-help", "numeric")
     assert not put.has_attr("aria-invalid")
-    assert text(field.select_one("p.help#hours-help")) == "From the session's start."
+    assert text_of(field.select_one("p.help#hours-help")) == "From the session's start."
     assert field.select_one("p.error") is None
 
     field = wrong.select_one("div.field")
     assert field["class"] == ["field", "has-error"]
-    assert text(field.select_one('label[for="hours"]')) == "Sauna"
+    assert text_of(field.select_one('label[for="hours"]')) == "Sauna"
     put = field.select_one("input#hours")
     assert (put["aria-describedby"], put["aria-invalid"]) == ("hours-help hours-error", "true")
-    assert text(field.select_one("p.help#hours-help")) == "Default 48 h"
-    assert text(field.select_one("p.error#hours-error")) == "At most 2160."
+    assert text_of(field.select_one("p.help#hours-help")) == "Default 48 h"
+    assert text_of(field.select_one("p.error#hours-error")) == "At most 2160."
 
 
 def test_control_alone_passes_its_attributes_and_points_at_its_error(app):
     with app.test_request_context("/staff/"):
         form = HoursForm()
         form.hours.errors = ["Whole hours only."]
-        html = parse(render_template_string(
+        html = page_html(render_template_string(
             '{% from "_macros.html" import control, field_errors %}'
             '{{ control(f, inputmode="numeric", placeholder=48) }}{{ field_errors(f) }}',
             f=form.hours))
     put = html.select_one("input#hours")
     assert (put["placeholder"], put["aria-describedby"], put["aria-invalid"]) == (
         "48", "hours-error", "true")
-    assert text(html.select_one("p.error#hours-error")) == "Whole hours only."
+    assert text_of(html.select_one("p.error#hours-error")) == "Whole hours only."
 
 
 def test_error_summary_only_for_a_form_with_errors(app):
     source = '{% from "_macros.html" import error_summary %}{{ error_summary(form) }}'
     with app.test_request_context("/staff/"):
         form = HoursForm()
-        assert parse(render_template_string(source, form=form)).select_one("p") is None
+        assert page_html(render_template_string(source, form=form)).select_one("p") is None
         form.hours.errors = ["At most 2160."]
-        alert = parse(render_template_string(source, form=form)).select_one('p[role="alert"]')
-    assert text(alert) == "Please correct the fields marked below."
+        alert = page_html(render_template_string(source, form=form)).select_one('p[role="alert"]')
+    assert text_of(alert) == "Please correct the fields marked below."
 
 
 PAGER = ('{% from "_macros.html" import pager %}'
@@ -189,11 +183,11 @@ PAGER = ('{% from "_macros.html" import pager %}'
 
 def test_pager_links_the_pages_around_this_one(app):
     nav = render(app, PAGER, page=2, pages=3).select_one("nav.pager")
-    links = [(a["rel"], a["href"], text(a)) for a in nav.select("a")]
+    links = [(a["rel"], a["href"], text_of(a)) for a in nav.select("a")]
     assert links == [(["prev"], "/staff/?page=1", "Newer"), (["next"], "/staff/?page=3", "Older")]
-    assert text(nav.select_one("span")) == "Page 2 of 3"
+    assert text_of(nav.select_one("span")) == "Page 2 of 3"
     first = render(app, PAGER, page=1, pages=3).select_one("nav.pager")
-    assert [text(a) for a in first.select("a")] == ["Older"]
+    assert [text_of(a) for a in first.select("a")] == ["Older"]
     assert render(app, PAGER, page=1, pages=1).select_one("nav") is None
 
 
@@ -201,8 +195,8 @@ def test_course_position_says_where_the_patient_is(app):
     source = '{% from "_macros.html" import course_position %}{{ course_position(plan) }}'
     before = SimpleNamespace(day=-3, phase="preparation", sessions_done=0, sessions_planned=4)
     after = SimpleNamespace(day=2, phase="immediate", sessions_done=1, sessions_planned=4)
-    assert text(render(app, source, plan=before)) == "Day -3 · Before your first session"
-    assert text(render(app, source, plan=after)) == "Day 2 · Session 1 of 4"
+    assert text_of(render(app, source, plan=before)) == "Day -3 · Before your first session"
+    assert text_of(render(app, source, plan=after)) == "Day 2 · Session 1 of 4"
 
 
 def test_call_clinic_only_with_a_phone(app):
@@ -210,7 +204,7 @@ def test_call_clinic_only_with_a_phone(app):
     with_phone = Clinic(name="Clinica Roma", phone="+39 06 1234")
     link = render(app, source, clinic=with_phone).select_one("a")
     assert (link["class"], link["href"]) == (["button", "call"], "tel:+39061234")
-    assert text(link) == "Call Clinica Roma · +39 06 1234"
+    assert text_of(link) == "Call Clinica Roma · +39 06 1234"
     without = Clinic(name="Clinica Roma", phone=None)
     assert render(app, source, clinic=without).select_one("a") is None
 
@@ -218,7 +212,7 @@ def test_call_clinic_only_with_a_phone(app):
 # -- page scripts ----------------------------------------------------------------------------
 
 def test_pages_hand_their_scripts_the_addresses_they_call(app, client):
-    body = parse(client.get("/staff/sign-in").get_data(as_text=True)).select_one("body")
+    body = page_html(client.get("/staff/sign-in")).select_one("body")
     assert body["data-sw-url"] == "/sw.js"
     assert body["data-checkins-url"] == "/checkins"
     assert body["data-checkin-form-url"] == "/checkins/new"
@@ -272,7 +266,7 @@ def test_the_worker_precaches_every_script_a_page_loads(app, client):
     assert open_invite(client, token).status_code == 303
     loaded = set()
     for url in ("/today", "/reminders", "/staff/sign-in"):
-        html = parse(client.get(url).get_data(as_text=True))
+        html = page_html(client.get(url))
         loaded |= {script["src"] for script in html.select("script[src]")}
         imports = {f"/static/js/{name}" for script in html.select("script[src]")
                    for name in re.findall(r'from "\./([\w-]+\.js)"',

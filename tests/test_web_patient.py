@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import html as htmllib
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import time_machine
-from conftest import DAY_ONE_PLAN, create_clinic, csrf_token, enrol_patient, open_invite
+from conftest import DAY_ONE_PLAN, create_clinic, enrol_patient, open_invite
+from helpers import assert_no_inline_code, csrf_meta, frozen, page_html, text_of
 
 import meso
 from meso import access, courses, protocol
@@ -29,10 +27,6 @@ NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 BEFORE = datetime(2026, 11, 18, 8, 0, tzinfo=UTC)  # Wed 09:00 in Rome, day -2
 INVALID = "This link no longer works"
 
-
-
-def frozen(instant: datetime):
-    return time_machine.travel(instant, tick=False)
 
 
 @pytest.fixture
@@ -63,32 +57,29 @@ def signed_in_patient(app, clinic, at=NOW, **enrol):
     return patient, browser
 
 
-def text_of(markup: str) -> str:
-    """The visible text of some HTML, whitespace collapsed."""
-    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+def section(html: str, css_class: str):
+    """The `<section class="card …">` of that class (one card of Today)."""
+    card = page_html(html).select_one(f"section.card.{css_class}")
+    assert card is not None, f"no section .{css_class}"
+    return card
 
 
-def section(html: str, css_class: str) -> str:
-    match = re.search(rf'<section class="card {css_class}"[^>]*>(.*?)</section>', html, re.S)
-    assert match, f"no section .{css_class}"
-    return match.group(1)
-
-
-def items(markup: str) -> dict[str, str]:
-    """Return {data-key: the item's inner HTML} of the `.item` list entries."""
-    return dict(re.findall(r'<li class="item" data-key="(\w+)">(.*?)</li>', markup, re.S))
+def items(card) -> dict:
+    """Return {data-key: the `.item` list entry} of a card."""
+    return {item["data-key"]: item for item in card.select("li.item[data-key]")}
 
 
 def day_line(html: str) -> str:
-    match = re.search(r'<h1 id="today-title" class="day-line">(.*?)</h1>', html, re.S)
-    assert match
-    return text_of(match.group(1))
+    return text_of(page_html(html).select_one("h1#today-title.day-line"))
 
 
 def phases(html: str) -> list[tuple[str, bool, bool]]:
     """Return (key, has class current, has aria-current=step) for each phase of the strip."""
-    found = re.findall(r'<li class="phase phase-(\w+)( current)?"( aria-current="step")?>', html)
-    return [(key, bool(current), bool(aria)) for key, current, aria in found]
+    found = []
+    for phase in page_html(html).select("li.phase"):
+        [key] = [c.removeprefix("phase-") for c in phase["class"] if c.startswith("phase-")]
+        found.append((key, "current" in phase["class"], phase.get("aria-current") == "step"))
+    return found
 
 
 def assert_invalid_link_page(response) -> None:
@@ -98,13 +89,6 @@ def assert_invalid_link_page(response) -> None:
     assert "ask your clinic for a new link" in html
     assert "Traceback" not in html
     assert not any(h.startswith(f"{COOKIE}=") for h in response.headers.getlist("Set-Cookie"))
-
-
-def assert_no_inline_code(html: str) -> None:
-    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
-    assert not re.search(r"<style\b", html, re.I), "inline <style>"
-    assert not re.search(r"\sstyle\s*=", html, re.I), "style= attribute"
-    assert not re.search(r"\son[a-z]+\s*=", html, re.I), "inline event handler"
 
 
 # -- the invite link -------------------------------------------------------------------------
@@ -283,7 +267,7 @@ def test_unknown_cookie_is_401(client, value):
 
 def test_revoked_device_is_401(app, clinic):
     patient, browser = signed_in_patient(app, clinic)
-    other_patient, other = signed_in_patient(app, clinic, name="Luca Bianchi")
+    _other_patient, other = signed_in_patient(app, clinic, name="Luca Bianchi")
     with frozen(NOW):
         assert access.revoke_devices(patient, NOW) == 1
         db.session.commit()
@@ -315,7 +299,7 @@ def test_script_routes_without_a_device_get_a_json_401(app, clinic, method, path
     """The same decorator guards pages and scripts; scripts get JSON even without a body."""
     patient, phone = signed_in_patient(app, clinic)
     with frozen(NOW):
-        token = csrf_token(phone, "/today")
+        token = csrf_meta(phone.get("/today"))
         access.revoke_devices(patient, NOW)
         db.session.commit()
         response = getattr(phone, method)(path, headers={"X-CSRFToken": token})
@@ -351,10 +335,10 @@ def test_today_the_morning_after_the_first_session(app, clinic):
     assert "Hello Maria" in html
     assert phases(html) == [("immediate", True, True), ("first_weeks", False, False),
                             ("cumulative", False, False)]
-    assert html.count('aria-current="step"') == 1
-    assert text_of(re.search(r'<li class="phase phase-immediate.*?</li>', html, re.S)
-                   .group(0)) == "Immediate You are here"
-    assert '<p class="phase-summary" data-phase="immediate">' in html
+    page = page_html(html)
+    assert len(page.select('[aria-current="step"]')) == 1
+    assert text_of(page.select_one("li.phase.phase-immediate")) == "Immediate You are here"
+    assert page.select_one("p.phase-summary")["data-phase"] == "immediate"
 
     avoid = section(html, "avoid")
     avoided = items(avoid)
@@ -362,12 +346,14 @@ def test_today_the_morning_after_the_first_session(app, clinic):
     heat = avoided["heat"]
     assert "OK from Sun 10:00" in text_of(heat)
     assert text_of(heat).startswith(protocol.RESTRICTIONS["heat"].name)
-    assert re.search(r'<span class="countdown" data-until="2026-11-22T10:00:00\+01:00">'
-                     r"25 h 0 min left</span>", heat)
+    countdown = heat.select_one("span.countdown")
+    assert (countdown["data-until"], countdown.get_text()) == (
+        "2026-11-22T10:00:00+01:00", "25 h 0 min left")
     assert "OK from Fri 10:00" in text_of(avoided["exfoliants"])
-    assert 'data-until="2026-11-27T10:00:00+01:00"' in avoided["exfoliants"]
+    assert avoided["exfoliants"].select_one(".countdown")["data-until"] == (
+        "2026-11-27T10:00:00+01:00")
     assert "6 days 1 h left" in text_of(avoided["exfoliants"])
-    assert '<section class="card ok"' not in html  # nothing allowed again yet
+    assert page.select_one("section.card.ok") is None  # nothing allowed again yet
 
     assert "Mild redness, warmth, tenderness or swelling are normal" in text_of(
         section(html, "normal"))
@@ -412,23 +398,24 @@ def test_today_before_the_first_session(app, clinic):
     assert day_line(html) == "Day -2 · Before your first session · Face"
     assert 'aria-current="step"' not in html
     assert [k for k, _, _ in phases(html)] == ["immediate", "first_weeks", "cumulative"]
-    assert '<p class="phase-summary" data-phase="preparation">' in html
+    assert page_html(html).select_one("p.phase-summary")["data-phase"] == "preparation"
     assert text_of(section(html, "session-soon")) == "Your first session Fri 20 Nov, 10:00"
     avoided = items(section(html, "avoid"))
     assert list(avoided) == ["tanning_beds"]
     assert "OK from Fri 10:00" in text_of(avoided["tanning_beds"])
-    assert 'data-until="2026-11-20T10:00:00+01:00"' in avoided["tanning_beds"]
+    assert avoided["tanning_beds"].select_one(".countdown")["data-until"] == (
+        "2026-11-20T10:00:00+01:00")
     assert "2 days 1 h left" in text_of(avoided["tanning_beds"])
     prepare = text_of(section(html, "prepare"))
     assert prepare.startswith("Before your session")
     for line in protocol.PREPARE:
         assert text_of(line) in prepare
-    assert '<section class="card next"' not in html
+    assert page_html(html).select_one("section.card.next") is None
     assert 'href="tel:+390612345678"' in html
 
 
 def test_today_after_the_last_session(app, clinic):
-    patient, browser = signed_in_patient(app, clinic, sessions=1)
+    _patient, browser = signed_in_patient(app, clinic, sessions=1)
     with frozen(datetime(2026, 12, 30, 8, 0, tzinfo=UTC)):
         html = browser.get("/today").get_data(as_text=True)
     assert day_line(html) == "Day 40 · Session 1 of 1 · Face"
@@ -459,7 +446,7 @@ def test_today_in_another_time_zone(app):
     assert day_line(html) == "Day 1 · Session 1 of 4 · Face"
     heat = items(section(html, "avoid"))["heat"]
     assert "OK from Sun 10:00" in text_of(heat)
-    assert 'data-until="2026-11-22T10:00:00-05:00"' in heat
+    assert heat.select_one(".countdown")["data-until"] == "2026-11-22T10:00:00-05:00"
     assert 'href="tel:+12125550100"' in html
 
 
@@ -550,12 +537,8 @@ def test_patients_of_one_clinic_are_apart(app, clinic):
 
 def timeline_rows(html: str) -> list[tuple[str, bool, str]]:
     """Return (classes, aria-current=date, text) of each day row."""
-    rows = []
-    for chunk in re.split(r'<li class="(?=day )', html)[1:]:
-        chunk = chunk.split("</ol>", 1)[0]
-        match = re.match(r'([^"]*)"( aria-current="date")?>', chunk)
-        rows.append((match.group(1), bool(match.group(2)), text_of(chunk[match.end():])))
-    return rows
+    return [(" ".join(row["class"]), row.get("aria-current") == "date", text_of(row))
+            for row in page_html(html).select("li.day")]
 
 
 @pytest.mark.parametrize("area", ["face", "scalp", "body"])
@@ -573,8 +556,9 @@ def test_timeline(app, clinic, area):
     classes, _, text = current[0]
     assert classes == "day today phase-immediate"
     assert text.startswith("Sat 21 Nov Day 1 · Immediate Today")
-    assert html.count('aria-current="date"') == 1
-    assert html.count('<strong class="today-badge">Today</strong>') == 1
+    page = page_html(html)
+    assert len(page.select('[aria-current="date"]')) == 1
+    assert [text_of(b) for b in page.select("strong.today-badge")] == ["Today"]
 
     past = [r for r in rows if r[0].split()[1] == "past"]
     future = [r for r in rows if r[0].split()[1] == "future"]
@@ -656,8 +640,7 @@ def test_every_patient_page_has_the_csrf_meta(app, clinic):
         "today": 200, "timeline": 200, "access code": 200, "invite landing": 200,
         "invalid link": 404, "no access": 401, "not found": 404}
     for name, response in pages.items():
-        html = response.get_data(as_text=True)
-        assert re.search(r'<meta name="csrf-token" content="[^"]+">', html), name
+        assert csrf_meta(response), name
 
 
 @pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.9")])

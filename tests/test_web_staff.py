@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import string
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
-import time_machine
 from conftest import (
     PASSWORD,
     create_clinic,
@@ -19,6 +19,7 @@ from conftest import (
     open_invite,
     sign_in,
 )
+from helpers import assert_no_inline_code, csrf_meta, field_error, frozen, page_html, text_of
 
 from meso.extensions import db
 from meso.models import Course, Patient, TreatmentSession
@@ -32,7 +33,7 @@ TODAY = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def frozen_clock():
-    with time_machine.travel(TODAY, tick=False):
+    with frozen(TODAY):
         yield
 
 WRONG = "Wrong email or password."
@@ -44,7 +45,18 @@ GOOD_ENROL = {
     "interval_weeks": "3",
     "timezone": "Europe/Rome",
 }
-LINK = re.compile(r'<a id="invite-link" href="(http://localhost/i/([A-Za-z0-9_-]{43,}))">\1</a>')
+
+
+def invite_token(html: str) -> str:
+    """The token of the invite link the page shows (its text is its address)."""
+    link = page_html(html).select_one("a#invite-link")
+    assert link is not None, "no invite link on the page"
+    assert link.get_text() == link["href"]
+    url = link["href"]
+    token = url.removeprefix("http://localhost/i/")
+    assert url.startswith("http://localhost/i/") and len(token) >= 43, url
+    assert set(token) <= set(string.ascii_letters + string.digits + "-_"), url
+    return token
 
 
 @pytest.fixture
@@ -58,17 +70,16 @@ def signed_in(client, staff):
     return client
 
 
-def field_block(html: str, field_id: str) -> str:
-    """Return the `<div class="field …">` block that holds the field with this id."""
-    for chunk in html.split('<div class="field')[1:]:
-        block = chunk.split("</div>", 1)[0]
-        if f'for="{field_id}"' in block:
-            return '<div class="field' + block
-    raise AssertionError(f"no field block for {field_id}")
+def field_block(html: str, field_id: str):
+    """Return the `<div class="field …">` element that holds the field with this id."""
+    label = page_html(html).select_one(f'div.field > label[for="{field_id}"]')
+    assert label is not None, f"no field block for {field_id}"
+    return label.parent
 
 
 def error_fields(html: str) -> list[str]:
-    return re.findall(r'<p class="error" id="([^"]+)-error">', html)
+    """The ids of the fields that show an error next to them, in page order."""
+    return [p["id"].removesuffix("-error") for p in page_html(html).select('p.error[id$="-error"]')]
 
 
 def is_signed_in(client) -> bool:
@@ -81,13 +92,6 @@ def patient_count() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Patient))
 
 
-def assert_no_inline_code(html: str) -> None:
-    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
-    assert not re.search(r"<style\b", html, re.I), "inline <style>"
-    assert not re.search(r"\sstyle\s*=", html, re.I), "style= attribute"
-    assert not re.search(r"\son[a-z]+\s*=", html, re.I), "inline event handler"
-
-
 # -- sign-in ---------------------------------------------------------------------------------
 
 
@@ -96,7 +100,7 @@ def test_sign_in_page(client):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "<h1>Staff sign-in</h1>" in html
-    assert re.search(r'<meta name="csrf-token" content="[^"]+">', html)
+    assert csrf_meta(html)
     assert 'name="csrf_token"' in html
     assert 'autocomplete="current-password"' in html
 
@@ -128,8 +132,8 @@ def test_sign_in_refused(client, staff, email, password):
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     block = field_block(html, "password")
-    assert 'class="field has-error"' in block
-    assert f'<p class="error" id="password-error">{WRONG}</p>' in block
+    assert "has-error" in block["class"]
+    assert block.select_one("p.error#password-error").get_text() == WRONG
     # The same words whichever was wrong: no hint that the email exists.
     assert html.count(WRONG) == 1
     assert error_fields(html) == ["password"]
@@ -143,7 +147,7 @@ def test_inactive_staff_cannot_sign_in(client, staff):
     db.session.commit()
     response = sign_in(client)
     assert response.status_code == 400
-    assert WRONG in field_block(response.get_data(as_text=True), "password")
+    assert field_error(response, "password") == WRONG
     assert not is_signed_in(client)
 
 
@@ -154,7 +158,7 @@ def test_sign_in_empty_fields(client, staff):
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert error_fields(html) == ["email", "password"]
-    assert "This field is required." in field_block(html, "email")
+    assert field_error(html, "email") == "This field is required."
     assert not is_signed_in(client)
 
 
@@ -300,10 +304,10 @@ def test_enrol_page(signed_in):
     html = response.get_data(as_text=True)
     assert "<h1>Enrol a patient</h1>" in html
     assert error_fields(html) == []
-    assert re.findall(r'<option value="(\w+)">', field_block(html, "area")) == [
+    assert [o["value"] for o in field_block(html, "area").select("option")] == [
         "face", "scalp", "body"]
-    assert 'value="4"' in field_block(html, "planned_sessions")
-    assert 'value="3"' in field_block(html, "interval_weeks")
+    assert field_block(html, "planned_sessions").select_one("input")["value"] == "4"
+    assert field_block(html, "interval_weeks").select_one("input")["value"] == "3"
 
 
 def test_enrol_time_zone_defaults_to_the_clinic_s(client):
@@ -312,8 +316,8 @@ def test_enrol_time_zone_defaults_to_the_clinic_s(client):
     assert sign_in(client, email="nina@clinic.example").status_code == 303
     html = client.get("/staff/patients/new").get_data(as_text=True)
     block = field_block(html, "timezone")
-    assert re.findall(r"<option selected value=\"([^\"]+)\">", block) == ["America/New_York"]
-    assert '<option value="Europe/Rome">' in block
+    assert [o["value"] for o in block.select("option[selected]")] == ["America/New_York"]
+    assert block.select_one('option[value="Europe/Rome"]')
 
 
 @pytest.mark.parametrize(
@@ -351,13 +355,11 @@ def test_enrol_shows_the_invite_link_once(app, signed_in):
     page = signed_in.get(response.headers["Location"])
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    match = LINK.search(html)
-    assert match, html
-    token = match.group(2)
+    token = invite_token(html)
     patient = db.session.scalar(sa.select(Patient))
     assert patient.invite_hash == hashlib.sha256(token.encode()).hexdigest()
     assert "<h1>Maria Rossi</h1>" in html
-    assert re.search(r"Face · Day -?\d+ · Session [01] of 4", html)
+    assert re.search(r"Face · Day -?\d+ · Session [01] of 4", text_of(html))
     # The link works for the patient.
     phone = app.test_client()
     landing = open_invite(phone, token)
@@ -371,7 +373,7 @@ def test_invite_page_without_the_link_in_the_session(app, signed_in, staff):
     response = signed_in.get(f"/staff/patients/{patient.id}/invite")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert 'id="invite-link"' not in html
+    assert page_html(html).select_one("#invite-link") is None
     assert "/i/" not in html
     assert "a link is shown only to the person who created it" in html
 
@@ -433,10 +435,9 @@ def test_enrol_bad_input(signed_in, field, overrides, message):
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     block = field_block(html, field)
-    assert block.startswith('<div class="field has-error">')
-    assert f'id="{field}-error"' in block
-    assert message in block
-    assert 'aria-invalid="true"' in block
+    assert block["class"] == ["field", "has-error"]
+    assert message in block.select_one(f"p.error#{field}-error").get_text()
+    assert block.select_one(f'#{field}[aria-invalid="true"]')
     assert error_fields(html) == [field]
     assert "Please correct the fields marked below." in html
     assert patient_count() == 0
@@ -446,8 +447,8 @@ def test_enrol_bad_input(signed_in, field, overrides, message):
 def test_enrol_bad_input_keeps_what_was_typed(signed_in):
     response = post_enrol(signed_in, planned_sessions="13", name="Maria Rossi")
     html = response.get_data(as_text=True)
-    assert 'value="Maria Rossi"' in field_block(html, "name")
-    assert 'value="2026-11-20T10:00"' in field_block(html, "first_session")
+    assert field_block(html, "name").select_one("input")["value"] == "Maria Rossi"
+    assert field_block(html, "first_session").select_one("input")["value"] == "2026-11-20T10:00"
 
 
 def test_enrol_without_csrf_token_creates_nothing(signed_in):
@@ -467,8 +468,8 @@ def test_enrol_implausible_dates_are_refused(signed_in, first_session):
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert error_fields(html) == ["first_session"]
-    block = field_block(html, "first_session")
-    assert re.search(r"out of range|Check the date", block), block
+    error = field_error(html, "first_session")
+    assert "out of range" in error or "Check the date" in error, error
     assert patient_count() == 0
 
 
@@ -483,7 +484,7 @@ def test_enrol_dates_within_the_window_are_accepted(signed_in, first_session):
 
 def test_invite_page_of_another_clinic_s_patient_is_404(signed_in):
     other = create_clinic(name="Clinica Napoli", phone="+39 081 000")
-    patient, token = enrol_patient(other, name="Luca Bianchi")
+    patient, _token = enrol_patient(other, name="Luca Bianchi")
     response = signed_in.get(f"/staff/patients/{patient.id}/invite")
     assert response.status_code == 404
     assert "Luca Bianchi" not in response.get_data(as_text=True)
@@ -502,13 +503,13 @@ def test_invite_page_of_a_missing_patient_is_404(signed_in):
 def test_reissue_replaces_the_link(app, signed_in):
     first = post_enrol(signed_in)
     invite_path = first.headers["Location"]
-    old = LINK.search(signed_in.get(invite_path).get_data(as_text=True)).group(2)
+    old = invite_token(signed_in.get(invite_path).get_data(as_text=True))
 
     csrf = csrf_token(signed_in, invite_path)
     response = signed_in.post(invite_path, data={"csrf_token": csrf})
     assert response.status_code == 303
     assert response.headers["Location"] == invite_path
-    new = LINK.search(signed_in.get(invite_path).get_data(as_text=True)).group(2)
+    new = invite_token(signed_in.get(invite_path).get_data(as_text=True))
     assert new != old
     patient = db.session.scalar(sa.select(Patient))
     db.session.refresh(patient)
@@ -581,13 +582,11 @@ def test_enrol_error_page_has_no_inline_code(signed_in):
 
 def test_every_staff_page_has_the_csrf_meta(app, signed_in, staff):
     for name, path in staff_pages(signed_in, staff).items():
-        html = signed_in.get(path).get_data(as_text=True)
-        assert re.search(r'<meta name="csrf-token" content="[^"]+">', html), name
+        assert csrf_meta(signed_in.get(path)), name
     for path, status in (("/staff/sign-in", 200), ("/no-such-page", 404)):
         response = app.test_client().get(path)
         assert response.status_code == status
-        html = response.get_data(as_text=True)
-        assert re.search(r'<meta name="csrf-token" content="[^"]+">', html), path
+        assert csrf_meta(response), path
 
 
 def test_https_form_posts_pass_the_strict_referer_check(app, client):
@@ -595,8 +594,7 @@ def test_https_form_posts_pass_the_strict_referer_check(app, client):
     create_staff(create_clinic())
     page = client.get("/staff/sign-in", base_url="https://localhost")
     assert page.headers["Referrer-Policy"] == "same-origin"
-    html = page.get_data(as_text=True)
-    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
+    token = csrf_meta(page)
     form = {"email": "anna@clinic.example", "password": PASSWORD, "csrf_token": token}
     without = client.post("/staff/sign-in", data=form, base_url="https://localhost")
     assert without.status_code == 400  # what no-referrer would cause for every form

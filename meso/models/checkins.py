@@ -7,11 +7,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from meso.extensions import db
+from meso.extensions import Model
 from meso.models.core import Patient, UTCDateTime, utcnow
 
 
-class CheckIn(db.Model):
+class CheckIn(Model):
     """One submission. The least that is useful: a day, a 1-5 feeling, the red flags ticked.
 
     A phone that was offline sends its queued check-ins later, perhaps more than once; the

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from meso.extensions import db
+from meso.extensions import Model, db
 from meso.models.core import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ DEFAULT_QUIET_END = time(8, 0)
 FIRST_WEEKS_RANGE = (7, 90)
 
 
-class ClinicSettings(db.Model):
+class ClinicSettings(Model):
     """A clinic's protocol settings; a clinic without a row uses the defaults."""
 
     __tablename__ = "clinic_settings"
@@ -59,7 +59,7 @@ class ClinicSettings(db.Model):
         return row
 
 
-class WindowOverride(db.Model):
+class WindowOverride(Model):
     """One restriction window changed for one patient ("sauna 72 h for this patient")."""
 
     __tablename__ = "window_override"
@@ -72,7 +72,7 @@ class WindowOverride(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 
-class StaffInvite(db.Model):
+class StaffInvite(Model):
     """A one-time link to set a password: a new colleague's invite, or a reset for one."""
 
     __tablename__ = "staff_invite"
@@ -99,7 +99,7 @@ class StaffInvite(db.Model):
         return self.used_at is None and now < self.expires_at
 
 
-class StaffSession(db.Model):
+class StaffSession(Model):
     """A signed-in staff session, held on the server.
 
     The session cookie carries a random token and this row its SHA-256: signing out deletes
@@ -120,7 +120,7 @@ class StaffSession(db.Model):
                                                          index=True)
 
 
-class AccessCode(db.Model):
+class AccessCode(Model):
     """A patient's access code for the installed app.
 
     The code is a public locator (to find the patient and rate-limit guesses at them) plus a
@@ -138,7 +138,7 @@ class AccessCode(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 
-class RateLimit(db.Model):
+class RateLimit(Model):
     """Failures counted in a fixed window, by key ("ip:<hmac>", "code:<locator>")."""
 
     __tablename__ = "rate_limit"
@@ -148,7 +148,7 @@ class RateLimit(db.Model):
     count: so.Mapped[int] = so.mapped_column(default=0)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what, when (UTC). Never a token, a code or a password in ``detail``.
 
     Erasing a patient keeps the trail of what staff did but cuts it from the person

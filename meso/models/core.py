@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import UserMixin
 
-from meso.extensions import db
+from meso.extensions import Model
 
 
 def utcnow() -> datetime:
@@ -44,7 +44,7 @@ class UTCDateTime(sa.types.TypeDecorator):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-class Clinic(db.Model):
+class Clinic(Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)
     phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
@@ -55,7 +55,7 @@ class Clinic(db.Model):
     patients: so.WriteOnlyMapped[Patient] = so.relationship(back_populates="clinic")
 
 
-class StaffUser(UserMixin, db.Model):
+class StaffUser(UserMixin, Model):
     __tablename__ = "staff_user"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -81,7 +81,7 @@ class StaffUser(UserMixin, db.Model):
         return email.strip().lower()
 
 
-class Patient(db.Model):
+class Patient(Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     clinic_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("clinic.id"), index=True)
     # The least we need: how the clinic and the app address the patient. No contact data.
@@ -114,7 +114,7 @@ class Patient(db.Model):
         return self.name.split()[0] if self.name.split() else self.name
 
 
-class Course(db.Model):
+class Course(Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     patient_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("patient.id", ondelete="CASCADE"), unique=True
@@ -142,7 +142,7 @@ class Course(db.Model):
         return [s.starts_at for s in self.sessions]
 
 
-class TreatmentSession(db.Model):
+class TreatmentSession(Model):
     __tablename__ = "treatment_session"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -161,7 +161,7 @@ class TreatmentSession(db.Model):
     )
 
 
-class PatientDevice(db.Model):
+class PatientDevice(Model):
     """A browser the patient opened their link in: a revocable, hashed device cookie."""
 
     __tablename__ = "patient_device"

@@ -7,14 +7,14 @@ from datetime import datetime, time
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from meso.extensions import db
+from meso.extensions import Model
 from meso.models.core import UTCDateTime, utcnow
 
 ENDPOINT_MAX = 1000
 REMINDER_STATUSES = ("pending", "sent", "failed", "skipped", "cancelled")
 
 
-class PushSubscription(db.Model):
+class PushSubscription(Model):
     """One browser's push subscription (a patient may have several devices)."""
 
     __tablename__ = "push_subscription"
@@ -34,7 +34,7 @@ class PushSubscription(db.Model):
     last_success_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
 
-class ReminderSettings(db.Model):
+class ReminderSettings(Model):
     """A patient's reminder choices; no row means the defaults (everything on)."""
 
     __tablename__ = "reminder_settings"
@@ -54,7 +54,7 @@ class ReminderSettings(db.Model):
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 
-class Reminder(db.Model):
+class Reminder(Model):
     """The outbox: one row per (patient, session, rule); the worker sends the due ones.
 
     No text is stored: the worker renders it at send time from the rule and the session, so the

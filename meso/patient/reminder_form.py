@@ -44,7 +44,8 @@ class ReminderSettingsForm(FlaskForm):
 
     @staticmethod
     def defaults(settings: reminders.Settings) -> dict:
-        data = {key: key in settings.categories for key in protocol.REMINDER_CATEGORIES}
+        data: dict[str, object] = {
+            key: key in settings.categories for key in protocol.REMINDER_CATEGORIES}
         data.update(morning=settings.morning, quiet_start=settings.quiet_start,
                     quiet_end=settings.quiet_end, discreet=settings.discreet)
         return data

@@ -190,10 +190,11 @@ def audit_page(patient: Patient | None):
     where = [AuditEvent.clinic_id == current_user.clinic_id]
     if patient is not None:
         where.append(AuditEvent.patient_id == patient.id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*where))
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEvent).where(*where)) or 0
     pages = max(1, math.ceil(total / AUDIT_PER_PAGE))
-    page = request.args.get("page", "1")
-    page = min(max(1, int(page) if page.isdigit() and len(page) < 7 else 1), pages)
+    asked = request.args.get("page", "1")
+    page = min(max(1, int(asked) if asked.isdigit() and len(asked) < 7 else 1), pages)
     events = db.session.execute(
         sa.select(AuditEvent, Patient.name).outerjoin(Patient, Patient.id == AuditEvent.patient_id)
         .where(*where).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())

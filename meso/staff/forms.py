@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -104,10 +104,11 @@ class SessionTimeForm(FlaskForm):
         validators=[InputRequired(message=_l("Enter the date and time of the session."))],
     )
 
+    starts_at_utc: datetime  # the session's instant, set by validate()
+
     def __init__(self, timezone: str, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.zone_name = timezone
-        self.starts_at_utc = None
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):

@@ -131,7 +131,7 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "", sort: 
     if attention_only:
         base = base.join(stats, stats.c.course_id == Course.id).where(
             sa.or_(*conditions.values()))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     if sort not in ("name", "recent") and not attention_only:
         base = base.join(stats, stats.c.course_id == Course.id)
     pages = max(1, math.ceil(total / PER_PAGE))
