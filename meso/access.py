@@ -49,13 +49,13 @@ def claim_invite(patient: Patient, token: str) -> bool:
     One conditional UPDATE, so two phones pressing the button at the same moment cannot both
     take the last use (nor use a link the clinic replaced a moment ago).
     """
-    claimed = db.session.execute(
+    claimed = cast(sa.CursorResult, db.session.execute(
         sa.update(Patient)
         .where(Patient.id == patient.id, Patient.invite_hash == hash_token(token),
                Patient.invite_uses < INVITE_MAX_DEVICES)
         .values(invite_uses=Patient.invite_uses + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    )).rowcount == 1
     db.session.refresh(patient, ["invite_uses"])
     return claimed
 
@@ -155,14 +155,14 @@ def endpoint_held_by_another(endpoint: str, patient: Patient) -> bool:
     confirmed switch, which drops the old device and its subscription first; anything else
     (a cookie lost while the old device lives on) must not quietly take over its reminders.
     """
-    return db.session.scalar(
+    return (db.session.scalar(
         sa.select(sa.func.count())
         .select_from(PushSubscription)
         .outerjoin(PatientDevice, PatientDevice.id == PushSubscription.device_id)
         .where(PushSubscription.endpoint == endpoint,
                PushSubscription.patient_id != patient.id,
                PatientDevice.revoked_at.is_(None))
-    ) > 0
+    ) or 0) > 0
 
 
 def invite_url(token: str) -> str:

@@ -91,7 +91,7 @@ class JsonLines(JsonFormatter):
                          rename_fields={"levelname": "level", "name": "logger"})
 
     def formatException(self, ei) -> str:  # noqa: N802 - logging's name
-        return redact_exception(super().formatException(ei))
+        return redact_exception(str(super().formatException(ei)))
 
     def process_log_record(self, log_data: dict) -> dict:
         time = log_data.pop("time")
@@ -115,7 +115,7 @@ def dict_config(log_format: str, gunicorn: bool = False) -> dict:
     With ``gunicorn`` (gunicorn.conf.py), gunicorn's access and error loggers lose their own
     handlers and write through the root's; otherwise they are left as gunicorn set them.
     """
-    loggers = {name: {"level": logging.getLevelName(level)}
+    loggers: dict[str, dict] = {name: {"level": logging.getLevelName(level)}
                for name, level in QUIET_LOGGERS.items()}
     if gunicorn:
         loggers.update({name: {"handlers": [], "propagate": True}
