@@ -77,7 +77,7 @@ def register_blueprints(app: Flask) -> None:
     from meso.patient import checkin_views, push_views
     from meso.patient.open_views import bp as open_bp
     from meso.patient.views import bp as patient_bp
-    from meso.staff.views import bp as staff_bp
+    from meso.staff import bp as staff_bp
 
     app.register_blueprint(staff_bp)
     app.register_blueprint(patient_bp)

@@ -5,18 +5,19 @@ Services add and flush; the request commits, once.
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from meso import protocol
+from meso import policy, protocol
 from meso.extensions import db
 from meso.models import CheckIn, Patient
 
@@ -91,7 +92,7 @@ def record(patient: Patient, submission: Submission, now: datetime) -> tuple[Che
         return existing, False
     checkin = CheckIn(
         patient_id=patient.id,
-        local_date=submission.filled_at.astimezone(ZoneInfo(patient.course.timezone)).date(),
+        local_date=submission.filled_at.astimezone(policy.zone_for(patient)).date(),
         feeling=submission.feeling,
         symptoms=",".join(sorted(submission.symptoms)),
         idempotency_key=submission.key,
@@ -139,3 +140,13 @@ def latest_on(patient_id: int, day: date) -> CheckIn | None:
         .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
         .limit(1)
     )
+
+
+def owner_pseudonym(patient: Patient) -> str:
+    """A pseudonym of the patient for the phone's check-in queue (not their id).
+
+    A queued check-in carries it, so one made by patient A is never sent, or stored, under
+    patient B when B later opens their own link on the same phone.
+    """
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"checkin-owner:{patient.id}".encode(), "sha256").hexdigest()[:20]

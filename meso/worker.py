@@ -22,11 +22,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
-from meso import courses, outbox, push, reminders, subscriptions, trial_push
+from meso import outbox, policy, push, reminders, subscriptions, trial_push
 from meso import protocol as p
 from meso.extensions import db
-from meso.messages import render, trial_message
 from meso.models import CheckIn, Course, Patient, Reminder
+from meso.notifications import render, trial_message
 
 log = logging.getLogger("meso.reminders")
 
@@ -156,8 +156,8 @@ def prepare(ids: list[int], services, now: datetime) -> tuple[list[Job], int]:
     for row in rows:
         patient = patients[row.patient_id]
         if patient.id not in context:
-            context[patient.id] = (outbox.settings_for(patient), patient_zone(patient),
-                                   courses.protocol_for(patient))
+            context[patient.id] = (policy.reminder_settings_for(patient), patient_zone(patient),
+                                   policy.protocol_for(patient))
         jobs.append(decide(row, patient, *context[patient.id], devices.get(patient.id, []), now))
     return jobs, outside
 

@@ -54,9 +54,3 @@ def enter_code():
     elif request.method == "POST":
         status = 400
     return render_template("patient/open.html", form=form), status
-
-
-@bp.app_context_processor
-def access_code_helper():
-    """Let templates/patient/_access_code.html show the patient's code."""
-    return {"access_code_for": accesscode.code_for}

@@ -7,10 +7,10 @@ from functools import wraps
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
-from meso import access, courses
+from meso import access, accesscode, policy
 from meso.extensions import db
 from meso.models import utcnow
-from meso.patient import presenters
+from meso.patient import cards, pages, presenters
 
 bp = Blueprint("patient", __name__)
 
@@ -64,20 +64,23 @@ def home():
 @patient_required
 def today():
     patient = g.patient
-    plan = courses.plan_for(patient)
-    return render_template("patient/today.html", patient=patient, plan=plan)
+    return pages.render(
+        "patient/today.html", patient, plan=policy.plan_for(patient),
+        checkin_today=cards.checkin_today(patient), reminders_card=cards.reminders_card(patient),
+        access_code=accesscode.code_for(patient),
+    )
 
 
 @bp.get("/timeline")
 @patient_required
 def timeline():
     patient = g.patient
-    plan = courses.plan_for(patient)
-    blocks = presenters.timeline_blocks(courses.timeline_for(patient), plan.at.date())
-    return render_template("patient/timeline.html", patient=patient, plan=plan, blocks=blocks)
+    plan = policy.plan_for(patient)
+    blocks = presenters.timeline_blocks(policy.timeline_for(patient), plan.at.date())
+    return pages.render("patient/timeline.html", patient, plan=plan, blocks=blocks)
 
 
 @bp.get("/api/plan")
 @patient_required
 def api_plan():
-    return courses.plan_for(g.patient).to_json()
+    return policy.plan_for(g.patient).to_json()

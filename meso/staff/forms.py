@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -25,12 +22,27 @@ from wtforms.validators import (
     Optional,
 )
 
-from meso import protocol, timeutil
-from meso.courses import INTERVAL_RANGE, SESSIONS_RANGE
-from meso.models import utcnow
+from meso import courses, protocol, timeutil
 
-FIRST_SESSION_PAST = timedelta(days=365)
-FIRST_SESSION_AHEAD = timedelta(days=730)
+# What a datetime-local field sends (browsers add seconds when the step asks for them).
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+def strip(value):
+    """A field filter: surrounding spaces are never meant."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def local_instant(field: DateTimeLocalField, zone_name: str):
+    """Return the field's local time in ``zone_name`` as a UTC instant, or None with the
+    reason next to the field (a time the clocks skip, a date far off: surely a typo)."""
+    try:
+        instant = timeutil.local_to_utc(field.data, timeutil.zone(zone_name))
+        courses.check_plausible(instant)
+    except (timeutil.TimeInputError, courses.CourseChangeError) as exc:
+        field.errors.append(str(exc))
+        return None
+    return instant
 
 
 class SignInForm(FlaskForm):
@@ -43,7 +55,7 @@ class EnrolForm(FlaskForm):
         _l("Patient name"),
         description=_l("As the patient likes to be addressed. No other personal data is needed."),
         validators=[DataRequired(), Length(max=120)],
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        filters=[strip],
     )
     area = SelectField(
         _l("Treatment area"),
@@ -52,18 +64,18 @@ class EnrolForm(FlaskForm):
     )
     first_session = DateTimeLocalField(
         _l("First session (date and time)"),
-        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        format=LOCAL_FORMATS,
         validators=[InputRequired(message=_l("Enter the date and time of the first session."))],
     )
     planned_sessions = IntegerField(
         _l("Planned sessions"),
-        default=4,
-        validators=[InputRequired(), NumberRange(*SESSIONS_RANGE)],
+        default=protocol.DEFAULT_SESSIONS,
+        validators=[InputRequired(), NumberRange(*protocol.SESSIONS_RANGE)],
     )
     interval_weeks = IntegerField(
         _l("Weeks between sessions"),
-        default=3,
-        validators=[InputRequired(), NumberRange(*INTERVAL_RANGE)],
+        default=protocol.DEFAULT_INTERVAL_WEEKS,
+        validators=[InputRequired(), NumberRange(*protocol.INTERVAL_RANGE)],
     )
     timezone = SelectField(_l("Patient's time zone"), validators=[InputRequired()])
 
@@ -76,23 +88,8 @@ class EnrolForm(FlaskForm):
         """Also check that the session time exists in the chosen zone (DST gaps)."""
         if not super().validate(extra_validators):
             return False
-        try:
-            tz = timeutil.zone(self.timezone.data)
-            self.first_session_utc = timeutil.local_to_utc(self.first_session.data, tz)
-        except timeutil.TimeInputError as exc:
-            self.first_session.errors.append(str(exc))
-            return False
-        now = utcnow()
-        if not now - FIRST_SESSION_PAST <= self.first_session_utc <= now + FIRST_SESSION_AHEAD:
-            # Almost always a typo in the year; a real course is enrolled around its sessions.
-            self.first_session.errors.append(
-                _("Check the date: it must be within a year before or two years after today.")
-            )
-            return False
-        return True
-
-
-SESSION_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        self.first_session_utc = local_instant(self.first_session, self.timezone.data)
+        return self.first_session_utc is not None
 
 
 class SessionTimeForm(FlaskForm):
@@ -100,7 +97,7 @@ class SessionTimeForm(FlaskForm):
 
     starts_at = DateTimeLocalField(
         _l("Date and time"),
-        format=SESSION_FORMATS,
+        format=LOCAL_FORMATS,
         validators=[InputRequired(message=_l("Enter the date and time of the session."))],
     )
 
@@ -112,20 +109,17 @@ class SessionTimeForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
             return False
-        try:
-            self.starts_at_utc = timeutil.local_to_utc(
-                self.starts_at.data, timeutil.zone(self.zone_name))
-        except timeutil.TimeInputError as exc:
-            self.starts_at.errors.append(str(exc))
-            return False
-        return True
+        self.starts_at_utc = local_instant(self.starts_at, self.zone_name)
+        return self.starts_at_utc is not None
 
 
 class PlanForm(FlaskForm):
     planned_sessions = IntegerField(
-        _l("Planned sessions"), validators=[InputRequired(), NumberRange(*SESSIONS_RANGE)])
+        _l("Planned sessions"),
+        validators=[InputRequired(), NumberRange(*protocol.SESSIONS_RANGE)])
     interval_weeks = IntegerField(
-        _l("Weeks between sessions"), validators=[InputRequired(), NumberRange(*INTERVAL_RANGE)])
+        _l("Weeks between sessions"),
+        validators=[InputRequired(), NumberRange(*protocol.INTERVAL_RANGE)])
 
 
 MAX_WINDOW_HOURS = int(protocol.MAX_WINDOW.total_seconds() // 3600)

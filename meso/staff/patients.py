@@ -9,12 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from meso import access, accesscode, audit, courses
+from meso import access, accesscode, audit, courses, policy
 from meso.access import invite_url
 from meso.extensions import db
 from meso.models import Patient, utcnow
-from meso.staff import detail
-from meso.staff.blueprint import bp, clinic_patient
+from meso.staff import bp, clinic_patient, patient_page
 from meso.staff.forms import EnrolForm
 
 
@@ -56,7 +55,7 @@ def remember_invite(patient: Patient, token: str) -> None:
 def patient(patient_id: int):
     patient = clinic_patient(patient_id)
     audit.by(current_user, "patient.viewed", patient, page="detail")
-    response = detail.render(patient)
+    response = patient_page.render(patient)
     db.session.commit()  # the view itself is audited; a missing access code is made
     return response
 
@@ -78,7 +77,7 @@ def invite(patient_id: int):
     db.session.commit()
     return render_template(
         "staff/invite.html", patient=patient, link=link, expired=expired,
-        plan=courses.plan_for(patient), qr=qr_svg(link) if link else None,
+        plan=policy.plan_for(patient), qr=qr_svg(link) if link else None,
         qr_print=qr_svg(link, element_id=None) if link else None, access_code=code,
         open_url=open_url(),
     )
@@ -136,14 +135,8 @@ def revoke_devices(patient_id: int):
 @login_required
 def archive(patient_id: int):
     patient = clinic_patient(patient_id)
-    if patient.archived_at is None:
-        now = utcnow()
-        patient.archived_at = now
-        patient.invite_hash, patient.invite_expires_at = None, None
-        access.revoke_devices(patient, now)
-        audit.by(current_user, "patient.archived", patient)
-        courses.after_course_change(patient)
-        db.session.commit()
+    courses.archive(patient, current_user)
+    db.session.commit()
     return back_to(patient, _("Archived: the patient's link, code and devices no longer work."))
 
 
@@ -151,11 +144,8 @@ def archive(patient_id: int):
 @login_required
 def restore(patient_id: int):
     patient = clinic_patient(patient_id)
-    if patient.archived_at is not None:
-        patient.archived_at = None
-        audit.by(current_user, "patient.restored", patient)
-        courses.after_course_change(patient)
-        db.session.commit()
+    courses.restore(patient, current_user)
+    db.session.commit()
     return back_to(patient, _("Restored. Make a new link to hand over."))
 
 
