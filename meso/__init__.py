@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, abort, render_template, request
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -180,18 +180,18 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from meso import formatting, protocol
+    from meso import formatting, protocol, timeutil
 
     app.jinja_env.filters["when"] = formatting.when
     app.jinja_env.filters["weekday_time"] = formatting.weekday_time
     app.jinja_env.filters["day_month"] = formatting.day_month
     app.jinja_env.filters["clock"] = formatting.clock
-    app.jinja_env.filters["iso"] = formatting.iso
+    app.jinja_env.filters["iso"] = timeutil.iso
     app.jinja_env.filters["duration"] = formatting.duration
 
     @app.context_processor
     def template_globals():
-        return {"lang": str(get_locale()).replace("_", "-"), "protocol": protocol}
+        return {"lang": formatting.lang_tag(), "protocol": protocol}
 
 
 def register_log_redaction() -> None:

@@ -42,8 +42,7 @@ def clinic_window_hours(settings: ClinicSettings) -> dict[str, int]:
 
 def default_window_hours() -> dict[str, int]:
     """Return the protocol's default window of every restriction, in hours."""
-    return {key: int(rule.default.total_seconds() // 3600)
-            for key, rule in protocol.RESTRICTIONS.items()}
+    return {key: rule.default // timedelta(hours=1) for key, rule in protocol.RESTRICTIONS.items()}
 
 
 def window_overrides(patient: Patient) -> dict[str, int]:

@@ -26,6 +26,7 @@ AREAS = ("face", "scalp", "body")
 PHASES = ("preparation", "immediate", "first_weeks", "cumulative")
 # Bounds a clinic or practitioner may set a window to (issue: never negative, at most 90 days).
 MAX_WINDOW = timedelta(days=90)
+MAX_WINDOW_HOURS = MAX_WINDOW // timedelta(hours=1)
 
 # A course: N sessions every W weeks, then maintenance (3-6 sessions 2-4 weeks apart are typical).
 DEFAULT_SESSIONS = 4
@@ -183,7 +184,7 @@ def validate_overrides(hours: Mapping[str, int]) -> dict[str, timedelta]:
             raise ValueError(f"{key}: hours must be a whole number")
         window = timedelta(hours=value)
         if not timedelta(0) <= window <= MAX_WINDOW:
-            raise ValueError(f"{key}: must be between 0 and {MAX_WINDOW.days * 24} hours")
+            raise ValueError(f"{key}: must be between 0 and {MAX_WINDOW_HOURS} hours")
         windows[key] = window
     return windows
 

@@ -122,17 +122,15 @@ class PlanForm(FlaskForm):
         validators=[InputRequired(), NumberRange(*protocol.INTERVAL_RANGE)])
 
 
-MAX_WINDOW_HOURS = int(protocol.MAX_WINDOW.total_seconds() // 3600)
-
-
 def window_field(key: str, required: bool) -> IntegerField:
-    """An hours field for one restriction window (0 to 90 days)."""
+    """An hours field for one restriction window (0 to the protocol's longest)."""
     first = InputRequired() if required else Optional()
     return IntegerField(
         _l(protocol.RESTRICTIONS[key].ok_name),
-        validators=[first, NumberRange(0, MAX_WINDOW_HOURS,
-                                       message=_l("Between 0 and %(max)d hours (90 days).",
-                                                  max=MAX_WINDOW_HOURS))],
+        validators=[first, NumberRange(
+            0, protocol.MAX_WINDOW_HOURS,
+            message=_l("Between 0 and %(max)d hours (%(days)d days).",
+                       max=protocol.MAX_WINDOW_HOURS, days=protocol.MAX_WINDOW.days))],
     )
 
 

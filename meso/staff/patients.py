@@ -3,6 +3,8 @@ devices and archiving. Course changes (sessions, plan, windows) are in course_vi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import segno
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -114,41 +116,49 @@ def reissue_invite(patient_id: int):
 @bp.post("/patients/<int:patient_id>/access-code")
 @login_required
 def rotate_code(patient_id: int):
-    patient = clinic_patient(patient_id)
-    accesscode.issue(patient)
-    audit.by(current_user, "access_code.rotated", patient)
-    db.session.commit()
-    return back_to(patient, _("New access code made. The old one no longer works."))
+    def change(patient: Patient) -> str:
+        accesscode.issue(patient)
+        audit.by(current_user, "access_code.rotated", patient)
+        return _("New access code made. The old one no longer works.")
+
+    return changed(patient_id, change)
 
 
 @bp.post("/patients/<int:patient_id>/devices/revoke")
 @login_required
 def revoke_devices(patient_id: int):
-    patient = clinic_patient(patient_id)
-    count = access.revoke_devices(patient, utcnow())
-    audit.by(current_user, "devices.revoked", patient, devices=count)
-    db.session.commit()
-    return back_to(patient, _("The patient's devices are signed out (%(n)d).", n=count))
+    def change(patient: Patient) -> str:
+        count = access.revoke_devices(patient, utcnow())
+        audit.by(current_user, "devices.revoked", patient, devices=count)
+        return _("The patient's devices are signed out (%(n)d).", n=count)
+
+    return changed(patient_id, change)
 
 
 @bp.post("/patients/<int:patient_id>/archive")
 @login_required
 def archive(patient_id: int):
-    patient = clinic_patient(patient_id)
-    courses.archive(patient, current_user)
-    db.session.commit()
-    return back_to(patient, _("Archived: the patient's link, code and devices no longer work."))
+    def change(patient: Patient) -> str:
+        courses.archive(patient, current_user)
+        return _("Archived: the patient's link, code and devices no longer work.")
+
+    return changed(patient_id, change)
 
 
 @bp.post("/patients/<int:patient_id>/restore")
 @login_required
 def restore(patient_id: int):
+    def change(patient: Patient) -> str:
+        courses.restore(patient, current_user)
+        return _("Restored. Make a new link to hand over.")
+
+    return changed(patient_id, change)
+
+
+def changed(patient_id: int, change: Callable[[Patient], str]):
+    """Make a change to one of the clinic's patients, save it, and say so on their page."""
     patient = clinic_patient(patient_id)
-    courses.restore(patient, current_user)
+    message = change(patient)
     db.session.commit()
-    return back_to(patient, _("Restored. Make a new link to hand over."))
-
-
-def back_to(patient: Patient, message: str):
     flash(message)
     return redirect(url_for("staff.patient", patient_id=patient.id), code=303)
