@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from meso import protocol as p
@@ -97,10 +98,11 @@ def quiet_hours_conflict(start: time, end: time, morning: time,
     return None
 
 
-def useful(expires_at: datetime, at: datetime) -> bool:
+def useful(expires_at: Any, at: datetime) -> Any:
     """Return whether a reminder still says something true at ``at``: only before it expires.
 
-    ``expires_at`` may be the outbox column: the comparison then becomes SQL.
+    ``expires_at`` is an instant (a bool comes back) or the outbox column Reminder.expires_at
+    (a SQL condition comes back, for a query): one rule for both.
     """
     return at < expires_at
 

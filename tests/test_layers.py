@@ -81,7 +81,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for target in sorted(graph.get(node, ())):
             if state.get(target) == "open":
-                return path[path.index(target):] + [target]
+                return [*path[path.index(target):], target]
             if target not in state and (cycle := visit(target)):
                 return cycle
         state[node] = "done"

@@ -86,4 +86,4 @@ def requested_page() -> int:
 
 
 # Last: each route module imports ``bp`` (and the helpers above) from this package.
-from meso.staff import admin, auth, course_views, patients, roster  # noqa: E402, F401, I001
+from meso.staff import admin, auth, course_views, patients, roster  # noqa: E402, F401

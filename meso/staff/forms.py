@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -33,7 +35,7 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def local_instant(field: DateTimeLocalField, zone_name: str):
+def local_instant(field: DateTimeLocalField, zone_name: str) -> datetime | None:
     """Return the field's local time in ``zone_name`` as a UTC instant, or None with the
     reason next to the field (a time the clocks skip, a date far off: surely a typo)."""
     try:
@@ -79,17 +81,21 @@ class EnrolForm(FlaskForm):
     )
     timezone = SelectField(_l("Patient's time zone"), validators=[InputRequired()])
 
+    first_session_utc: datetime  # the first session's instant, set by validate()
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = [SelectChoice(name) for name in timeutil.zone_names()]
-        self.first_session_utc = None
 
     def validate(self, extra_validators=None) -> bool:
         """Also check that the session time exists in the chosen zone (DST gaps)."""
         if not super().validate(extra_validators):
             return False
-        self.first_session_utc = local_instant(self.first_session, self.timezone.data)
-        return self.first_session_utc is not None
+        instant = local_instant(self.first_session, self.timezone.data)
+        if instant is None:
+            return False
+        self.first_session_utc = instant
+        return True
 
 
 class SessionTimeForm(FlaskForm):
@@ -101,16 +107,20 @@ class SessionTimeForm(FlaskForm):
         validators=[InputRequired(message=_l("Enter the date and time of the session."))],
     )
 
+    starts_at_utc: datetime  # the session's instant, set by validate()
+
     def __init__(self, timezone: str, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.zone_name = timezone
-        self.starts_at_utc = None
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
             return False
-        self.starts_at_utc = local_instant(self.starts_at, self.zone_name)
-        return self.starts_at_utc is not None
+        instant = local_instant(self.starts_at, self.zone_name)
+        if instant is None:
+            return False
+        self.starts_at_utc = instant
+        return True
 
 
 class PlanForm(FlaskForm):
