@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import create_clinic, enrol_patient
+from conftest import create_clinic, create_staff, enrol_patient, sign_in
 
 from meso.extensions import db
 
@@ -169,4 +169,19 @@ def test_patient_pages_get_their_data_from_the_view(app, helper_queries, page):
     response = phone.get(page)
     assert response.status_code == 200
     assert 'class="card' in response.get_data(as_text=True)
+    assert helper_queries == []
+
+
+@pytest.mark.parametrize("page", ["/staff/", "/staff/patients/{id}", "/staff/patients/{id}/invite",
+                                  "/staff/team", "/staff/settings", "/staff/audit"])
+def test_staff_pages_get_their_data_from_the_view(app, helper_queries, page):
+    clinic = create_clinic()
+    patient, _ = enrol_patient(clinic, first_session=datetime.now(UTC) - timedelta(hours=3))
+    create_staff(clinic, role="admin")
+    desk = app.test_client()
+    assert sign_in(desk).status_code == 303
+    response = desk.get(page.format(id=patient.id))
+    assert response.status_code == 200
+    assert "Maria" in response.get_data(as_text=True) or page in ("/staff/team",
+                                                                  "/staff/settings")
     assert helper_queries == []
