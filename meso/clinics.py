@@ -41,6 +41,14 @@ def get_or_create_clinic(name: str, timezone: str = "Europe/Rome") -> Clinic:
     return clinic
 
 
+def set_phone(actor: StaffUser, phone: str) -> None:
+    """Change the clinic's phone number (shown on the patient's pages and card)."""
+    clinic = actor.clinic
+    if clinic.phone != phone:
+        audit.by(actor, "settings.changed", changes={"phone": [clinic.phone, phone]})
+        clinic.phone = phone
+
+
 def update_settings(actor: StaffUser, window_hours: dict[str, int], first_weeks_days: int,
                     reminder_time: time, quiet_start: time, quiet_end: time) -> dict:
     """Save the clinic's settings (windows equal to the default are not stored); return the

@@ -135,11 +135,7 @@ def settings():
         reminder_time=current.reminder_time, quiet_start=current.quiet_start,
         quiet_end=current.quiet_end, **policy.clinic_window_hours(current))
     if form.validate_on_submit():
-        clinic = current_user.clinic
-        if clinic.phone != form.phone.data:
-            audit.by(current_user, "settings.changed", changes={"phone": [clinic.phone,
-                                                                          form.phone.data]})
-            clinic.phone = form.phone.data
+        clinics.set_phone(current_user, form.phone.data)
         clinics.update_settings(current_user, form.window_hours(), form.first_weeks_days.data,
                                 form.reminder_time.data, form.quiet_start.data,
                                 form.quiet_end.data)
