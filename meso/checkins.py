@@ -133,7 +133,8 @@ def guidance(checkin: CheckIn) -> str:
 
 
 def latest_on(patient_id: int, day: date) -> CheckIn | None:
-    """The patient's last check-in of a local day, or None (reminders ask "checked in today?")."""
+    """The patient's last check-in of a local day, or None: Today thanks them for it, and the
+    check-in nudge of a day already checked in stays quiet."""
     return db.session.scalar(
         sa.select(CheckIn)
         .where(CheckIn.patient_id == patient_id, CheckIn.local_date == day)
