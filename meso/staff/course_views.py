@@ -55,7 +55,7 @@ def record_session(patient_id: int):
     form = SessionTimeForm(patient.course.timezone, prefix="record")
 
     def change() -> str:
-        session = courses.record_session(patient, form.starts_at_utc, current_user)
+        session = courses.record_session(patient, form.instant, current_user)
         return _("Session %(n)d recorded.", n=session.number)
 
     return submitted(patient, form, form.starts_at, change, record=form)
@@ -69,7 +69,7 @@ def move_session(patient_id: int, session_id: int):
     form = SessionTimeForm(patient.course.timezone, prefix=f"move{session.id}")
 
     def change() -> str:
-        courses.move_session(patient, session, form.starts_at_utc, current_user)
+        courses.move_session(patient, session, form.instant, current_user)
         return _("Session moved.")
 
     return submitted(patient, form, form.starts_at, change, move=form, move_id=session_id)

@@ -35,16 +35,29 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def local_instant(field: DateTimeLocalField, zone_name: str) -> datetime | None:
-    """Return the field's local time in ``zone_name`` as a UTC instant, or None with the
-    reason next to the field (a time the clocks skip, a date far off: surely a typo)."""
-    try:
-        instant = timeutil.local_to_utc(field.data, timeutil.zone(zone_name))
-        courses.check_plausible(instant)
-    except (timeutil.TimeInputError, courses.CourseChangeError) as exc:
-        field.errors.append(str(exc))
-        return None
-    return instant
+class LocalTimeForm(FlaskForm):
+    """A form with a date-and-time field read as wall-clock time in a zone. Once valid,
+    ``instant`` is its UTC instant; a time the clocks skip, or a date so far off it is surely
+    a typo, is refused next to the field."""
+
+    instant: datetime
+
+    def local_time(self) -> tuple[DateTimeLocalField, str]:
+        """Return the field to read and the name of the zone to read it in."""
+        raise NotImplementedError
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        field, zone_name = self.local_time()
+        try:
+            instant = timeutil.local_to_utc(field.data, timeutil.zone(zone_name))
+            courses.check_plausible(instant)
+        except (timeutil.TimeInputError, courses.CourseChangeError) as exc:
+            field.errors.append(str(exc))
+            return False
+        self.instant = instant
+        return True
 
 
 class SignInForm(FlaskForm):
@@ -52,7 +65,7 @@ class SignInForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(LocalTimeForm):
     name = StringField(
         _l("Patient name"),
         description=_l("As the patient likes to be addressed. No other personal data is needed."),
@@ -81,24 +94,15 @@ class EnrolForm(FlaskForm):
     )
     timezone = SelectField(_l("Patient's time zone"), validators=[InputRequired()])
 
-    first_session_utc: datetime  # the first session's instant, set by validate()
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = [SelectChoice(name) for name in timeutil.zone_names()]
 
-    def validate(self, extra_validators=None) -> bool:
-        """Also check that the session time exists in the chosen zone (DST gaps)."""
-        if not super().validate(extra_validators):
-            return False
-        instant = local_instant(self.first_session, self.timezone.data)
-        if instant is None:
-            return False
-        self.first_session_utc = instant
-        return True
+    def local_time(self) -> tuple[DateTimeLocalField, str]:
+        return self.first_session, self.timezone.data
 
 
-class SessionTimeForm(FlaskForm):
+class SessionTimeForm(LocalTimeForm):
     """A session's local date and time in the patient's zone (DST gaps refused)."""
 
     starts_at = DateTimeLocalField(
@@ -107,20 +111,12 @@ class SessionTimeForm(FlaskForm):
         validators=[InputRequired(message=_l("Enter the date and time of the session."))],
     )
 
-    starts_at_utc: datetime  # the session's instant, set by validate()
-
     def __init__(self, timezone: str, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.zone_name = timezone
 
-    def validate(self, extra_validators=None) -> bool:
-        if not super().validate(extra_validators):
-            return False
-        instant = local_instant(self.starts_at, self.zone_name)
-        if instant is None:
-            return False
-        self.starts_at_utc = instant
-        return True
+    def local_time(self) -> tuple[DateTimeLocalField, str]:
+        return self.starts_at, self.zone_name
 
 
 class PlanForm(FlaskForm):

@@ -29,7 +29,7 @@ def enrol():
         data = courses.Enrolment(
             name=form.name.data,
             area=form.area.data,
-            first_session=form.first_session_utc,
+            first_session=form.instant,
             timezone=form.timezone.data,
             planned_sessions=form.planned_sessions.data,
             interval_weeks=form.interval_weeks.data,
