@@ -20,10 +20,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from meso import courses, create_app
+from meso import create_app, policy
 from meso.extensions import db
 from meso.models import Clinic, Course, Patient, PatientDevice, TreatmentSession
-from meso.staff.rosterdata import roster_page
+from meso.roster_query import roster_page
 
 PATIENTS = int(os.environ.get("BENCH_PATIENTS", "10000"))
 NAMES = ["Maria", "Luca", "Giulia", "Marco", "Sofia", "Anna", "Paolo", "Elena", "Sara", "Luigi"]
@@ -57,7 +57,7 @@ def seed(clinic_id: int, now: datetime) -> None:
 
 def timed(label: str, **kwargs) -> None:
     clinic = db.session.scalar(sa.select(Clinic))
-    protocol = courses.clinic_protocol(clinic)
+    protocol = policy.clinic_protocol(clinic)
     now = datetime.now(UTC)
     best = float("inf")
     for _ in range(5):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, render_template, request
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
@@ -88,7 +88,7 @@ def register_blueprints(app: Flask) -> None:
     from meso.patient import checkin_views, push_views
     from meso.patient.open_views import bp as open_bp
     from meso.patient.views import bp as patient_bp
-    from meso.staff.views import bp as staff_bp
+    from meso.staff import bp as staff_bp
 
     app.register_blueprint(staff_bp)
     app.register_blueprint(patient_bp)
@@ -188,18 +188,18 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from meso import formatting, protocol
+    from meso import formatting, protocol, timeutil
 
     app.jinja_env.filters["when"] = formatting.when
     app.jinja_env.filters["weekday_time"] = formatting.weekday_time
     app.jinja_env.filters["day_month"] = formatting.day_month
     app.jinja_env.filters["clock"] = formatting.clock
-    app.jinja_env.filters["iso"] = formatting.iso
+    app.jinja_env.filters["iso"] = timeutil.iso
     app.jinja_env.filters["duration"] = formatting.duration
 
     @app.context_processor
     def template_globals():
-        return {"lang": str(get_locale()).replace("_", "-"), "protocol": protocol}
+        return {"lang": formatting.lang_tag(), "protocol": protocol}
 
 
 def register_log_redaction(app: Flask) -> None:

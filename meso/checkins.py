@@ -5,18 +5,19 @@ Services add and flush; the request commits, once.
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from meso import protocol
+from meso import policy, protocol
 from meso.extensions import db
 from meso.models import CheckIn, Patient
 
@@ -97,7 +98,7 @@ def record(patient: Patient, submission: Submission, now: datetime) -> tuple[Che
     existing = _by_key(patient.id, submission.key)
     if existing is not None:
         return existing, False
-    local_date = submission.filled_at.astimezone(ZoneInfo(patient.course.timezone)).date()
+    local_date = submission.filled_at.astimezone(policy.zone_for(patient)).date()
     if _count_on(patient.id, local_date) >= MAX_PER_DAY:
         raise DayFull(_("You have already sent %(n)d check-ins for this day, so this one was "
                         "not kept. If something worries you, call your clinic.", n=MAX_PER_DAY))
@@ -149,10 +150,21 @@ def guidance(checkin: CheckIn) -> str:
 
 
 def latest_on(patient_id: int, day: date) -> CheckIn | None:
-    """The patient's last check-in of a local day, or None (reminders ask "checked in today?")."""
+    """The patient's last check-in of a local day, or None: Today thanks them for it, and the
+    check-in nudge of a day already checked in stays quiet."""
     return db.session.scalar(
         sa.select(CheckIn)
         .where(CheckIn.patient_id == patient_id, CheckIn.local_date == day)
         .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
         .limit(1)
     )
+
+
+def owner_pseudonym(patient: Patient) -> str:
+    """A pseudonym of the patient for the phone's check-in queue (not their id).
+
+    A queued check-in carries it, so one made by patient A is never sent, or stored, under
+    patient B when B later opens their own link on the same phone.
+    """
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"checkin-owner:{patient.id}".encode(), "sha256").hexdigest()[:20]

@@ -1,4 +1,7 @@
-"""Command-line interface: `flask --app app init | demo | staff | patients | plan`."""
+"""Command-line interface: `flask --app app init | demo | staff | patients | plan`.
+
+`patients enrol` is also `patients enroll`, its name before the app settled on one spelling.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 from flask_migrate import upgrade
 
-from meso import courses, protocol, recovery, timeutil
+from meso import clinics, courses, protocol, recovery, timeutil
 from meso.access import invite_url
 from meso.cli_reminders import ensure_vapid_key, reminders_cli
 from meso.config import ConfigError
@@ -22,16 +25,32 @@ from meso.extensions import db
 from meso.formatting import when
 from meso.links import external_url, public_base_url
 from meso.models import Clinic, Patient, StaffUser, utcnow
-from meso.passwords import hash_password
+from meso.passwords import MIN_LENGTH, hash_password
+
+
+class AliasedGroup(AppGroup):
+    """A command group that also answers to older names of its commands (hidden in --help)."""
+
+    def __init__(self, *args, aliases: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.aliases = aliases or {}
+
+    def get_command(self, ctx, cmd_name):
+        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
+
+    def resolve_command(self, ctx, args):
+        # The command's own name, whichever name was typed (click's documented alias recipe).
+        _, command, rest = super().resolve_command(ctx, args)
+        return command.name if command else None, command, rest
+
 
 staff_cli = AppGroup("staff", help="Manage staff accounts.")
-patients_cli = AppGroup("patients", help="Manage patients.")
+patients_cli = AliasedGroup("patients", help="Manage patients.", aliases={"enroll": "enrol"})
 
 DEMO_CLINIC = "Demo Clinic"
 DEMO_EMAIL = "demo@clinic.example"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - local demo only; printed by `make run`
 DEMO_PATIENT = "Giulia Demo"
-MIN_PASSWORD = 10
 
 
 def init_app(app) -> None:
@@ -57,7 +76,7 @@ def init_command() -> None:
 def demo_command() -> None:
     """Seed a demo clinic, staff account and patient (idempotent); print where to click."""
     links_base_url()  # before any change: without it, no link can be printed
-    clinic = courses.get_or_create_clinic(DEMO_CLINIC, current_app.config["DEMO_TIMEZONE"])
+    clinic = clinics.get_or_create_clinic(DEMO_CLINIC, current_app.config["DEMO_TIMEZONE"])
     clinic.phone = clinic.phone or "+39 02 1234 5678"
     staff = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == DEMO_EMAIL))
     if staff is None:
@@ -69,7 +88,7 @@ def demo_command() -> None:
     # The demo patient is always three hours after their first session: the richest view.
     session_at = (utcnow() - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
     if patient is None:
-        data = courses.Enrolment(DEMO_PATIENT, "face", session_at, clinic.timezone, 4, 3)
+        data = courses.Enrolment(DEMO_PATIENT, "face", session_at, clinic.timezone)
         patient, token = courses.enrol(clinic, data, current_app.config["INVITE_DAYS"])
     else:
         patient.course.sessions[0].starts_at = session_at
@@ -96,26 +115,39 @@ def staff_create(email: str, clinic_name: str, role: str, password_stdin: bool) 
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < MIN_PASSWORD:
-        raise click.ClickException(f"the password must have at least {MIN_PASSWORD} characters")
-    clinic = courses.get_or_create_clinic(clinic_name.strip())
+    if len(password) < MIN_LENGTH:
+        raise click.ClickException(f"the password must have at least {MIN_LENGTH} characters")
+    clinic = clinics.get_or_create_clinic(clinic_name.strip())
     db.session.add(StaffUser(clinic=clinic, email=email, role=role,
                              password_hash=hash_password(password)))
     db.session.commit()
     click.echo(f"Created {role} {email} at {clinic.name}.")
 
 
-@patients_cli.command("enroll")
+def course_options(command):
+    """The options that describe a course: --area, --session, --tz, --sessions, --interval-weeks."""
+    options = [
+        click.option("--area", required=True, help="face, scalp or body"),
+        click.option("--session", "session_text", required=True,
+                     help="First session, local ISO time."),
+        click.option("--tz", "tz_name", required=True, help="IANA time zone, e.g. Europe/Rome."),
+        click.option("--sessions", "sessions_text", default=str(protocol.DEFAULT_SESSIONS),
+                     show_default=True),
+        click.option("--interval-weeks", "interval_text",
+                     default=str(protocol.DEFAULT_INTERVAL_WEEKS), show_default=True),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@patients_cli.command("enrol")
 @click.option("--clinic", "clinic_name", required=True)
 @click.option("--name", required=True)
-@click.option("--area", required=True, help="face, scalp or body")
-@click.option("--session", "session_text", required=True, help="First session, local ISO time.")
-@click.option("--tz", "tz_name", required=True, help="IANA time zone, e.g. Europe/Rome.")
-@click.option("--sessions", "sessions_text", default="4", show_default=True)
-@click.option("--interval-weeks", "interval_text", default="3", show_default=True)
-def patients_enroll(clinic_name, name, area, session_text, tz_name, sessions_text,
-                    interval_text) -> None:
-    """Enrol a patient; the last line printed is their invite link."""
+@course_options
+def patients_enrol(clinic_name, name, area, session_text, tz_name, sessions_text,
+                   interval_text) -> None:
+    """Enrol a patient; the last line printed is their invite link. (Also: enroll.)"""
     links_base_url()
     course = parse_course(area, tz_name, sessions_text, interval_text)
     first = parse_time(session_text, course.timezone)
@@ -160,8 +192,8 @@ def parse_course(area: str, tz_name: str, sessions_text: str, interval_text: str
         timeutil.zone(tz_name)
     except timeutil.TimeInputError as exc:
         raise click.ClickException(str(exc)) from None
-    planned = parse_range("--sessions", sessions_text, courses.SESSIONS_RANGE)
-    interval = parse_range("--interval-weeks", interval_text, courses.INTERVAL_RANGE)
+    planned = parse_range("--sessions", sessions_text, protocol.SESSIONS_RANGE)
+    interval = parse_range("--interval-weeks", interval_text, protocol.INTERVAL_RANGE)
     return CourseArgs(area, tz_name, planned, interval)
 
 
@@ -184,12 +216,8 @@ def parse_time(text: str, tz_name: str):
 
 
 @click.command("plan")
-@click.option("--area", required=True, help="face, scalp or body")
-@click.option("--session", "session_text", required=True, help="First session, local ISO time.")
-@click.option("--tz", "tz_name", required=True, help="IANA time zone, e.g. Europe/Rome.")
+@course_options
 @click.option("--at", "at_text", default=None, help="The instant to plan (default: now).")
-@click.option("--sessions", "sessions_text", default="4", show_default=True)
-@click.option("--interval-weeks", "interval_text", default="3", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def plan_command(area, session_text, tz_name, at_text, sessions_text, interval_text,
                  as_json) -> None:

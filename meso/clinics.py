@@ -1,4 +1,4 @@
-"""Clinic administration services: protocol settings and staff accounts.
+"""Clinic administration services: the clinic itself, its protocol settings, staff accounts.
 
 Services add and flush and record who did it; the request commits.
 """
@@ -10,9 +10,10 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from meso import audit, courses, protocol
+from meso import audit, courses, policy, protocol
 from meso.extensions import db
 from meso.models import (
+    Clinic,
     ClinicSettings,
     StaffInvite,
     StaffUser,
@@ -25,11 +26,27 @@ from meso.passwords import hash_password
 ROLES = ("admin", "practitioner")
 INVITE_VALID = timedelta(days=7)
 RESET_VALID = timedelta(days=1)
-MIN_PASSWORD = 10
 
 
 class AccountError(ValueError):
     """A staff-account change that cannot be made; the message says why."""
+
+
+def get_or_create_clinic(name: str, timezone: str = "Europe/Rome") -> Clinic:
+    clinic = db.session.scalar(sa.select(Clinic).where(Clinic.name == name))
+    if clinic is None:
+        clinic = Clinic(name=name, timezone=timezone)
+        db.session.add(clinic)
+        db.session.flush()
+    return clinic
+
+
+def set_phone(actor: StaffUser, phone: str) -> None:
+    """Change the clinic's phone number (shown on the patient's pages and card)."""
+    clinic = actor.clinic
+    if clinic.phone != phone:
+        audit.by(actor, "settings.changed", changes={"phone": [clinic.phone, phone]})
+        clinic.phone = phone
 
 
 def update_settings(actor: StaffUser, window_hours: dict[str, int], first_weeks_days: int,
@@ -39,9 +56,9 @@ def update_settings(actor: StaffUser, window_hours: dict[str, int], first_weeks_
     protocol.validate_overrides(window_hours)
     settings = ClinicSettings.of(actor.clinic_id)
     old = _settings_facts(settings)
+    defaults = policy.default_window_hours()
     settings.window_hours = {
-        key: hours for key, hours in window_hours.items()
-        if timedelta(hours=hours) != protocol.RESTRICTIONS[key].default
+        key: hours for key, hours in window_hours.items() if hours != defaults[key]
     }
     settings.first_weeks_days = first_weeks_days
     settings.reminder_time, settings.quiet_start, settings.quiet_end = (
@@ -58,17 +75,9 @@ def update_settings(actor: StaffUser, window_hours: dict[str, int], first_weeks_
     return changes
 
 
-def effective_window_hours(settings: ClinicSettings) -> dict[str, int]:
-    """Return every restriction's window in hours for the clinic (defaults filled in)."""
-    stored = settings.window_hours or {}
-    return {
-        key: stored.get(key, int(rule.default.total_seconds() // 3600))
-        for key, rule in protocol.RESTRICTIONS.items()
-    }
-
-
 def _settings_facts(settings: ClinicSettings) -> dict:
-    facts = {f"{key}_hours": hours for key, hours in effective_window_hours(settings).items()}
+    hours = policy.clinic_window_hours(settings)
+    facts = {f"{key}_hours": value for key, value in hours.items()}
     facts["first_weeks_days"] = settings.first_weeks_days
     for name in ("reminder_time", "quiet_start", "quiet_end"):
         facts[name] = getattr(settings, name).strftime("%H:%M")
@@ -110,6 +119,18 @@ def _new_link(actor, email, role, user_id, valid) -> tuple[StaffInvite, str]:
     db.session.add(invite)
     db.session.flush()
     return invite, token
+
+
+def cancel_invite(actor: StaffUser, invite_id: int) -> bool:
+    """Delete one of the clinic's open links; return whether there was one."""
+    invite = db.session.scalar(sa.select(StaffInvite).where(
+        StaffInvite.id == invite_id, StaffInvite.clinic_id == actor.clinic_id))
+    if invite is None:
+        return False
+    audit.by(actor, "staff.invite_cancelled", invite=invite.id)
+    db.session.delete(invite)
+    db.session.flush()
+    return True
 
 
 def live_invite(token: str | None, now: datetime) -> StaffInvite | None:

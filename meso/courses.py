@@ -1,23 +1,25 @@
-"""Course services: enrol a patient, and compute their plan with their clinic's protocol.
+"""Course services: enrol a patient, record, move or cancel sessions, change the plan and the
+patient's windows, archive and restore.
 
-Services add and flush; the request (or the CLI command) commits, once.
+Each change records who made it and re-plans what depends on the course (after_course_change)
+in the same transaction. Services add and flush; the request (or the CLI command) commits, once.
+What the course means for the patient (their protocol, their plan) is read in meso/policy.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from meso import accesscode, audit, protocol, recovery
+from meso import access, accesscode, audit, outbox, policy, protocol
 from meso.extensions import db
 from meso.formatting import when
 from meso.models import (
     Clinic,
-    ClinicSettings,
     Course,
     Patient,
     StaffUser,
@@ -25,9 +27,6 @@ from meso.models import (
     WindowOverride,
     utcnow,
 )
-
-SESSIONS_RANGE = (1, 12)
-INTERVAL_RANGE = (1, 12)
 
 
 @dataclass(frozen=True)
@@ -38,8 +37,8 @@ class Enrolment:
     area: str
     first_session: datetime
     timezone: str
-    planned_sessions: int = 4
-    interval_weeks: int = 3
+    planned_sessions: int = protocol.DEFAULT_SESSIONS
+    interval_weeks: int = protocol.DEFAULT_INTERVAL_WEEKS
 
 
 def enrol(
@@ -71,55 +70,10 @@ def after_course_change(patient: Patient) -> None:
     """Bring what depends on the course up to date after its sessions or plan changed.
 
     Called in the same transaction by every change (enrolment, session recorded, moved or
-    cancelled, plan or settings changed); the reminder outbox is re-planned here.
+    cancelled, plan or settings changed, archived or restored); the reminder outbox is
+    re-planned here.
     """
-    from meso import outbox  # outbox plans with this module's protocol_for: import late
-
     outbox.replan(patient)
-
-
-def clinic_protocol(clinic: Clinic) -> protocol.Protocol:
-    """Return the clinic's effective protocol: the defaults with the clinic's settings."""
-    settings = ClinicSettings.of(clinic.id)
-    merged = protocol.DEFAULT_PROTOCOL.with_overrides(settings.window_hours or {})
-    return replace(merged, first_weeks=timedelta(days=settings.first_weeks_days))
-
-
-def protocol_for(patient: Patient) -> protocol.Protocol:
-    """Return the patient's protocol: their clinic's, with their own window overrides."""
-    return clinic_protocol(patient.clinic).with_overrides(window_overrides(patient))
-
-
-def window_overrides(patient: Patient) -> dict[str, int]:
-    """Return the patient's own windows, {restriction key: hours}."""
-    rows = db.session.execute(
-        sa.select(WindowOverride.key, WindowOverride.hours).where(
-            WindowOverride.patient_id == patient.id)
-    )
-    return {key: hours for key, hours in rows}
-
-
-def plan_for(patient: Patient, at: datetime | None = None) -> recovery.DayPlan:
-    course = patient.course
-    return recovery.plan_day(
-        course, course.session_starts, at or utcnow(), protocol_for(patient)
-    )
-
-
-def timeline_for(patient: Patient) -> list[recovery.TimelineDay]:
-    course = patient.course
-    return recovery.timeline(
-        course, course.session_starts, patient.created_at, protocol_for(patient)
-    )
-
-
-def get_or_create_clinic(name: str, timezone: str = "Europe/Rome") -> Clinic:
-    clinic = db.session.scalar(sa.select(Clinic).where(Clinic.name == name))
-    if clinic is None:
-        clinic = Clinic(name=name, timezone=timezone)
-        db.session.add(clinic)
-        db.session.flush()
-    return clinic
 
 
 # -- Session and plan changes (staff) ---------------------------------------------------------
@@ -128,12 +82,25 @@ def get_or_create_clinic(name: str, timezone: str = "Europe/Rome") -> Clinic:
 
 # Sessions of one course are weeks apart; two within a day are one session entered twice.
 MIN_GAP = timedelta(days=1)
+# A session further off than this is surely a typo in the year.
 SESSION_PAST = timedelta(days=365)
 SESSION_AHEAD = timedelta(days=730)
 
 
 class CourseChangeError(ValueError):
     """A change that cannot be made; the message says why, to the person who tried."""
+
+
+def plausible_session_time(starts_at: datetime, now: datetime) -> bool:
+    """Return whether a session time is within a year before or two years after ``now``."""
+    return now - SESSION_PAST <= starts_at <= now + SESSION_AHEAD
+
+
+def check_plausible(starts_at: datetime) -> None:
+    """Refuse a session time that is surely a typo in the year (enrolment and changes)."""
+    if not plausible_session_time(starts_at, utcnow()):
+        raise CourseChangeError(
+            _("Check the date: it must be within a year before or two years after today."))
 
 
 def record_session(patient: Patient, starts_at: datetime, actor: StaffUser | None):
@@ -178,7 +145,8 @@ def cancel_session(patient: Patient, session: TreatmentSession, actor: StaffUser
 
 def change_plan(patient: Patient, planned: int, interval: int, actor: StaffUser | None):
     course = patient.course
-    for value, (low, high) in ((planned, SESSIONS_RANGE), (interval, INTERVAL_RANGE)):
+    bounds = (protocol.SESSIONS_RANGE, protocol.INTERVAL_RANGE)
+    for value, (low, high) in zip((planned, interval), bounds, strict=True):
         if not low <= value <= high:
             raise CourseChangeError(_("Enter a number from %(low)d to %(high)d.",
                                       low=low, high=high))
@@ -197,9 +165,12 @@ def change_plan(patient: Patient, planned: int, interval: int, actor: StaffUser 
 
 
 def set_window_overrides(patient: Patient, hours: dict[str, int | None], actor):
-    """Set the patient's own windows; None goes back to the clinic's. Raises ValueError."""
-    protocol.validate_overrides({k: v for k, v in hours.items() if v is not None})
-    current = window_overrides(patient)
+    """Set the patient's own windows; None goes back to the clinic's."""
+    try:
+        protocol.validate_overrides({k: v for k, v in hours.items() if v is not None})
+    except ValueError as exc:
+        raise CourseChangeError(str(exc)) from None
+    current = policy.window_overrides(patient)
     changes = {k: [current.get(k), v] for k, v in hours.items() if current.get(k) != v}
     if not changes:
         return
@@ -223,16 +194,35 @@ def after_settings_change(clinic: Clinic) -> None:
 
 def check_session_time(course: Course, starts_at: datetime, ignore=None) -> None:
     """Refuse a session time that is surely a typo, or a day from another session."""
-    now = utcnow()
-    if not now - SESSION_PAST <= starts_at <= now + SESSION_AHEAD:
-        raise CourseChangeError(
-            _("Check the date: it must be within a year before or two years after today."))
+    check_plausible(starts_at)
     zone = ZoneInfo(course.timezone)
     for other in course.sessions:
         if other is not ignore and abs(other.starts_at - starts_at) < MIN_GAP:
             raise CourseChangeError(_(
                 "Session %(n)d is at %(when)s, less than a day from this time. Move that "
                 "session instead.", n=other.number, when=when(other.starts_at.astimezone(zone))))
+
+
+def archive(patient: Patient, actor: StaffUser | None) -> None:
+    """Close the patient's file: their link, code and devices stop working, reminders stop."""
+    if patient.archived_at is not None:
+        return
+    now = utcnow()
+    patient.archived_at = now
+    access.sign_out_everywhere(patient, now)
+    audit.by(actor, "patient.archived", patient)
+    after_course_change(patient)
+
+
+def restore(patient: Patient, actor: StaffUser | None) -> None:
+    """Reopen an archived file (staff then make a new link to hand over)."""
+    if patient.archived_at is None:
+        return
+    patient.archived_at = None
+    # Start from nothing: whatever link or code existed before the archive stays dead.
+    access.sign_out_everywhere(patient, utcnow())
+    audit.by(actor, "patient.restored", patient)
+    after_course_change(patient)
 
 
 def _renumber(course: Course) -> None:

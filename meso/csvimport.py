@@ -32,11 +32,10 @@ COLUMNS = {
     "interval_weeks": ("interval_weeks", "interval", "weeks", "weeks_between_sessions"),
 }
 REQUIRED = ("name", "area", "first_session")
-DEFAULT_SESSIONS, DEFAULT_INTERVAL = 4, 3
 MAX_BYTES = 10 * 1024 * 1024
 
 
-class ImportError_(click.ClickException):  # noqa: N801 - not the builtin ImportError
+class CsvImportProblem(click.ClickException):
     """A file that cannot be read at all (as opposed to bad rows)."""
 
 
@@ -48,9 +47,9 @@ class ParsedRow:
 
 
 def header_map(fieldnames: Sequence[str] | None) -> dict[str, str]:
-    """Map our column keys to the file's header names; raise ImportError_ when one is off."""
+    """Map our column keys to the file's header names; raise CsvImportProblem when one is off."""
     if not fieldnames:
-        raise ImportError_("the file is empty: it needs a header row and one row per patient")
+        raise CsvImportProblem("the file is empty: it needs a header row and one row per patient")
     mapping, unknown = {}, []
     for name in fieldnames:
         norm = (name or "").strip().lower().replace(" ", "_").replace("-", "_")
@@ -60,12 +59,12 @@ def header_map(fieldnames: Sequence[str] | None) -> dict[str, str]:
         else:
             mapping[key] = name
     if unknown:
-        raise ImportError_(f"unknown or repeated column(s): {', '.join(map(repr, unknown))} "
+        raise CsvImportProblem(f"unknown or repeated column(s): {', '.join(map(repr, unknown))} "
                            f"(expected: name, area, first session, time zone, sessions, "
                            f"interval weeks)")
     missing = [key.replace("_", " ") for key in REQUIRED if key not in mapping]
     if missing:
-        raise ImportError_(f"missing column(s): {', '.join(missing)}")
+        raise CsvImportProblem(f"missing column(s): {', '.join(missing)}")
     return mapping
 
 
@@ -81,10 +80,10 @@ def parse_row(values: Mapping[str, str | None], line: int, clinic_zone: str) -> 
         row.errors.append(f"area: {get('area')!r} is not one of {', '.join(protocol.AREAS)}")
     zone_name = get("timezone") or clinic_zone
     first = _first_session(row, get("first_session"), zone_name)
-    planned = _number(row, "sessions", get("sessions"), DEFAULT_SESSIONS,
-                      courses.SESSIONS_RANGE)
-    interval = _number(row, "interval weeks", get("interval_weeks"), DEFAULT_INTERVAL,
-                       courses.INTERVAL_RANGE)
+    planned = _number(row, "sessions", get("sessions"), protocol.DEFAULT_SESSIONS,
+                      protocol.SESSIONS_RANGE)
+    interval = _number(row, "interval weeks", get("interval_weeks"),
+                       protocol.DEFAULT_INTERVAL_WEEKS, protocol.INTERVAL_RANGE)
     if not row.errors:
         row.enrolment = courses.Enrolment(name, area, first, zone_name, planned, interval)
     return row
@@ -104,8 +103,7 @@ def _first_session(row: ParsedRow, text: str, zone_name: str):
     except timeutil.TimeInputError as exc:
         row.errors.append(f"first session: {exc}")
         return None
-    now = utcnow()
-    if not now - courses.SESSION_PAST <= first <= now + courses.SESSION_AHEAD:
+    if not courses.plausible_session_time(first, utcnow()):
         row.errors.append("first session: must be within a year before or two years after "
                           "today")
     return first
@@ -149,7 +147,7 @@ def parse(text: str, clinic: Clinic) -> list[ParsedRow]:
         rows.append(row)
     _mark_already_enrolled(rows, clinic)
     if not rows:
-        raise ImportError_("no patients in the file (only a header row?)")
+        raise CsvImportProblem("no patients in the file (only a header row?)")
     return rows
 
 
@@ -184,11 +182,12 @@ def import_command(path: Path, clinic_name: str, dry_run: bool) -> None:
     if clinic is None:
         raise click.ClickException(f"no clinic named {clinic_name!r}")
     if path.stat().st_size > MAX_BYTES:
-        raise ImportError_("the file is larger than 10 MB: split it")
+        raise CsvImportProblem("the file is larger than 10 MB: split it")
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ImportError_("the file is not UTF-8 text (save the sheet as 'CSV UTF-8')") from None
+        raise CsvImportProblem(
+            "the file is not UTF-8 text (save the sheet as 'CSV UTF-8')") from None
     rows = parse(text, clinic)
     bad = [row for row in rows if row.errors]
     for row in rows:

@@ -8,6 +8,11 @@ from babel.dates import format_skeleton
 from flask_babel import get_locale, gettext
 
 
+def lang_tag() -> str:
+    """The current locale as an HTML/manifest language tag: 'en-GB'."""
+    return str(get_locale()).replace("_", "-")
+
+
 def _fmt(instant: datetime | date, skeleton: str) -> str:
     # The instant already carries the patient's zone; Flask-Babel's helpers would convert it
     # to the app's zone instead, so Babel is called directly.
@@ -34,10 +39,6 @@ def day_month(instant: datetime | date) -> str:
 def clock(instant: datetime) -> str:
     """'14:00'."""
     return _fmt(instant, "Hm")
-
-
-def iso(instant: datetime) -> str:
-    return instant.isoformat(timespec="seconds")
 
 
 def duration(seconds: float) -> str:

@@ -15,17 +15,9 @@ from typing import cast
 
 import sqlalchemy as sa
 
-from meso import courses, reminders
-from meso import protocol as p
+from meso import policy, reminders
 from meso.extensions import db
-from meso.models import (
-    ClinicSettings,
-    Patient,
-    PushSubscription,
-    Reminder,
-    ReminderSettings,
-    utcnow,
-)
+from meso.models import Patient, PushSubscription, Reminder, utcnow
 
 MAX_ATTEMPTS = 6
 BACKOFF_FIRST = timedelta(seconds=30)
@@ -34,32 +26,14 @@ NO_DEVICE = "no device"
 TRIAL_RULE = "trial"  # the patient's test notification (trial_push.py), outside the plan
 
 
-def settings_for(patient: Patient) -> reminders.Settings:
-    """Return the patient's reminder settings; without their own, the clinic's defaults."""
-    row = db.session.get(ReminderSettings, patient.id)
-    if row is None:
-        clinic = ClinicSettings.of(patient.clinic_id)
-        return reminders.Settings(
-            morning=clinic.reminder_time,
-            quiet_start=clinic.quiet_start,
-            quiet_end=clinic.quiet_end,
-        )
-    return reminders.Settings(
-        categories=frozenset(c for c in p.REMINDER_CATEGORIES if getattr(row, c)),
-        morning=row.morning,
-        quiet_start=row.quiet_start,
-        quiet_end=row.quiet_end,
-        discreet=row.discreet,
-    )
-
-
 def plan(patient: Patient) -> list[reminders.Planned]:
     """Return the patient's reminder plan from their course, protocol and settings."""
     course = patient.course
     if course is None or patient.archived_at is not None:
         return []
     return reminders.schedule(
-        course, course.session_starts, courses.protocol_for(patient), settings_for(patient)
+        course, course.session_starts, policy.protocol_for(patient),
+        policy.reminder_settings_for(patient),
     )
 
 
@@ -77,7 +51,7 @@ def replan(patient: Patient, now: datetime | None = None) -> ReplanCounts:
     moved: then the reminder is news again and goes back to pending.
     """
     now = now or utcnow()
-    wanted = {item.key: item for item in plan(patient) if item.expires_at > now}
+    wanted = {item.key: item for item in plan(patient) if reminders.useful(item.expires_at, now)}
     rows = {
         (row.session, row.rule): row
         for row in db.session.scalars(sa.select(Reminder).where(
@@ -151,7 +125,7 @@ def rearm(patient: Patient, now: datetime | None = None) -> int:
             Reminder.patient_id == patient.id,
             Reminder.status == "skipped",
             Reminder.last_error == NO_DEVICE,
-            Reminder.expires_at > now,
+            reminders.useful(Reminder.expires_at, now),
         )
         .values(status="pending", attempts=0, next_attempt_at=now, lease_until=None,
                 last_error=None, updated_at=now)
@@ -240,7 +214,7 @@ def retry(attempts_before: int, expires_at: datetime, now: datetime, retry_after
     at = now + delay
     if attempts >= MAX_ATTEMPTS:
         return closed("failed", f"gave up after {attempts} attempts: {reason}", now, attempts)
-    if at >= expires_at:
+    if not reminders.useful(expires_at, at):
         return closed("failed", f"pointless by the next try: {reason}", now, attempts)
     return {"attempts": attempts, "next_attempt_at": at, "last_error": reason[:200],
             "updated_at": now}

@@ -4,6 +4,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
+# Staff passwords, wherever they are set (the set-password page, `staff create`).
+MIN_LENGTH = 10
+
 PRODUCTION_PARAMETERS = RFC_9106_LOW_MEMORY  # argon2id, 64 MiB, 3 passes (tests use less)
 _hasher = PasswordHasher.from_parameters(PRODUCTION_PARAMETERS)
 # Verified against when the email is unknown, so a sign-in takes as long either way.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import time, timedelta
 from types import MappingProxyType
 
 
@@ -26,6 +26,15 @@ AREAS = ("face", "scalp", "body")
 PHASES = ("preparation", "immediate", "first_weeks", "cumulative")
 # Bounds a clinic or practitioner may set a window to (issue: never negative, at most 90 days).
 MAX_WINDOW = timedelta(days=90)
+MAX_WINDOW_HOURS = MAX_WINDOW // timedelta(hours=1)
+
+# A course: N sessions every W weeks, then maintenance (3-6 sessions 2-4 weeks apart are typical).
+DEFAULT_SESSIONS = 4
+DEFAULT_INTERVAL_WEEKS = 3
+SESSIONS_RANGE = (1, 12)
+INTERVAL_RANGE = (1, 12)  # weeks
+DEFAULT_FIRST_WEEKS = timedelta(days=28)
+FIRST_WEEKS_RANGE = (7, 90)  # days a clinic may set the first-weeks phase to
 
 AREA_NAMES = MappingProxyType(
     {"face": N_("Face"), "scalp": N_("Scalp"), "body": N_("Body")}
@@ -150,7 +159,7 @@ class Protocol:
         )
     )
     immediate: timedelta = timedelta(hours=48)  # "fades within 24-48 hours"
-    first_weeks: timedelta = timedelta(days=28)
+    first_weeks: timedelta = DEFAULT_FIRST_WEEKS
     sunscreen: timedelta = timedelta(days=28)  # "zinc oxide based sunscreen daily"
     prepare_notice: timedelta = timedelta(days=7)  # show pre-session items this early
 
@@ -175,7 +184,7 @@ def validate_overrides(hours: Mapping[str, int]) -> dict[str, timedelta]:
             raise ValueError(f"{key}: hours must be a whole number")
         window = timedelta(hours=value)
         if not timedelta(0) <= window <= MAX_WINDOW:
-            raise ValueError(f"{key}: must be between 0 and {MAX_WINDOW.days * 24} hours")
+            raise ValueError(f"{key}: must be between 0 and {MAX_WINDOW_HOURS} hours")
         windows[key] = window
     return windows
 
@@ -309,11 +318,12 @@ REMINDER_CATEGORY_NAMES = MappingProxyType(
     }
 )
 
-# Fixed local clock times; the patient chooses the morning one (and their quiet hours).
+# Fixed local clock times; the patient chooses the morning one (and their quiet hours). The
+# defaults are the clinic's until it changes them, and the patient's until they do.
 REMINDER_EVENING = "18:00"  # before the evening bath, sauna or gym
 REMINDER_CHECKIN = "20:00"
-DEFAULT_MORNING = "09:00"
-DEFAULT_QUIET_HOURS = ("21:00", "08:00")
+DEFAULT_MORNING = time(9, 0)
+DEFAULT_QUIET_HOURS = (time(21, 0), time(8, 0))
 MAINTENANCE_AFTER = timedelta(days=91)  # "a maintenance reminder ... (default 3 months)"
 DISCREET_TITLE = N_("Reminder")
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import cast
 
 from flask import Blueprint, current_app, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
+
+from meso.formatting import lang_tag
 
 bp = Blueprint("pwa", __name__)
 
@@ -84,7 +85,7 @@ def manifest():
         "short_name": _("Aftercare"),
         "description": _("Your recovery after mesotherapy, day by day: what is normal, "
                          "what to avoid and until when."),
-        "lang": str(get_locale()).replace("_", "-"),
+        "lang": lang_tag(),
         "start_url": url_for("patient.today"),
         "scope": "/",
         "display": "standalone",

@@ -17,6 +17,7 @@ from typing import Protocol as TypingProtocol
 from zoneinfo import ZoneInfo
 
 from meso import protocol as p
+from meso.timeutil import iso
 
 
 class CourseLike(TypingProtocol):
@@ -85,10 +86,6 @@ class DayPlan:
             "allowed_again": [{"key": a.key, "since": iso(a.since)} for a in self.allowed_again],
             "next_session": iso(self.next_session.starts_at) if self.next_session else None,
         }
-
-
-def iso(instant: datetime) -> str:
-    return instant.isoformat(timespec="seconds")
 
 
 def session_schedule(
@@ -255,7 +252,8 @@ def timeline(
     start: datetime | None = None,
     protocol: p.Protocol = p.DEFAULT_PROTOCOL,
 ) -> list[TimelineDay]:
-    """Return the course day by day: from ``start`` (enrolment) to 28 days after the last session.
+    """Return the course day by day: from ``start`` (enrolment) to the end of the first weeks
+    after the last session.
 
     Each day's phase is the one at the end of that local day, so a session day reads as the
     session's phase, not the one before it.

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from meso import protocol as p
@@ -31,9 +32,9 @@ class Settings:
     """A patient's reminder choices (defaults when they never opened the settings page)."""
 
     categories: frozenset[str] = frozenset(p.REMINDER_CATEGORIES)
-    morning: time = parse_clock(p.DEFAULT_MORNING)
-    quiet_start: time = parse_clock(p.DEFAULT_QUIET_HOURS[0])
-    quiet_end: time = parse_clock(p.DEFAULT_QUIET_HOURS[1])
+    morning: time = p.DEFAULT_MORNING
+    quiet_start: time = p.DEFAULT_QUIET_HOURS[0]
+    quiet_end: time = p.DEFAULT_QUIET_HOURS[1]
     discreet: bool = False
 
 
@@ -64,12 +65,46 @@ class Planned:
 
 def in_quiet_hours(local: datetime, settings: Settings) -> bool:
     """Return whether a local wall-clock time falls in the quiet hours (which may span midnight)."""
-    start, end, clock = settings.quiet_start, settings.quiet_end, local.time()
+    return quiet_at(local.time(), settings.quiet_start, settings.quiet_end)
+
+
+def quiet_at(clock: time, start: time, end: time) -> bool:
+    """Return whether a clock time falls in quiet hours from ``start`` to ``end``.
+
+    They may run past midnight (21:00-08:00); equal ends mean no quiet hours at all.
+    """
     if start == end:
         return False
     if start < end:
         return start <= clock < end
     return clock >= start or clock < end
+
+
+def quiet_hours_conflict(start: time, end: time, morning: time,
+                         longest: timedelta | None = None) -> str | None:
+    """Return what is wrong with quiet hours and a morning reminder time, or None.
+
+    "same": they start and end at one time; "too_long": longer than ``longest``; "morning": the
+    morning reminders would fall inside them. The clinic's and the patient's forms both ask.
+    """
+    if start == end:
+        return "same"
+    day = date(2000, 1, 1)
+    length = (datetime.combine(day, end) - datetime.combine(day, start)) % timedelta(days=1)
+    if longest is not None and length > longest:
+        return "too_long"
+    if quiet_at(morning, start, end):
+        return "morning"
+    return None
+
+
+def useful(expires_at: Any, at: datetime) -> Any:
+    """Return whether a reminder still says something true at ``at``: only before it expires.
+
+    ``expires_at`` is an instant (a bool comes back) or the outbox column Reminder.expires_at
+    (a SQL condition comes back, for a query): one rule for both.
+    """
+    return at < expires_at
 
 
 def after_quiet_hours(local: datetime, settings: Settings) -> datetime:
@@ -158,10 +193,9 @@ def _plan_rule(rule, number, start, previous, following, zone, protocol, setting
         # The next session restarts every window: what this one says stops being true.
         expires = min(expires, following)
     fire = after_quiet_hours(nominal, settings)
-    if fire >= expires:
+    if not useful(expires, fire):
         return None
-    params = text_params(start, ends, zone)
-    still = any(ends[key] > fire for key in rule.still_open)
+    params, still = wording(rule, start, protocol, zone, fire)
     return Planned(
         session=number,
         rule=rule.key,
@@ -213,6 +247,17 @@ def text_params(start: datetime, ends: Mapping[str, datetime], zone: tzinfo) -> 
         "session_day": start.astimezone(zone),
         "session_time": start.astimezone(zone),
     }
+
+
+def wording(rule: p.ReminderRule, start: datetime, protocol: p.Protocol, zone: tzinfo,
+            at: datetime) -> tuple[dict, bool]:
+    """Return what a rule's text says when it speaks at ``at``: the instants it names, and
+    whether its "still" sentence holds (a window it mentions is still running).
+
+    The schedule asks when it plans a reminder; the notification asks again when it is sent.
+    """
+    ends = window_ends(start, protocol)
+    return text_params(start, ends, zone), any(ends[key] > at for key in rule.still_open)
 
 
 def text_for(planned: Planned) -> p.ReminderText:

@@ -64,6 +64,11 @@ def local_to_utc(wall: datetime, tz: ZoneInfo) -> datetime:
     return _in_range(instant, f"{wall:%Y-%m-%d %H:%M}")
 
 
+def iso(instant: datetime) -> str:
+    """Return an instant as ISO 8601 to the second, with its offset (the public JSON's form)."""
+    return instant.isoformat(timespec="seconds")
+
+
 def parse_instant(text: str, tz: ZoneInfo) -> datetime:
     """Parse ISO 8601 text as a UTC instant; without an offset it is local time in ``tz``."""
     try:

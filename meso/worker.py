@@ -16,17 +16,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
-from meso import courses, outbox, push, reminders, subscriptions, trial_push
+from meso import checkins, outbox, policy, push, reminders, subscriptions, trial_push
 from meso import protocol as p
 from meso.extensions import db
-from meso.messages import render, trial_message
-from meso.models import CheckIn, Course, Patient, Reminder
+from meso.models import Course, Patient, Reminder
+from meso.notifications import render, trial_message
 
 log = logging.getLogger("meso.reminders")
 
@@ -157,8 +156,8 @@ def prepare(ids: list[int], services, now: datetime) -> tuple[list[Job], int]:
     for row in rows:
         patient = patients[row.patient_id]
         if patient.id not in context:
-            context[patient.id] = (outbox.settings_for(patient), patient_zone(patient),
-                                   courses.protocol_for(patient))
+            context[patient.id] = (policy.reminder_settings_for(patient),
+                                   policy.zone_for(patient), policy.protocol_for(patient))
         jobs.append(decide(row, patient, *context[patient.id], devices.get(patient.id, []), now))
     return jobs, outside
 
@@ -175,13 +174,14 @@ def decide(row, patient, settings, zone, protocol, devices, now) -> Job:
         job.decision = outbox.closed("cancelled", "no such rule any more", now)
     elif patient.archived_at is not None or not (enabled or trial):
         job.decision = outbox.closed("cancelled", "turned off", now)
-    elif row.expires_at <= now:
+    elif not reminders.useful(row.expires_at, now):
         job.decision = outbox.closed("skipped", "pointless by the time it was due", now)
     elif not trial and reminders.in_quiet_hours(now.astimezone(zone), settings):
         later = reminders.after_quiet_hours(now.astimezone(zone), settings)
-        job.decision = (outbox.postpone(later, now) if later < row.expires_at
+        job.decision = (outbox.postpone(later, now) if reminders.useful(row.expires_at, later)
                         else outbox.closed("skipped", "quiet hours", now))
-    elif row.rule.startswith("checkin_") and checked_in(patient.id, row.fire_at, zone):
+    elif row.rule.startswith("checkin_") and checkins.latest_on(
+            patient.id, row.fire_at.astimezone(zone).date()) is not None:
         job.decision = outbox.closed("skipped", "already checked in", now)
     elif not devices:
         job.decision = outbox.closed("skipped", outbox.NO_DEVICE, now)
@@ -193,18 +193,6 @@ def decide(row, patient, settings, zone, protocol, devices, now) -> Job:
         job.message = replace(message, topic=f"{row.rule}:course {patient.course.id}")
         job.subscriptions = devices
     return job
-
-
-def patient_zone(patient: Patient) -> ZoneInfo:
-    return ZoneInfo(patient.course.timezone if patient.course else patient.clinic.timezone)
-
-
-def checked_in(patient_id: int, fire_at: datetime, zone: ZoneInfo) -> bool:
-    """Return whether the patient already checked in on the reminder's local day."""
-    day = fire_at.astimezone(zone).date()
-    return bool(db.session.scalar(
-        sa.select(sa.exists().where(CheckIn.patient_id == patient_id, CheckIn.local_date == day))
-    ))
 
 
 def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,

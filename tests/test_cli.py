@@ -404,18 +404,19 @@ def test_staff_create_bad_email_fails(runner):
     assert count(StaffUser) == 0
 
 
-# -- patients enroll -------------------------------------------------------------------------
+# -- patients enrol (and its old name, enroll) -----------------------------------------------
 
 
-def enroll(runner, *extra, clinic="Clinica Roma"):
-    return runner.invoke(args=["patients", "enroll", "--clinic", clinic, "--name", "Maria Rossi",
+def enrol(runner, *extra, clinic="Clinica Roma", command="enrol"):
+    return runner.invoke(args=["patients", command, "--clinic", clinic, "--name", "Maria Rossi",
                                "--area", "face", "--session", "2026-11-20T10:00",
                                "--tz", "Europe/Rome", *extra])
 
 
-def test_patients_enroll_prints_the_invite_link_last(runner):
+@pytest.mark.parametrize("command", ["enrol", "enroll"])
+def test_patients_enrol_prints_the_invite_link_last(runner, command):
     clinic = create_clinic()
-    result = enroll(runner, "--sessions", "5", "--interval-weeks", "2")
+    result = enrol(runner, "--sessions", "5", "--interval-weeks", "2", command=command)
     assert result.exit_code == 0, result.output
     last = result.output.strip().splitlines()[-1]
     match = INVITE_LINE.match(last)
@@ -434,17 +435,17 @@ def test_patients_enroll_prints_the_invite_link_last(runner):
     assert session.starts_at.isoformat() == "2026-11-20T09:00:00+00:00"
 
 
-def test_patients_enroll_link_opens_the_app(runner, client):
+def test_patients_enrol_link_opens_the_app(runner, client):
     create_clinic()
-    result = enroll(runner)
+    result = enrol(runner)
     token = INVITE_LINE.match(result.output.strip().splitlines()[-1]).group(1)
     response = open_invite(client, token)
     assert response.status_code == 303
     assert response.headers["Location"] == "/today"
 
 
-def test_patients_enroll_unknown_clinic_fails_cleanly(runner):
-    result = enroll(runner, clinic="Nowhere")
+def test_patients_enrol_unknown_clinic_fails_cleanly(runner):
+    result = enrol(runner, clinic="Nowhere")
     assert_clean_failure(result, "no clinic named 'Nowhere'")
     assert count(Patient) == 0
 
@@ -462,11 +463,21 @@ def test_patients_enroll_unknown_clinic_fails_cleanly(runner):
         (["--name", "x" * 121], "1 to 120 characters"),
     ],
 )
-def test_patients_enroll_bad_input_fails_cleanly(runner, args, needle):
+def test_patients_enrol_bad_input_fails_cleanly(runner, args, needle):
     create_clinic()
-    assert_clean_failure(enroll(runner, *args), needle)
+    assert_clean_failure(enrol(runner, *args), needle)
     assert count(Patient) == 0
     assert count(Course) == 0
+
+
+def test_patients_help_names_enrol_and_the_old_name_still_answers(runner):
+    listing = runner.invoke(args=["patients", "--help"])
+    assert listing.exit_code == 0, listing.output
+    commands = listing.output.split("Commands:")[1].split()
+    assert "enrol" in commands and "enroll" not in commands  # the alias is not advertised
+    old = runner.invoke(args=["patients", "enroll", "--help"])
+    assert old.exit_code == 0, old.output
+    assert "Usage: patients enrol " in old.output or "patients enrol [OPTIONS]" in old.output
 
 
 # -- demo ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ password links, clinic protocol settings."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from conftest import PASSWORD, create_clinic, enrol_patient, sign_in
 from helpers import assert_no_inline_code, field_error, frozen, page_html
 from staff_helpers import actions, new_client, post, signed_in_client
 
-from meso import access, courses
+from meso import access, courses, policy
 from meso.extensions import db
 from meso.models import ClinicSettings, StaffInvite, StaffUser, hash_token
 
@@ -221,14 +222,14 @@ def test_settings_change_every_patient_s_plan(app, admin, clinic, monkeypatch):
     assert settings.window_hours == {"heat": 72}  # defaults are not stored
     assert (settings.first_weeks_days, settings.reminder_time.strftime("%H:%M")) == (21, "08:30")
     assert calls == [patient.id]
-    heat = {a.key: a.until for a in courses.plan_for(patient).avoid}["heat"]
+    heat = {a.key: a.until for a in policy.plan_for(patient).avoid}["heat"]
     assert heat == patient.course.sessions[0].starts_at + timedelta(hours=72)
-    assert courses.clinic_protocol(clinic).first_weeks == timedelta(days=21)
+    assert policy.clinic_protocol(clinic).first_weeks == timedelta(days=21)
     # The patient's Today shows it.
     phone = new_client(app)
     phone.set_cookie("meso_device", token)
     today = phone.get("/today").get_data(as_text=True)
-    local = heat.astimezone(courses.ZoneInfo("Europe/Rome"))
+    local = heat.astimezone(ZoneInfo("Europe/Rome"))
     assert 'data-key="heat"' in today and f"OK from {local:%a %H:%M}" in today
     db.session.expire_all()
     assert clinic.phone == "+39 06 9999"

@@ -12,7 +12,7 @@ from conftest import create_clinic, create_staff, enrol_patient, sign_in
 from helpers import assert_no_inline_code, field_error, frozen, page_html, text_of
 from staff_helpers import actions, new_client, post
 
-from meso import access, accesscode, courses
+from meso import access, accesscode, courses, policy
 from meso.extensions import db
 from meso.models import PatientDevice, TreatmentSession
 
@@ -102,7 +102,7 @@ def test_record_today_s_session_moves_the_patient_to_day_0(client, patient, chan
     assert response.status_code == 303
     assert response.headers["Location"] == f"/staff/patients/{patient.id}"
     assert starts(patient)[-1] == NOW
-    plan = courses.plan_for(patient)
+    plan = policy.plan_for(patient)
     assert (plan.day, plan.sessions_done, plan.phase) == (0, 2, "immediate")
     assert changes == [patient.id]
     assert "Session 2 recorded." in client.get(response.headers["Location"]).get_data(
@@ -112,7 +112,7 @@ def test_record_today_s_session_moves_the_patient_to_day_0(client, patient, chan
 
 def test_record_a_future_session_books_it(client, patient):
     assert record(client, patient, "2026-12-09T15:30").status_code == 303
-    plan = courses.plan_for(patient)
+    plan = policy.plan_for(patient)
     assert plan.sessions_done == 1
     assert plan.next_session.booked
     assert plan.next_session.starts_at == datetime(2026, 12, 9, 14, 30, tzinfo=UTC)
@@ -231,7 +231,7 @@ def test_change_the_plan(client, patient, changes):
     assert response.status_code == 303
     db.session.expire_all()
     assert (patient.course.planned_sessions, patient.course.interval_weeks) == (6, 2)
-    assert courses.plan_for(patient).next_session.starts_at == datetime(
+    assert policy.plan_for(patient).next_session.starts_at == datetime(
         2026, 12, 4, 9, 0, tzinfo=UTC)
     assert changes == [patient.id]
 
@@ -271,9 +271,9 @@ def test_override_a_window_for_one_patient(client, clinic, patient, changes):
     changes.clear()
     response = post(client, f"/staff/patients/{patient_b.id}/windows", {"windows-heat": "72"})
     assert response.status_code == 303
-    heat = {a.key: a.until for a in courses.plan_for(patient_b).avoid}["heat"]
+    heat = {a.key: a.until for a in policy.plan_for(patient_b).avoid}["heat"]
     assert heat == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-    assert courses.window_overrides(patient) == {}  # nobody else's plan changes
+    assert policy.window_overrides(patient) == {}  # nobody else's plan changes
     html = page_html(client.get(f"/staff/patients/{patient_b.id}"))
     assert [row.th.label["for"] for row in html.select("tr.overridden")] == ["windows-heat"]
     heat_input = html.select_one("input#windows-heat")
@@ -281,7 +281,7 @@ def test_override_a_window_for_one_patient(client, clinic, patient, changes):
     assert changes == [patient_b.id]
     # Emptying the field goes back to the clinic's window.
     post(client, f"/staff/patients/{patient_b.id}/windows", {"windows-heat": ""})
-    assert courses.window_overrides(patient_b) == {}
+    assert policy.window_overrides(patient_b) == {}
 
 
 @pytest.mark.parametrize("value", ["-1", "2161", "abc", "1.5"])
@@ -289,7 +289,7 @@ def test_window_override_out_of_bounds(client, patient, value):
     response = post(client, f"/staff/patients/{patient.id}/windows", {"windows-sun": value})
     assert response.status_code == 400
     assert field_error(response.get_data(as_text=True), "windows-sun")
-    assert courses.window_overrides(patient) == {}
+    assert policy.window_overrides(patient) == {}
 
 
 # -- invite, access code, devices, archive ---------------------------------------------------
@@ -376,4 +376,4 @@ def test_detail_page_at_a_dst_change_uses_local_time(client, clinic):
     html = client.get(f"/staff/patients/{patient.id}").get_data(as_text=True)
     # 10:00 CEST; the projected session three weeks later stays at 10:00 (now CET).
     assert "Sat 24 Oct, 10:00" in html and "Sat 14 Nov, 10:00" in html
-    assert courses.plan_for(patient, NOW - timedelta(days=40)).phase == "preparation"
+    assert policy.plan_for(patient, NOW - timedelta(days=40)).phase == "preparation"

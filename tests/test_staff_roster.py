@@ -12,7 +12,7 @@ from staff_helpers import signed_in_client
 from meso import access
 from meso.extensions import db
 from meso.models import CheckIn
-from meso.staff.rosterdata import PER_PAGE
+from meso.roster_query import PER_PAGE
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from conftest import DAY_ONE_PLAN, create_clinic, enrol_patient, open_invite
 from helpers import assert_no_inline_code, csrf_meta, frozen, page_html, text_of
 
 import meso
-from meso import access, courses, protocol
+from meso import access, policy, protocol
 from meso.extensions import db
 from meso.models import PatientDevice
 
@@ -457,7 +457,7 @@ def test_api_plan_is_the_planner_output(app, clinic):
     patient, browser = signed_in_patient(app, clinic)
     with frozen(NOW):
         response = browser.get("/api/plan")
-        expected = courses.plan_for(patient).to_json()
+        expected = policy.plan_for(patient).to_json()
     assert response.status_code == 200
     assert response.is_json
     assert response.headers["Cache-Control"] == "no-store"
@@ -469,7 +469,7 @@ def test_api_plan_before_the_first_session(app, clinic):
     patient, browser = signed_in_patient(app, clinic, at=BEFORE)
     with frozen(BEFORE):
         body = browser.get("/api/plan").get_json()
-        assert body == courses.plan_for(patient).to_json()
+        assert body == policy.plan_for(patient).to_json()
     assert body["day"] == -2
     assert body["hours_since_session"] == -49.0
     assert body["phase"] == "preparation"
@@ -481,7 +481,7 @@ def test_api_plan_follows_the_clock(app, clinic):
     patient, browser = signed_in_patient(app, clinic)
     for at in (NOW + timedelta(days=3), NOW + timedelta(days=30)):
         with frozen(at):
-            assert browser.get("/api/plan").get_json() == courses.plan_for(patient).to_json()
+            assert browser.get("/api/plan").get_json() == policy.plan_for(patient).to_json()
 
 
 # -- one patient never sees another ----------------------------------------------------------
@@ -515,8 +515,8 @@ def test_a_patient_sees_only_their_own_plan(app, clinic):
                 assert "Maria" not in page
                 assert "Clinica Roma" not in page
                 assert "Clinica Napoli" in page
-            assert a_plan == courses.plan_for(maria).to_json()
-            assert b_plan == courses.plan_for(luca).to_json()
+            assert a_plan == policy.plan_for(maria).to_json()
+            assert b_plan == policy.plan_for(luca).to_json()
             assert (a_plan["area"], a_plan["day"]) == ("face", 1)
             assert (b_plan["area"], b_plan["day"]) == ("scalp", 11)
 

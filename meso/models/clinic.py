@@ -9,18 +9,17 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from meso import protocol
 from meso.extensions import Model, db
 from meso.models.core import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from meso.models.core import StaffUser
 
-# Clinic defaults before an admin changes anything (DESIGN.md §3).
-DEFAULT_FIRST_WEEKS_DAYS = 28
-DEFAULT_REMINDER_TIME = time(9, 0)
-DEFAULT_QUIET_START = time(21, 0)
-DEFAULT_QUIET_END = time(8, 0)
-FIRST_WEEKS_RANGE = (7, 90)
+# Clinic defaults before an admin changes anything: the protocol's.
+DEFAULT_FIRST_WEEKS_DAYS = protocol.DEFAULT_FIRST_WEEKS.days
+DEFAULT_REMINDER_TIME = protocol.DEFAULT_MORNING
+DEFAULT_QUIET_START, DEFAULT_QUIET_END = protocol.DEFAULT_QUIET_HOURS
 
 
 class ClinicSettings(Model):
@@ -40,7 +39,8 @@ class ClinicSettings(Model):
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
-        sa.CheckConstraint("first_weeks_days BETWEEN 7 AND 90", name="first_weeks_range"),
+        sa.CheckConstraint("first_weeks_days BETWEEN {} AND {}".format(*protocol.FIRST_WEEKS_RANGE),
+                           name="first_weeks_range"),
     )
 
     @classmethod

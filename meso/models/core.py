@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import UserMixin
 
+from meso import protocol
 from meso.extensions import Model
 
 
@@ -133,8 +134,10 @@ class Course(Model):
     )
 
     __table_args__ = (
-        sa.CheckConstraint("planned_sessions BETWEEN 1 AND 12", name="planned_sessions_range"),
-        sa.CheckConstraint("interval_weeks BETWEEN 1 AND 12", name="interval_weeks_range"),
+        sa.CheckConstraint("planned_sessions BETWEEN {} AND {}".format(*protocol.SESSIONS_RANGE),
+                           name="planned_sessions_range"),
+        sa.CheckConstraint("interval_weeks BETWEEN {} AND {}".format(*protocol.INTERVAL_RANGE),
+                           name="interval_weeks_range"),
     )
 
     @property

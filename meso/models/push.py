@@ -7,6 +7,7 @@ from datetime import datetime, time
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from meso import protocol
 from meso.extensions import Model
 from meso.models.core import UTCDateTime, utcnow
 
@@ -47,9 +48,10 @@ class ReminderSettings(Model):
     exfoliants: so.Mapped[bool] = so.mapped_column(default=True)
     sessions: so.Mapped[bool] = so.mapped_column(default=True)
     checkins: so.Mapped[bool] = so.mapped_column(default=True)
-    morning: so.Mapped[time] = so.mapped_column(sa.Time, default=time(9, 0))
-    quiet_start: so.Mapped[time] = so.mapped_column(sa.Time, default=time(21, 0))
-    quiet_end: so.Mapped[time] = so.mapped_column(sa.Time, default=time(8, 0))
+    morning: so.Mapped[time] = so.mapped_column(sa.Time, default=protocol.DEFAULT_MORNING)
+    quiet_start: so.Mapped[time] = so.mapped_column(
+        sa.Time, default=protocol.DEFAULT_QUIET_HOURS[0])
+    quiet_end: so.Mapped[time] = so.mapped_column(sa.Time, default=protocol.DEFAULT_QUIET_HOURS[1])
     discreet: so.Mapped[bool] = so.mapped_column(default=False)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 

@@ -8,41 +8,17 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, g, request
 from flask_babel import gettext as _
 
 from meso import checkins
 from meso.extensions import db
-from meso.models import CheckIn, Patient, utcnow
+from meso.models import utcnow
+from meso.patient import pages
 from meso.patient.views import patient_required
 
 bp = Blueprint("checkins", __name__)
-
-
-@bp.app_template_global()
-def checkin_today(patient: Patient) -> CheckIn | None:
-    """The patient's latest check-in of their local today (for the card on Today)."""
-    return checkins.latest_on(patient.id, local_now(patient).date())
-
-
-@bp.app_template_global()
-def local_now(patient: Patient) -> datetime:
-    """Now in the patient's zone: when a page was rendered, as its offline note says."""
-    return utcnow().astimezone(ZoneInfo(patient.course.timezone))
-
-
-@bp.app_template_global()
-def checkin_owner(patient: Patient) -> str:
-    """A pseudonym of the patient for the phone's check-in queue (not their id).
-
-    A queued check-in carries it, so one made by patient A is never sent, or stored, under
-    patient B when B later opens their own link on the same phone.
-    """
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, f"checkin-owner:{patient.id}".encode(), "sha256").hexdigest()[:20]
 
 
 @bp.app_template_global()
@@ -54,7 +30,7 @@ def new_checkin_key() -> str:
 @bp.get("/checkins/new")
 @patient_required
 def new():
-    return render_template("patient/checkin.html", patient=g.patient, errors={}, values={})
+    return pages.render("patient/checkin.html", g.patient, errors={}, values={})
 
 
 @bp.post("/checkins")
@@ -67,7 +43,7 @@ def submit():
     owner = data.get("owner")
     if owner is not None and not (
         isinstance(owner, str)
-        and hmac.compare_digest(owner.encode(), checkin_owner(g.patient).encode())
+        and hmac.compare_digest(owner.encode(), checkins.owner_pseudonym(g.patient).encode())
     ):
         # Someone else's queued check-in, left on a shared phone: never store it here.
         return {"errors": {"owner": _("This check-in was made by another person.")}}, 400
@@ -76,9 +52,7 @@ def submit():
     if submission is None:
         if as_json:
             return {"errors": errors}, 400
-        return render_template(
-            "patient/checkin.html", patient=g.patient, errors=errors, values=data
-        ), 400
+        return pages.render("patient/checkin.html", g.patient, errors=errors, values=data), 400
     try:
         checkin, created = checkins.record(g.patient, submission, now)
     except checkins.DayFull as full:
@@ -87,16 +61,12 @@ def submit():
         errors = {"at": str(full)}
         if as_json:
             return {"error": str(full), "errors": errors}, 400
-        return render_template(
-            "patient/checkin.html", patient=g.patient, errors=errors, values=data
-        ), 400
+        return pages.render("patient/checkin.html", g.patient, errors=errors, values=data), 400
     db.session.commit()
     if as_json:
         return checkins.result(checkin), 201 if created else 200
-    return render_template(
-        "patient/checkin_result.html", patient=g.patient, checkin=checkin,
-        guidance=checkins.guidance(checkin),
-    )
+    return pages.render("patient/checkin_result.html", g.patient, checkin=checkin,
+                        guidance=checkins.guidance(checkin))
 
 
 def form_data() -> dict:

@@ -13,17 +13,17 @@ from flask import (
     g,
     get_flashed_messages,
     redirect,
-    render_template,
     request,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from meso import access, courses, outbox, push, reminders, subscriptions, trial_push
+from meso import access, courses, policy, push, subscriptions, trial_push
 from meso.extensions import db
 from meso.models import ReminderSettings, utcnow
 from meso.models.push import ENDPOINT_MAX
+from meso.patient import cards, pages
 from meso.patient.reminder_form import ReminderSettingsForm
 from meso.patient.views import patient_required
 
@@ -121,7 +121,7 @@ def reminder_settings():
     patient = g.patient
     row = db.session.get(ReminderSettings, patient.id)
     form = ReminderSettingsForm(obj=row) if row else ReminderSettingsForm(
-        data=ReminderSettingsForm.defaults(outbox.settings_for(patient))
+        data=ReminderSettingsForm.defaults(policy.reminder_settings_for(patient))
     )
     if form.validate_on_submit():
         if row is None:
@@ -135,17 +135,6 @@ def reminder_settings():
         flash(_("Saved. Your reminders follow these settings from now on."))
         return redirect(url_for("push.reminder_settings"), code=303)
     status = 400 if form.errors else 200
-    return render_template("patient/reminders.html", patient=patient, form=form,
-                           saved=get_flashed_messages()), status
-
-
-@bp.app_template_global()
-def reminder_devices(patient) -> int:
-    """How many devices get the patient's reminders (for the card on Today)."""
-    return subscriptions.count(patient.id)
-
-
-@bp.app_template_global()
-def reminder_prefs(patient) -> reminders.Settings:
-    """The patient's reminder settings (their quiet hours are named on the card)."""
-    return outbox.settings_for(patient)
+    return pages.render("patient/reminders.html", patient, form=form,
+                        saved=get_flashed_messages(),
+                        reminders_card=cards.reminders_card(patient)), status

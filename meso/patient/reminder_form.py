@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -54,19 +54,13 @@ class ReminderSettingsForm(FlaskForm):
         """Also check the quiet hours make sense and leave the morning time free."""
         if not super().validate(extra_validators):
             return False
-        start, end = self.quiet_start.data, self.quiet_end.data
-        if start == end:
+        problem = reminders.quiet_hours_conflict(
+            self.quiet_start.data, self.quiet_end.data, self.morning.data, longest=MAX_QUIET)
+        if problem == "same":
             self.quiet_end.errors.append(_("Quiet hours must start and end at different times."))
-            return False
-        day = datetime(2000, 1, 1)
-        length = datetime.combine(day, end) - datetime.combine(day, start)
-        if length <= timedelta(0):
-            length += timedelta(days=1)
-        if length > MAX_QUIET:
-            self.quiet_end.errors.append(_("Quiet hours can last at most 14 hours."))
-            return False
-        quiet = reminders.Settings(quiet_start=start, quiet_end=end)
-        if reminders.in_quiet_hours(datetime.combine(day, self.morning.data), quiet):
+        elif problem == "too_long":
+            self.quiet_end.errors.append(_("Quiet hours can last at most %(n)d hours.",
+                                           n=MAX_QUIET // timedelta(hours=1)))
+        elif problem == "morning":
             self.morning.errors.append(_("Choose a time outside your quiet hours."))
-            return False
-        return True
+        return problem is None

@@ -10,10 +10,10 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from meso import access, accesscode, courses
+from meso import access, accesscode, policy
 from meso.extensions import csrf, db
 from meso.models import Patient, PatientDevice, utcnow
-from meso.patient import presenters
+from meso.patient import cards, pages, presenters
 
 bp = Blueprint("patient", __name__)
 
@@ -116,17 +116,19 @@ def home():
 @patient_required
 def today():
     patient = g.patient
-    plan = courses.plan_for(patient)
-    return render_template("patient/today.html", patient=patient, plan=plan)
+    return pages.render(
+        "patient/today.html", patient, plan=policy.plan_for(patient),
+        checkin_today=cards.checkin_today(patient), reminders_card=cards.reminders_card(patient),
+    )
 
 
 @bp.get("/timeline")
 @patient_required
 def timeline():
     patient = g.patient
-    plan = courses.plan_for(patient)
-    blocks = presenters.timeline_blocks(courses.timeline_for(patient), plan.at.date())
-    return render_template("patient/timeline.html", patient=patient, plan=plan, blocks=blocks)
+    plan = policy.plan_for(patient)
+    blocks = presenters.timeline_blocks(policy.timeline_for(patient), plan.at.date())
+    return pages.render("patient/timeline.html", patient, plan=plan, blocks=blocks)
 
 
 @bp.get("/access-code")
@@ -137,10 +139,10 @@ def access_code():
     Timeline and /api/plan) and, like every page, is sent with Cache-Control: no-store."""
     code = accesscode.ensure(g.patient)
     db.session.commit()  # a patient enrolled before access codes gets one now
-    return render_template("patient/access_code.html", patient=g.patient, code=code)
+    return pages.render("patient/access_code.html", g.patient, code=code)
 
 
 @bp.get("/api/plan")
 @patient_required
 def api_plan():
-    return courses.plan_for(g.patient).to_json()
+    return policy.plan_for(g.patient).to_json()

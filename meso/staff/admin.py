@@ -10,12 +10,12 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from meso import audit, clinics
+from meso import audit, clinics, policy
 from meso.extensions import db
 from meso.links import external_url
 from meso.models import AuditEvent, ClinicSettings, Patient, StaffInvite, StaffUser, utcnow
+from meso.staff import admin_required, bp, clinic_patient, clinic_staff, requested_page
 from meso.staff.admin_forms import InviteForm, RoleForm, SettingsForm
-from meso.staff.blueprint import admin_required, bp, clinic_patient, clinic_staff
 
 AUDIT_PER_PAGE = 50
 STAFF_LINK_KEY = "staff_link"
@@ -98,12 +98,8 @@ def may_make_password_link(actor: StaffUser, user: StaffUser) -> bool:
 @bp.post("/team/invites/<int:invite_id>/cancel")
 @admin_required
 def cancel_invite(invite_id: int):
-    invite = db.session.scalar(sa.select(StaffInvite).where(
-        StaffInvite.id == invite_id, StaffInvite.clinic_id == current_user.clinic_id))
-    if invite is None:
+    if not clinics.cancel_invite(current_user, invite_id):
         abort(404)
-    audit.by(current_user, "staff.invite_cancelled", invite=invite.id)
-    db.session.delete(invite)
     db.session.commit()
     return redirect(url_for("staff.team"), code=303)
 
@@ -149,13 +145,9 @@ def settings():
     form = SettingsForm(
         phone=current_user.clinic.phone, first_weeks_days=current.first_weeks_days,
         reminder_time=current.reminder_time, quiet_start=current.quiet_start,
-        quiet_end=current.quiet_end, **clinics.effective_window_hours(current))
+        quiet_end=current.quiet_end, **policy.clinic_window_hours(current))
     if form.validate_on_submit():
-        clinic = current_user.clinic
-        if clinic.phone != form.phone.data:
-            audit.by(current_user, "settings.changed", changes={"phone": [clinic.phone,
-                                                                          form.phone.data]})
-            clinic.phone = form.phone.data
+        clinics.set_phone(current_user, form.phone.data)
         clinics.update_settings(current_user, form.window_hours(), form.first_weeks_days.data,
                                 form.reminder_time.data, form.quiet_start.data,
                                 form.quiet_end.data)
@@ -164,8 +156,7 @@ def settings():
         return redirect(url_for("staff.settings"), code=303)
     status = 400 if request.method == "POST" else 200
     return render_template("staff/settings.html", form=form,
-                           defaults=clinics.effective_window_hours(ClinicSettings(
-                               window_hours={}))), status
+                           defaults=policy.default_window_hours()), status
 
 
 # -- audit log --------------------------------------------------------------------------------
@@ -193,8 +184,7 @@ def audit_page(patient: Patient | None):
     total = db.session.scalar(
         sa.select(sa.func.count()).select_from(AuditEvent).where(*where)) or 0
     pages = max(1, math.ceil(total / AUDIT_PER_PAGE))
-    asked = request.args.get("page", "1")
-    page = min(max(1, int(asked) if asked.isdigit() and len(asked) < 7 else 1), pages)
+    page = min(requested_page(), pages)
     events = db.session.execute(
         sa.select(AuditEvent, Patient.name).outerjoin(Patient, Patient.id == AuditEvent.patient_id)
         .where(*where).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())

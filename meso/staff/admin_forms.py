@@ -8,10 +8,9 @@ from wtforms import EmailField, IntegerField, PasswordField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange
 
-from meso import protocol
-from meso.clinics import MIN_PASSWORD
-from meso.models.clinic import FIRST_WEEKS_RANGE
-from meso.staff.forms import window_field
+from meso import protocol, reminders
+from meso.passwords import MIN_LENGTH
+from meso.staff.forms import strip, window_field
 
 ROLE_CHOICES = [SelectChoice("practitioner", _l("Practitioner")),
                 SelectChoice("admin", _l("Admin"))]
@@ -21,8 +20,8 @@ class SetPasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password"),
         description=_l("At least %(n)d characters. A short sentence is easy to remember.",
-                       n=MIN_PASSWORD),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD, max=1000)],
+                       n=MIN_LENGTH),
+        validators=[DataRequired(), Length(min=MIN_LENGTH, max=1000)],
     )
     confirm = PasswordField(
         _l("The same password again"),
@@ -42,12 +41,12 @@ class RoleForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     phone = StringField(_l("Clinic phone"), description=_l("On the patient's pages and card."),
-                        validators=[Length(max=40)],
-                        filters=[lambda v: v.strip() if isinstance(v, str) else v])
+                        validators=[Length(max=40)], filters=[strip])
     first_weeks_days = IntegerField(
         _l("First weeks phase (days)"),
-        description=_l("From two days after a session until this day. Default 28."),
-        validators=[InputRequired(), NumberRange(*FIRST_WEEKS_RANGE)],
+        description=_l("From two days after a session until this day. Default %(n)d.",
+                       n=protocol.DEFAULT_FIRST_WEEKS.days),
+        validators=[InputRequired(), NumberRange(*protocol.FIRST_WEEKS_RANGE)],
     )
     reminder_time = TimeField(_l("Default reminder time (morning)"),
                               validators=[InputRequired()])
@@ -58,22 +57,16 @@ class SettingsForm(FlaskForm):
         return {key: self[key].data for key in protocol.RESTRICTIONS}
 
     def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
-        start, end, morning = self.quiet_start.data, self.quiet_end.data, self.reminder_time.data
-        if ok and start == end:
+        """Also check the quiet hours make sense and leave the morning time free."""
+        if not super().validate(extra_validators):
+            return False
+        problem = reminders.quiet_hours_conflict(
+            self.quiet_start.data, self.quiet_end.data, self.reminder_time.data)
+        if problem == "same":
             self.quiet_end.errors.append(_l("Quiet hours must end at another time."))
-            return False
-        if ok and in_quiet_hours(morning, start, end):
+        elif problem == "morning":
             self.reminder_time.errors.append(_l("This time is inside the quiet hours."))
-            return False
-        return ok
-
-
-def in_quiet_hours(moment, start, end) -> bool:
-    """Whether a clock time falls in quiet hours that may run past midnight."""
-    if start < end:
-        return start <= moment < end
-    return moment >= start or moment < end
+        return problem is None
 
 
 for _key in protocol.RESTRICTIONS:

@@ -14,8 +14,8 @@ from meso import audit, clinics, ratelimit, staff_sessions
 from meso.extensions import db
 from meso.models import StaffUser, utcnow
 from meso.passwords import check_password
+from meso.staff import bp
 from meso.staff.admin_forms import SetPasswordForm
-from meso.staff.blueprint import bp
 from meso.staff.forms import SignInForm
 
 # The session remembers which password/activation "version" it was signed in under, and

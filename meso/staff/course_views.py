@@ -6,14 +6,17 @@ to the field (400) and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import Field
 
 from meso import courses
 from meso.extensions import db
-from meso.staff import detail
-from meso.staff.blueprint import bp, clinic_patient, clinic_session
+from meso.staff import bp, clinic_patient, clinic_session, patient_page
 from meso.staff.forms import PatientWindowsForm, PlanForm, SessionTimeForm
 
 
@@ -25,7 +28,24 @@ def done(patient, message: str):
 
 def refused(patient, **forms):
     db.session.rollback()
-    return detail.render(patient, status=400, **forms)
+    return patient_page.render(patient, status=400, **forms)
+
+
+def submitted(patient, form: FlaskForm, field: Field | None, change: Callable[[], str],
+              **forms):
+    """Make the change a valid form asks for; ``change`` returns what to tell the staff member.
+
+    A refused change (CourseChangeError) puts its reason next to ``field`` (None: the form as a
+    whole) and shows the page again with ``forms``, nothing saved.
+    """
+    if form.validate_on_submit():
+        try:
+            message = change()
+        except courses.CourseChangeError as exc:
+            (form.form_errors if field is None else field.errors).append(str(exc))
+        else:
+            return done(patient, message)
+    return refused(patient, **forms)
 
 
 @bp.post("/patients/<int:patient_id>/sessions")
@@ -33,14 +53,12 @@ def refused(patient, **forms):
 def record_session(patient_id: int):
     patient = clinic_patient(patient_id)
     form = SessionTimeForm(patient.course.timezone, prefix="record")
-    if form.validate_on_submit():
-        try:
-            session = courses.record_session(patient, form.starts_at_utc, current_user)
-        except courses.CourseChangeError as exc:
-            form.starts_at.errors.append(str(exc))
-        else:
-            return done(patient, _("Session %(n)d recorded.", n=session.number))
-    return refused(patient, record=form)
+
+    def change() -> str:
+        session = courses.record_session(patient, form.instant, current_user)
+        return _("Session %(n)d recorded.", n=session.number)
+
+    return submitted(patient, form, form.starts_at, change, record=form)
 
 
 @bp.post("/patients/<int:patient_id>/sessions/<int:session_id>/move")
@@ -49,14 +67,12 @@ def move_session(patient_id: int, session_id: int):
     patient = clinic_patient(patient_id)
     session = clinic_session(patient, session_id)
     form = SessionTimeForm(patient.course.timezone, prefix=f"move{session.id}")
-    if form.validate_on_submit():
-        try:
-            courses.move_session(patient, session, form.starts_at_utc, current_user)
-        except courses.CourseChangeError as exc:
-            form.starts_at.errors.append(str(exc))
-        else:
-            return done(patient, _("Session moved."))
-    return refused(patient, move=form, move_id=session_id)
+
+    def change() -> str:
+        courses.move_session(patient, session, form.instant, current_user)
+        return _("Session moved.")
+
+    return submitted(patient, form, form.starts_at, change, move=form, move_id=session_id)
 
 
 @bp.post("/patients/<int:patient_id>/sessions/<int:session_id>/cancel")
@@ -76,15 +92,13 @@ def cancel_session(patient_id: int, session_id: int):
 def change_plan(patient_id: int):
     patient = clinic_patient(patient_id)
     form = PlanForm(prefix="plan")
-    if form.validate_on_submit():
-        try:
-            courses.change_plan(patient, form.planned_sessions.data, form.interval_weeks.data,
-                                current_user)
-        except courses.CourseChangeError as exc:
-            form.planned_sessions.errors.append(str(exc))
-        else:
-            return done(patient, _("Plan saved."))
-    return refused(patient, plan=form)
+
+    def change() -> str:
+        courses.change_plan(patient, form.planned_sessions.data, form.interval_weeks.data,
+                            current_user)
+        return _("Plan saved.")
+
+    return submitted(patient, form, form.planned_sessions, change, plan=form)
 
 
 @bp.post("/patients/<int:patient_id>/windows")
@@ -92,11 +106,10 @@ def change_plan(patient_id: int):
 def change_windows(patient_id: int):
     patient = clinic_patient(patient_id)
     form = PatientWindowsForm(prefix="windows")
-    if form.validate_on_submit():
-        try:
-            courses.set_window_overrides(patient, form.window_hours(), current_user)
-        except ValueError as exc:  # the form's bounds make this unlikely; never a 500
-            form.form_errors.append(str(exc))
-        else:
-            return done(patient, _("This patient's windows are saved."))
-    return refused(patient, windows=form)
+
+    def change() -> str:
+        courses.set_window_overrides(patient, form.window_hours(), current_user)
+        return _("This patient's windows are saved.")
+
+    # The form's bounds make a refusal unlikely; if one comes, it is shown, never a 500.
+    return submitted(patient, form, None, change, windows=form)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -25,12 +24,40 @@ from wtforms.validators import (
     Optional,
 )
 
-from meso import protocol, timeutil
-from meso.courses import INTERVAL_RANGE, SESSIONS_RANGE
-from meso.models import utcnow
+from meso import courses, protocol, timeutil
 
-FIRST_SESSION_PAST = timedelta(days=365)
-FIRST_SESSION_AHEAD = timedelta(days=730)
+# What a datetime-local field sends (browsers add seconds when the step asks for them).
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+def strip(value):
+    """A field filter: surrounding spaces are never meant."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class LocalTimeForm(FlaskForm):
+    """A form with a date-and-time field read as wall-clock time in a zone. Once valid,
+    ``instant`` is its UTC instant; a time the clocks skip, or a date so far off it is surely
+    a typo, is refused next to the field."""
+
+    instant: datetime
+
+    def local_time(self) -> tuple[DateTimeLocalField, str]:
+        """Return the field to read and the name of the zone to read it in."""
+        raise NotImplementedError
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        field, zone_name = self.local_time()
+        try:
+            instant = timeutil.local_to_utc(field.data, timeutil.zone(zone_name))
+            courses.check_plausible(instant)
+        except (timeutil.TimeInputError, courses.CourseChangeError) as exc:
+            field.errors.append(str(exc))
+            return False
+        self.instant = instant
+        return True
 
 
 class SignInForm(FlaskForm):
@@ -38,12 +65,12 @@ class SignInForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(LocalTimeForm):
     name = StringField(
         _l("Patient name"),
         description=_l("As the patient likes to be addressed. No other personal data is needed."),
         validators=[DataRequired(), Length(max=120)],
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        filters=[strip],
     )
     area = SelectField(
         _l("Treatment area"),
@@ -52,55 +79,35 @@ class EnrolForm(FlaskForm):
     )
     first_session = DateTimeLocalField(
         _l("First session (date and time)"),
-        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        format=LOCAL_FORMATS,
         validators=[InputRequired(message=_l("Enter the date and time of the first session."))],
     )
     planned_sessions = IntegerField(
         _l("Planned sessions"),
-        default=4,
-        validators=[InputRequired(), NumberRange(*SESSIONS_RANGE)],
+        default=protocol.DEFAULT_SESSIONS,
+        validators=[InputRequired(), NumberRange(*protocol.SESSIONS_RANGE)],
     )
     interval_weeks = IntegerField(
         _l("Weeks between sessions"),
-        default=3,
-        validators=[InputRequired(), NumberRange(*INTERVAL_RANGE)],
+        default=protocol.DEFAULT_INTERVAL_WEEKS,
+        validators=[InputRequired(), NumberRange(*protocol.INTERVAL_RANGE)],
     )
     timezone = SelectField(_l("Patient's time zone"), validators=[InputRequired()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = [SelectChoice(name) for name in timeutil.zone_names()]
-        self.first_session_utc = None
 
-    def validate(self, extra_validators=None) -> bool:
-        """Also check that the session time exists in the chosen zone (DST gaps)."""
-        if not super().validate(extra_validators):
-            return False
-        try:
-            tz = timeutil.zone(self.timezone.data)
-            self.first_session_utc = timeutil.local_to_utc(self.first_session.data, tz)
-        except timeutil.TimeInputError as exc:
-            self.first_session.errors.append(str(exc))
-            return False
-        now = utcnow()
-        if not now - FIRST_SESSION_PAST <= self.first_session_utc <= now + FIRST_SESSION_AHEAD:
-            # Almost always a typo in the year; a real course is enrolled around its sessions.
-            self.first_session.errors.append(
-                _("Check the date: it must be within a year before or two years after today.")
-            )
-            return False
-        return True
+    def local_time(self) -> tuple[DateTimeLocalField, str]:
+        return self.first_session, self.timezone.data
 
 
-SESSION_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-
-
-class SessionTimeForm(FlaskForm):
+class SessionTimeForm(LocalTimeForm):
     """A session's local date and time in the patient's zone (DST gaps refused)."""
 
     starts_at = DateTimeLocalField(
         _l("Date and time"),
-        format=SESSION_FORMATS,
+        format=LOCAL_FORMATS,
         validators=[InputRequired(message=_l("Enter the date and time of the session."))],
     )
 
@@ -110,36 +117,28 @@ class SessionTimeForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.zone_name = timezone
 
-    def validate(self, extra_validators=None) -> bool:
-        if not super().validate(extra_validators):
-            return False
-        try:
-            self.starts_at_utc = timeutil.local_to_utc(
-                self.starts_at.data, timeutil.zone(self.zone_name))
-        except timeutil.TimeInputError as exc:
-            self.starts_at.errors.append(str(exc))
-            return False
-        return True
+    def local_time(self) -> tuple[DateTimeLocalField, str]:
+        return self.starts_at, self.zone_name
 
 
 class PlanForm(FlaskForm):
     planned_sessions = IntegerField(
-        _l("Planned sessions"), validators=[InputRequired(), NumberRange(*SESSIONS_RANGE)])
+        _l("Planned sessions"),
+        validators=[InputRequired(), NumberRange(*protocol.SESSIONS_RANGE)])
     interval_weeks = IntegerField(
-        _l("Weeks between sessions"), validators=[InputRequired(), NumberRange(*INTERVAL_RANGE)])
-
-
-MAX_WINDOW_HOURS = int(protocol.MAX_WINDOW.total_seconds() // 3600)
+        _l("Weeks between sessions"),
+        validators=[InputRequired(), NumberRange(*protocol.INTERVAL_RANGE)])
 
 
 def window_field(key: str, required: bool) -> IntegerField:
-    """An hours field for one restriction window (0 to 90 days)."""
+    """An hours field for one restriction window (0 to the protocol's longest)."""
     first = InputRequired() if required else Optional()
     return IntegerField(
         _l(protocol.RESTRICTIONS[key].ok_name),
-        validators=[first, NumberRange(0, MAX_WINDOW_HOURS,
-                                       message=_l("Between 0 and %(max)d hours (90 days).",
-                                                  max=MAX_WINDOW_HOURS))],
+        validators=[first, NumberRange(
+            0, protocol.MAX_WINDOW_HOURS,
+            message=_l("Between 0 and %(max)d hours (%(days)d days).",
+                       max=protocol.MAX_WINDOW_HOURS, days=protocol.MAX_WINDOW.days))],
     )
 
 

@@ -3,19 +3,20 @@ devices and archiving. Course changes (sessions, plan, windows) are in course_vi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import segno
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from meso import access, accesscode, audit, courses
+from meso import access, accesscode, audit, courses, policy
 from meso.access import invite_url
 from meso.extensions import db
 from meso.links import external_url
 from meso.models import Patient, utcnow
-from meso.staff import detail
-from meso.staff.blueprint import bp, clinic_patient
+from meso.staff import bp, clinic_patient, patient_page
 from meso.staff.forms import EnrolForm
 
 
@@ -29,7 +30,7 @@ def enrol():
         data = courses.Enrolment(
             name=form.name.data,
             area=form.area.data,
-            first_session=form.first_session_utc,
+            first_session=form.instant,
             timezone=form.timezone.data,
             planned_sessions=form.planned_sessions.data,
             interval_weeks=form.interval_weeks.data,
@@ -57,7 +58,7 @@ def remember_invite(patient: Patient, token: str) -> None:
 def patient(patient_id: int):
     patient = clinic_patient(patient_id)
     audit.by(current_user, "patient.viewed", patient, page="detail")
-    response = detail.render(patient)
+    response = patient_page.render(patient)
     db.session.commit()  # the view itself is audited; a missing access code is made
     return response
 
@@ -79,7 +80,7 @@ def invite(patient_id: int):
     db.session.commit()
     return render_template(
         "staff/invite.html", patient=patient, link=link, expired=expired,
-        plan=courses.plan_for(patient), qr=qr_svg(link) if link else None,
+        plan=policy.plan_for(patient), qr=qr_svg(link) if link else None,
         qr_print=qr_svg(link, element_id=None) if link else None, access_code=code,
         open_url=open_url(), max_devices=access.INVITE_MAX_DEVICES,
     )
@@ -115,54 +116,52 @@ def reissue_invite(patient_id: int):
 @bp.post("/patients/<int:patient_id>/access-code")
 @login_required
 def rotate_code(patient_id: int):
-    patient = clinic_patient(patient_id)
-    accesscode.issue(patient)
-    audit.by(current_user, "access_code.rotated", patient)
-    db.session.commit()
-    return back_to(patient, _("New access code made. The old one no longer works."))
+    def change(patient: Patient) -> str:
+        accesscode.issue(patient)
+        audit.by(current_user, "access_code.rotated", patient)
+        return _("New access code made. The old one no longer works.")
+
+    return changed(patient_id, change)
 
 
 @bp.post("/patients/<int:patient_id>/devices/revoke")
 @login_required
 def revoke_devices(patient_id: int):
     """A lost phone: every device, the invite link and the access code stop working."""
-    patient = clinic_patient(patient_id)
-    count = access.sign_out_everywhere(patient, utcnow())
-    audit.by(current_user, "devices.revoked", patient, devices=count)
-    db.session.commit()
-    return back_to(patient, _("Signed out everywhere (%(n)d devices). The link and the old "
-                              "access code no longer work: make a new link to hand over.",
-                              n=count))
+
+    def change(patient: Patient) -> str:
+        count = access.sign_out_everywhere(patient, utcnow())
+        audit.by(current_user, "devices.revoked", patient, devices=count)
+        return _("Signed out everywhere (%(n)d devices). The link and the old access code no "
+                 "longer work: make a new link to hand over.", n=count)
+
+    return changed(patient_id, change)
 
 
 @bp.post("/patients/<int:patient_id>/archive")
 @login_required
 def archive(patient_id: int):
-    patient = clinic_patient(patient_id)
-    if patient.archived_at is None:
-        now = utcnow()
-        patient.archived_at = now
-        access.sign_out_everywhere(patient, now)
-        audit.by(current_user, "patient.archived", patient)
-        courses.after_course_change(patient)
-        db.session.commit()
-    return back_to(patient, _("Archived: the patient's link, code and devices no longer work."))
+    def change(patient: Patient) -> str:
+        courses.archive(patient, current_user)
+        return _("Archived: the patient's link, code and devices no longer work.")
+
+    return changed(patient_id, change)
 
 
 @bp.post("/patients/<int:patient_id>/restore")
 @login_required
 def restore(patient_id: int):
+    def change(patient: Patient) -> str:
+        courses.restore(patient, current_user)
+        return _("Restored. Make a new link to hand over.")
+
+    return changed(patient_id, change)
+
+
+def changed(patient_id: int, change: Callable[[Patient], str]):
+    """Make a change to one of the clinic's patients, save it, and say so on their page."""
     patient = clinic_patient(patient_id)
-    if patient.archived_at is not None:
-        patient.archived_at = None
-        # Start from nothing: whatever link or code existed before the archive stays dead.
-        access.sign_out_everywhere(patient, utcnow())
-        audit.by(current_user, "patient.restored", patient)
-        courses.after_course_change(patient)
-        db.session.commit()
-    return back_to(patient, _("Restored. Make a new link to hand over."))
-
-
-def back_to(patient: Patient, message: str):
+    message = change(patient)
+    db.session.commit()
     flash(message)
     return redirect(url_for("staff.patient", patient_id=patient.id), code=303)

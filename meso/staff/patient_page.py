@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import render_template
 from flask_login import current_user
 
-from meso import accesscode, clinics, courses, protocol, recovery
+from meso import accesscode, policy, protocol, recovery
 from meso.extensions import db
 from meso.models import (
     AuditEvent,
@@ -63,7 +63,7 @@ def render(patient: Patient, status: int = 200, **forms):
     plan_form = forms.get("plan") or PlanForm(
         prefix="plan", formdata=None, planned_sessions=course.planned_sessions,
         interval_weeks=course.interval_weeks)
-    overrides = courses.window_overrides(patient)
+    overrides = policy.window_overrides(patient)
     windows = forms.get("windows") or PatientWindowsForm(
         prefix="windows", formdata=None, **overrides)
     rows = session_rows(patient, now)
@@ -74,7 +74,7 @@ def render(patient: Patient, status: int = 200, **forms):
         for row in rows if row.session is not None
     }
     return render_template(
-        "staff/patient.html", patient=patient, plan=courses.plan_for(patient, now),
+        "staff/patient.html", patient=patient, plan=policy.plan_for(patient, now),
         rows=rows, record=record, plan_form=plan_form, windows=windows, moves=moves,
         errors=forms.get("errors", {}), window_table=window_table(patient, overrides),
         access_code=accesscode.ensure(patient), devices=devices(patient),
@@ -85,7 +85,7 @@ def render(patient: Patient, status: int = 200, **forms):
 
 def window_table(patient: Patient, overrides: dict[str, int]) -> list[dict]:
     """Each restriction: the clinic's window and the patient's own, in hours."""
-    clinic_hours = clinics.effective_window_hours(ClinicSettings.of(patient.clinic_id))
+    clinic_hours = policy.clinic_window_hours(ClinicSettings.of(patient.clinic_id))
     return [
         {"key": key, "name": rule.ok_name, "clinic": clinic_hours[key],
          "own": overrides.get(key)}

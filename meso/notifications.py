@@ -1,7 +1,7 @@
 """Notification texts: a reminder row rendered, at send time, in the patient's zone.
 
-The texts live in protocol.REMINDER_RULES (translatable); the instants they name are derived
-from the row's session start and the patient's protocol, exactly as the schedule derived them.
+The texts live in protocol.REMINDER_RULES (translatable); what they say is derived from the
+row's session start and the patient's protocol by reminders.wording, as the schedule derived it.
 Texts are in the default locale: patients have no language of their own yet.
 """
 
@@ -22,9 +22,7 @@ ICON = "/static/icons/icon-192.png"
 def render(row, rule: p.ReminderRule, enabled: tuple[str, ...], settings: reminders.Settings,
            zone: ZoneInfo, protocol: p.Protocol, now: datetime) -> push.Message:
     """Return the push message for an outbox row (its texts, link, Topic, TTL and Urgency)."""
-    ends = reminders.window_ends(row.anchor_at, protocol)
-    params = reminders.text_params(row.anchor_at, ends, zone)
-    still = any(ends[key] > row.fire_at for key in rule.still_open)
+    params, still = reminders.wording(rule, row.anchor_at, protocol, zone, row.fire_at)
     text = rule.texts[enabled]
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         values = {

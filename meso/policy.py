@@ -1,0 +1,104 @@
+"""What applies to one patient: the protocol with their clinic's and their own windows, their
+reminder settings, and so their plan.
+
+The protocol's defaults meet a clinic's settings and a patient's choices here, and nowhere
+else: the pages, the JSON API, the reminder outbox and the worker all ask this module, so a
+window changed by a clinic reaches every one of them. Reads only; changes are services
+(courses, clinics).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from meso import protocol, recovery, reminders
+from meso.extensions import db
+from meso.models import (
+    Clinic,
+    ClinicSettings,
+    Patient,
+    ReminderSettings,
+    WindowOverride,
+    utcnow,
+)
+
+
+def clinic_protocol(clinic: Clinic) -> protocol.Protocol:
+    """Return the clinic's effective protocol: the defaults with the clinic's settings."""
+    settings = ClinicSettings.of(clinic.id)
+    merged = protocol.DEFAULT_PROTOCOL.with_overrides(settings.window_hours or {})
+    return replace(merged, first_weeks=timedelta(days=settings.first_weeks_days))
+
+
+def clinic_window_hours(settings: ClinicSettings) -> dict[str, int]:
+    """Return every restriction's window in hours for the clinic (defaults filled in)."""
+    stored = settings.window_hours or {}
+    return {key: stored.get(key, default) for key, default in default_window_hours().items()}
+
+
+def default_window_hours() -> dict[str, int]:
+    """Return the protocol's default window of every restriction, in hours."""
+    return {key: rule.default // timedelta(hours=1) for key, rule in protocol.RESTRICTIONS.items()}
+
+
+def window_overrides(patient: Patient) -> dict[str, int]:
+    """Return the patient's own windows, {restriction key: hours}."""
+    rows = db.session.execute(
+        sa.select(WindowOverride.key, WindowOverride.hours).where(
+            WindowOverride.patient_id == patient.id)
+    )
+    return {key: hours for key, hours in rows}
+
+
+def protocol_for(patient: Patient) -> protocol.Protocol:
+    """Return the patient's protocol: their clinic's, with their own window overrides."""
+    return clinic_protocol(patient.clinic).with_overrides(window_overrides(patient))
+
+
+def zone_for(patient: Patient) -> ZoneInfo:
+    """Return the patient's time zone: their course's (set at enrolment), else their clinic's."""
+    return ZoneInfo(patient.course.timezone if patient.course else patient.clinic.timezone)
+
+
+def local_now(patient: Patient) -> datetime:
+    """Return now on the patient's wall clock."""
+    return utcnow().astimezone(zone_for(patient))
+
+
+def reminder_settings_for(patient: Patient) -> reminders.Settings:
+    """Return the patient's reminder settings; without their own, the clinic's defaults."""
+    row = db.session.get(ReminderSettings, patient.id)
+    if row is None:
+        clinic = ClinicSettings.of(patient.clinic_id)
+        return reminders.Settings(
+            morning=clinic.reminder_time,
+            quiet_start=clinic.quiet_start,
+            quiet_end=clinic.quiet_end,
+        )
+    return reminders.Settings(
+        categories=frozenset(c for c in protocol.REMINDER_CATEGORIES if getattr(row, c)),
+        morning=row.morning,
+        quiet_start=row.quiet_start,
+        quiet_end=row.quiet_end,
+        discreet=row.discreet,
+    )
+
+
+def plan_for(patient: Patient, at: datetime | None = None) -> recovery.DayPlan:
+    """Return the patient's plan at ``at`` (default now), under their own protocol."""
+    course = patient.course
+    return recovery.plan_day(
+        course, course.session_starts, at or utcnow(), protocol_for(patient)
+    )
+
+
+def timeline_for(patient: Patient) -> list[recovery.TimelineDay]:
+    """Return the patient's course day by day, from enrolment, under their own protocol."""
+    course = patient.course
+    return recovery.timeline(
+        course, course.session_starts, patient.created_at, protocol_for(patient)
+    )
