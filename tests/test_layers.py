@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import create_clinic, create_staff, enrol_patient, sign_in
+from conftest import create_clinic, create_staff, enrol_patient, open_invite, sign_in
 
 from meso.extensions import db
 
@@ -165,7 +165,7 @@ def test_patient_pages_get_their_data_from_the_view(app, helper_queries, page):
     _, token = enrol_patient(clinic, first_session=datetime.now(UTC) - timedelta(hours=3))
     db.session.commit()
     phone = app.test_client()
-    assert phone.get(f"/i/{token}").status_code == 303
+    assert open_invite(phone, token).status_code == 303
     response = phone.get(page)
     assert response.status_code == 200
     assert 'class="card' in response.get_data(as_text=True)

@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import PASSWORD, create_clinic, create_staff, csrf_token, enrol_patient
+from conftest import PASSWORD, create_clinic, create_staff, csrf_token, enrol_patient, open_invite
 from logleaks import CHECK, LeakCheck, meaningful
 
 from meso import ROOT, accesscode
@@ -39,7 +39,7 @@ def test_the_app_feeds_the_registry_with_what_the_tests_use(app, client):
     create_staff(clinic, email="feeder@clinic.example")
     patient, token = enrol_patient(clinic, name="Feeder Patient")
     code = accesscode.code_for(patient)
-    assert client.get(f"/i/{token}").status_code == 303
+    assert open_invite(client, token).status_code == 303
     csrf = csrf_token(client, "/today")
     key = "feeder-check-in-key-0001"
     answer = client.post("/checkins", headers={"X-CSRFToken": csrf},
