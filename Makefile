@@ -25,6 +25,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 # Links are built on MESO_BASE_URL (and other hosts refused): here, the local server.
 run: export VAPID_SUBJECT ?= mailto:demo@clinic.example
 run: export MESO_BASE_URL ?= http://127.0.0.1:5000
+run: export MESO_LOG_FORMAT ?= text
 run: $(VENV)/.runtime
 	$(FLASK) init
 	@echo
