@@ -11,10 +11,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
+from helpers import wait_until
 from logleaks import CHECK
 
 from meso import ROOT
@@ -58,16 +58,17 @@ class Gunicorn:
 
     def _wait_until_serving(self) -> None:
         # The kernel accepts connections before a worker has loaded the app: retry on time-outs.
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
+        def answering() -> bool:
             assert self.process.poll() is None, f"gunicorn exited:\n{self.output()}"
             try:
-                if requests.get(f"{self.base}/sw.js", timeout=2).status_code == 200:
-                    return
+                return requests.get(f"{self.base}/sw.js", timeout=2).status_code == 200
             except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, f"gunicorn did not answer:\n{self.output()}"
-            time.sleep(0.2)
+                return False
+
+        try:
+            wait_until(answering, START_TIMEOUT, "gunicorn to answer")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.output()}") from None
 
     def kill(self) -> None:
         """SIGKILL the master and every worker at once, as a power cut would for a process."""

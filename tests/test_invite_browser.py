@@ -14,9 +14,9 @@ from conftest import (
     create_clinic,
     enrol_patient,
     open_invite_in_browser,
-    wait_until,
     watch_console,
 )
+from helpers import wait_until
 from playwright.sync_api import expect
 
 from meso import accesscode

@@ -4,15 +4,13 @@ holds another patient's cookie is asked before it switches."""
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-import time_machine
 from conftest import create_clinic, enrol_patient, open_invite
-from helpers import csrf_meta
+from helpers import csrf_meta, frozen, page_html
 
 from meso import access
 from meso.extensions import db
@@ -25,8 +23,8 @@ USED_UP = "This link has been used up"
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
+def frozen_clock():
+    with frozen(NOW):
         yield
 
 
@@ -67,7 +65,7 @@ def test_a_get_shows_one_button_and_grants_nothing(app, invite):
         assert not device_cookie_set(response)
     html = response.get_data(as_text=True)
     assert html.count("<button") == 1 and BUTTON in html
-    assert re.search(r'<form method="post" novalidate>', html)
+    assert page_html(html).select_one("form[method=post][novalidate]")
     # It names nobody: a preview shows no patient and no clinic.
     assert "Maria" not in html and "Rossi" not in html and "Clinica" not in html
     assert '<meta name="robots" content="noindex, nofollow">' in html

@@ -14,6 +14,7 @@ import click
 import pytest
 import sqlalchemy as sa
 from conftest import create_clinic, create_staff, csrf_token, sign_in
+from helpers import page_html
 from staff_helpers import new_client, post
 
 from meso import create_app, links
@@ -55,7 +56,8 @@ def test_the_invite_page_links_and_card_use_the_base_url(app, forged_host_client
         "first_session": SOON, "planned_sessions": "4", "interval_weeks": "3",
         "timezone": "Europe/Rome"})
     html = forged_host_client.get(response.headers["Location"]).get_data(as_text=True)
-    assert re.search(rf'id="invite-link" href="{PUBLIC}/i/[A-Za-z0-9_-]{{43}}"', html)
+    link = page_html(html).select_one("a#invite-link")["href"]
+    assert re.fullmatch(rf"{PUBLIC}/i/[A-Za-z0-9_-]{{43}}", link), link
     assert f"{PUBLIC}/open" in html  # the printed card's address
     assert "evil.example" not in html
 
@@ -64,7 +66,8 @@ def test_a_password_link_uses_the_base_url(app, forged_host_client):
     post(forged_host_client, "/staff/team/invite", {"email": "eva@clinic.example",
                                                     "role": "practitioner"})
     html = forged_host_client.get("/staff/team").get_data(as_text=True)
-    assert re.search(rf'href="{PUBLIC}/staff/i/[A-Za-z0-9_-]{{43}}"', html)
+    link = page_html(html).select_one("a#staff-link")["href"]
+    assert re.fullmatch(rf"{PUBLIC}/staff/i/[A-Za-z0-9_-]{{43}}", link), link
     assert "evil.example" not in html
 
 

@@ -11,7 +11,8 @@ import uuid
 import pytest
 import requests
 import sqlalchemy.exc
-from conftest import PASSWORD, create_clinic, create_staff, enrol_patient, wait_until
+from conftest import PASSWORD, create_clinic, create_staff, enrol_patient
+from helpers import csrf_meta, wait_until
 from logleaks import CHECK
 
 from meso import create_app, logging_setup
@@ -246,7 +247,7 @@ def test_a_name_searched_for_is_found_but_never_logged(app, live_server):
     enrol_patient(clinic, name="Other Person")
     staff = requests.Session()
     page = staff.get(f"{live_server}/staff/sign-in", timeout=10).text
-    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+    csrf = csrf_meta(page)
     staff.post(f"{live_server}/staff/sign-in", timeout=10,
                data={"email": "anna@clinic.example", "password": PASSWORD, "csrf_token": csrf})
     start = len(CHECK.lines)

@@ -3,13 +3,12 @@ archiving and restoring leave no old way in either."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-import time_machine
 from conftest import create_clinic, create_staff, csrf_token, enrol_patient, open_invite, sign_in
+from helpers import frozen, page_html
 from staff_helpers import actions, new_client, post
 
 from meso import accesscode
@@ -17,14 +16,19 @@ from meso.extensions import db
 from meso.models import AccessCode, Patient, PatientDevice, PushSubscription
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-CODE = re.compile(r'<strong class="access-code" id="access-code">([2-9A-Z-]{12})</strong>')
-LINK = re.compile(r'<a id="invite-link" href="http://localhost/i/([A-Za-z0-9_-]{43,})">')
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
+def frozen_clock():
+    with frozen(NOW):
         yield
+
+
+def invite_token(response) -> str:
+    """The token of the invite link the staff page shows."""
+    link = page_html(response).select_one("a#invite-link")["href"]
+    assert link.startswith("http://localhost/i/"), link
+    return link.removeprefix("http://localhost/i/")
 
 
 @pytest.fixture
@@ -80,11 +84,10 @@ def test_sign_out_all_devices_ends_devices_link_and_code(app, staff, maria):
     assert new_code != old_code
     assert type_code(app, new_code, "10.0.0.2").status_code == 303
     # The staff page shows the new code; a new link works.
-    page = staff.get(f"/staff/patients/{patient.id}").get_data(as_text=True)
-    assert CODE.search(page).group(1) == new_code
+    page = page_html(staff.get(f"/staff/patients/{patient.id}"))
+    assert page.select_one("strong.access-code#access-code").get_text() == new_code
     post(staff, f"/staff/patients/{patient.id}/invite")
-    fresh = LINK.search(staff.get(f"/staff/patients/{patient.id}/invite")
-                        .get_data(as_text=True)).group(1)
+    fresh = invite_token(staff.get(f"/staff/patients/{patient.id}/invite"))
     assert open_invite(new_client(app), fresh).status_code == 303
     assert "devices.revoked" in actions(patient_id=patient.id)
 
@@ -101,8 +104,7 @@ def test_archive_then_restore_leaves_no_old_way_in(app, staff, maria):
     assert db.session.scalars(sa.select(PushSubscription)).all() == []
     # Restored: a new link (and the new code) are the way back.
     post(staff, f"/staff/patients/{patient.id}/invite")
-    fresh = LINK.search(staff.get(f"/staff/patients/{patient.id}/invite")
-                        .get_data(as_text=True)).group(1)
+    fresh = invite_token(staff.get(f"/staff/patients/{patient.id}/invite"))
     assert open_invite(new_client(app), fresh).status_code == 303
     assert type_code(app, accesscode.code_for(patient), "10.0.0.4").status_code == 303
 

@@ -7,8 +7,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from conftest import PASSWORD, create_clinic, create_staff, csrf_token, enrol_patient
+from helpers import frozen, text_of
 from staff_helpers import new_client
 
 from meso import accesscode, ratelimit
@@ -60,13 +60,13 @@ def test_sign_in_guessing_from_one_ipv6_network_is_limited_as_one_client(app):
 
 
 def minutes_in(html: str) -> int:
-    return int(re.search(r"Try again in (\d+) minutes?\.", html).group(1))
+    return int(re.search(r"Try again in (\d+) minutes?\.", text_of(html)).group(1))
 
 
 def test_a_locked_sign_in_says_when_to_try_again(app):
     create_staff(create_clinic())
     client = new_client(app)
-    with time_machine.travel(START, tick=False) as clock:
+    with frozen(START) as clock:
         for _ in range(SIGN_IN_LIMIT[0]):
             sign_in_from(client, "203.0.113.9", "anna@clinic.example")
         clock.move_to(START + timedelta(minutes=5))
@@ -95,7 +95,7 @@ def test_access_code_guessing_from_one_ipv6_network_is_limited_and_says_when(app
     code = accesscode.ensure(patient)
     db.session.commit()
     client = new_client(app)
-    with time_machine.travel(START, tick=False) as clock:
+    with frozen(START) as clock:
         for n in range(CLIENT_LIMIT[0]):  # another address and patient (locator) every time
             guess = f"{ALPHABET[n] * 4}-222-222"
             assert open_from(client, f"2001:db8:7:7::{n + 1:x}", guess).status_code == 400

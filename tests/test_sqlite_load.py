@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import sqlite3
 import threading
 import time
@@ -22,6 +21,7 @@ import pytest
 import requests
 from conftest import create_clinic
 from gunicorn_server import Gunicorn
+from helpers import csrf_meta
 from logleaks import CHECK
 
 from meso import access, courses
@@ -70,7 +70,7 @@ class Client:
         page = self.http.get(f"{self.base}/checkins/new",
                              cookies={"meso_device": self.devices[0]}, timeout=30)
         assert page.status_code == 200, page.status_code
-        self.csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text).group(1)
+        self.csrf = csrf_meta(page.text)
 
     def check_in(self, device: str) -> None:
         key = uuid.uuid4().hex

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-import time_machine
 from conftest import create_clinic, create_staff, csrf_token, sign_in
+from helpers import frozen
 from staff_helpers import new_client, post
 
 from meso import create_app
@@ -87,7 +87,7 @@ def test_two_browsers_have_two_sessions(app, staff):
 
 
 def test_a_session_ends_after_30_idle_minutes(app, staff):
-    with time_machine.travel(START, tick=False) as clock:
+    with frozen(START) as clock:
         client = signed_in(app)
         clock.move_to(START + timedelta(minutes=29))
         assert is_signed_in(client)
@@ -98,7 +98,7 @@ def test_a_session_ends_after_30_idle_minutes(app, staff):
 
 
 def test_activity_keeps_a_session_alive_until_12_hours(app, staff):
-    with time_machine.travel(START, tick=False) as clock:
+    with frozen(START) as clock:
         client = signed_in(app)
         for minutes in range(20, 12 * 60, 20):  # a page every 20 minutes, all day
             clock.move_to(START + timedelta(minutes=minutes))
@@ -118,7 +118,7 @@ def test_lifetimes_come_from_the_environment(tmp_path, monkeypatch):
     with app.app_context():
         db.create_all()
         create_staff(create_clinic())
-        with time_machine.travel(START, tick=False) as clock:
+        with frozen(START) as clock:
             client = signed_in(app)
             clock.move_to(START + timedelta(minutes=4))
             assert is_signed_in(client)
@@ -136,7 +136,7 @@ def test_a_lifetime_must_be_a_positive_number(tmp_path, monkeypatch, name):
 
 
 def test_ended_sessions_are_deleted_at_the_next_sign_in(app, staff):
-    with time_machine.travel(START, tick=False) as clock:
+    with frozen(START) as clock:
         signed_in(app)
         clock.move_to(START + timedelta(hours=1))
         signed_in(app)
