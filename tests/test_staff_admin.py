@@ -205,7 +205,8 @@ def test_password_link_resets_and_ends_old_sessions(app, admin, practitioner):
 
 GOOD_SETTINGS = {
     "phone": "+39 06 9999", "heat": "72", "sun": "48", "makeup": "48", "exfoliants": "168",
-    "vitamin_a": "336", "acids_peels": "336", "tanning_beds": "168", "first_weeks_days": "21",
+    "vitamin_a": "336", "acids_peels": "336", "tanning_beds": "168", "hair_wash": "24",
+    "first_weeks_days": "21",
     "reminder_time": "08:30", "quiet_start": "22:00", "quiet_end": "07:30",
 }
 
