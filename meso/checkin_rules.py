@@ -178,6 +178,9 @@ ADVICE_RULES: tuple[AdviceRule, ...] = (
     _rule("red_flag", "call_clinic",
           N_("You noticed a warning sign: your clinic wants to hear about it today."),
           symptoms=frozenset(CHECKIN_FLAGS)),
+    _rule("strong_by_day3", "call_clinic",
+          N_("Strong redness or swelling on day 3 or later should be checked by your clinic."),
+          signs=RED_SWOLLEN, at_least="strong", days=(3, None)),
     _rule("not_fading", "call_clinic",
           N_("Redness or swelling that is not fading by day 3 should be checked by your "
              "clinic."),

@@ -36,7 +36,7 @@ def in_days(day: int, days: Days) -> bool:
     return (first is None or day >= first) and (last is None or day <= last)
 
 
-def duration_words(window: timedelta, locale: str = "en") -> str:
+def duration_words(window: timedelta, locale: str = "en_GB") -> str:
     """Return a window as people say it, exactly: "2 days", "36 hours", "7 days", "3 weeks".
 
     The unit is the largest that measures the window exactly (36 hours is never rounded to

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
+from babel import Locale
 from babel.dates import format_skeleton
 
 from meso import protocol as p
@@ -20,11 +21,19 @@ from meso import protocol as p
 class Wording:
     """How texts become words: the locale and its gettext (Flask-Babel's in the app)."""
 
-    locale: str = "en"
+    locale: str = "en_GB"  # the app's default (config.py): 24-hour clock, day before month
     gettext: Callable[[str], str] = p.N_
 
     def local(self, instant: datetime, skeleton: str) -> str:
         return format_skeleton(skeleton, instant, tzinfo=instant.tzinfo, locale=self.locale)
+
+    def when(self, instant: datetime, seen_at: datetime) -> str:
+        """'Thu 14:00' within the week after ``seen_at``; further out 'Fri 4 Dec, 14:00'."""
+        if timedelta(0) <= instant - seen_at < timedelta(days=6):
+            return self.local(instant, "EEEHm")
+        pattern = str(Locale.parse(self.locale).datetime_formats["short"])
+        return pattern.replace("{1}", self.local(instant, "MMMEd")).replace(
+            "{0}", self.local(instant, "Hm"))
 
 
 ENGLISH = Wording()
@@ -57,12 +66,21 @@ def what_it_says(rule: p.ReminderRule, start: datetime, protocol: p.Protocol, zo
 
 
 def text_values(start: datetime, protocol: p.Protocol, zone: tzinfo,
-                wording: Wording = ENGLISH) -> dict[str, str]:
-    """Return every value a text may name, as words: instants and window lengths."""
+                wording: Wording = ENGLISH, seen_at: datetime | None = None) -> dict[str, str]:
+    """Return every value a text may name, as words: instants and window lengths.
+
+    Instants read as 'Thu 14:00' when they fall in the week after ``seen_at`` (when the
+    reminder arrives), else with their date: a weekday alone would be ambiguous.
+    """
+    seen_at = seen_at or start
     values = {}
     for name, instant in text_params(start, protocol.window_ends(start), zone).items():
-        skeleton = {"session_time": "Hm", "session_day": "MMMEd"}.get(name, "EEEHm")
-        values[name] = wording.local(instant, skeleton)  # 'Thu 14:00', 'Fri 11 Dec', '10:00'
+        if name == "session_time":
+            values[name] = wording.local(instant, "Hm")  # '10:00'
+        elif name == "session_day":
+            values[name] = wording.local(instant, "MMMEd")  # 'Fri 11 Dec'
+        else:
+            values[name] = wording.when(instant, seen_at)
     for key, window in protocol.windows.items():
         values[f"{key}_window"] = p.duration_words(window, wording.locale)  # '7 days'
     return values
@@ -76,7 +94,7 @@ def render(rule: p.ReminderRule, categories: tuple[str, ...], start: datetime,
     ``categories`` (those the patient has on) choose the text variant; its "still" sentence
     is added while a window it names is still running at ``fire_at``.
     """
-    values = text_values(start, protocol, zone, wording)
+    values = text_values(start, protocol, zone, wording, fire_at)
     text = rule.texts[categories]
     say = wording.gettext
     if discreet:
