@@ -139,7 +139,7 @@ RESTRICTIONS: Mapping[str, Restriction] = MappingProxyType(
                 key="sun",
                 # Sunbathing stays off; tanning beds are their own rule and are never "OK".
                 name=N_("Direct sun and sunbathing"),
-                ok_name=N_("Outdoors with sunscreen (still no sunbathing)"),
+                ok_name=N_("Time outdoors with sunscreen (still no sunbathing)"),
                 why=N_("Freshly treated skin burns and marks more easily."),
                 anchor="after",
                 default=timedelta(hours=48),
@@ -188,9 +188,11 @@ RESTRICTIONS: Mapping[str, Restriction] = MappingProxyType(
             ),
             Restriction(
                 key="acids_peels",
-                name=N_("Acid creams (glycolic or lactic acid, AHA). Peels and lasers: ask "
+                # Read as "<name> OK from ...", "<ok_name> since ...", "<ok_name> OK again from".
+                name=N_("Acid creams: glycolic or lactic acid (AHA); for peels and lasers, ask "
                         "your practitioner first"),
-                ok_name=N_("Acid creams (AHA). Peels and lasers: ask your practitioner first"),
+                ok_name=N_("Acid creams (AHA; for peels and lasers, ask your practitioner "
+                           "first)"),
                 why=N_("Acids used too soon can irritate the skin; a peel or laser needs "
                        "your practitioner's go-ahead."),
                 anchor="after",

@@ -191,7 +191,7 @@ def test_acids_ok_again_speaks_of_creams_and_peels_ask_the_practitioner():
     acids = protocol.RESTRICTIONS["acids_peels"]
     for text in (acids.name, acids.ok_name):
         assert "creams" in text
-        assert "Peels and lasers: ask your practitioner first" in text
+        assert "for peels and lasers, ask your practitioner first" in text
     for key in ("vitamin_a_ok", "acids_ok"):
         (text,) = protocol.REMINDER_RULES[key].texts.values()
         assert "creams" in text.body
