@@ -6,6 +6,7 @@ daily_lines.py, reminder_rules.py and checkin_rules.py can all use it without im
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from babel.dates import format_timedelta
 
@@ -44,6 +45,7 @@ def duration_words(window: timedelta, locale: str = "en_GB") -> str:
     the locale, so no catalogue needs a plural entry per unit.
     """
     seconds = int(window.total_seconds())
+    unit: Literal["week", "day", "hour", "minute"]
     if seconds >= 14 * 86400 and seconds % (7 * 86400) == 0:
         unit = "week"
     elif seconds and seconds % 86400 == 0:

@@ -254,9 +254,11 @@ def quiet_start_after(local: datetime, settings: Settings) -> datetime:
     """Return the next start of the quiet hours at or after ``local`` (far away if none)."""
     if settings.quiet_start == settings.quiet_end:
         return local + timedelta(days=365)
-    start = at_clock(local.date(), settings.quiet_start, local.tzinfo)
+    zone = local.tzinfo
+    assert zone is not None, "an aware local time"
+    start = at_clock(local.date(), settings.quiet_start, zone)
     if start < local:
-        start = at_clock(local.date() + timedelta(days=1), settings.quiet_start, local.tzinfo)
+        start = at_clock(local.date() + timedelta(days=1), settings.quiet_start, zone)
     return start
 
 
@@ -282,12 +284,13 @@ def preview(
     The same schedule and texts the worker sends (after quiet hours, in the patient's zone;
     ``at`` is ISO 8601 with the zone's offset), for the CLI and the staff patient page.
     """
+    zone = ZoneInfo(course.timezone)
     items = []
     for item in schedule(course, sessions, protocol, settings):
         rule = p.REMINDER_RULES[item.rule]
         title, body = reminder_texts.render(
-            rule, item.categories, item.anchor_at, item.fire_at, protocol,
-            item.fire_at.tzinfo, settings.discreet, wording)
+            rule, item.categories, item.anchor_at, item.fire_at, protocol, zone,
+            settings.discreet, wording)
         items.append({"key": item.rule, "at": item.fire_at.isoformat(timespec="seconds"),
                       "title": title, "body": body})
     return items

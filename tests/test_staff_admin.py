@@ -241,12 +241,12 @@ def test_the_clinic_sets_when_scalp_patients_may_wash_their_hair(app, admin, cli
     """The hair-wash wait is clinic practice: a window the clinic's settings change."""
     start = datetime.now(UTC) - timedelta(hours=3)
     patient, _ = enrol_patient(clinic, area="scalp", first_session=start)
-    until = {a.key: a.until for a in courses.plan_for(patient).avoid}
+    until = {a.key: a.until for a in policy.plan_for(patient).avoid}
     assert until["hair_wash"] == patient.course.sessions[0].starts_at + timedelta(hours=24)
     response = post(admin, "/staff/settings", {**GOOD_SETTINGS, "hair_wash": "48"})
     assert response.status_code == 303
     assert db.session.get(ClinicSettings, clinic.id).window_hours == {"heat": 72, "hair_wash": 48}
-    until = {a.key: a.until for a in courses.plan_for(patient).avoid}
+    until = {a.key: a.until for a in policy.plan_for(patient).avoid}
     assert until["hair_wash"] == patient.course.sessions[0].starts_at + timedelta(hours=48)
 
 

@@ -139,7 +139,7 @@ def test_heat_and_sun_ending_together_share_one_reminder():
      (240, "2026-12-22T10:00"), (250, "2026-12-22T08:00")],
 )
 def test_the_tanning_bed_reminder_fires_its_window_before_the_next_session(hours, fire):
-    """At session − window, or as the quiet hours end (250 h before 10:00 is 00:00)."""
+    """At session minus window, or as the quiet hours end (250 h before 10:00 is 00:00)."""
     sessions = [SESSION, datetime(2027, 1, 1, 10, 0, tzinfo=ROME)]
     windows = protocol.DEFAULT_PROTOCOL.with_overrides({"tanning_beds": hours})
     (item,) = [i for i in schedule(course(), sessions, windows)
