@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 
 from meso import clinics, courses, protocol, recovery, timeutil
 from meso.access import invite_url
+from meso.cli_input import course_options, parse_course, parse_time, parse_windows
 from meso.cli_reminders import ensure_vapid_key, reminders_cli
 from meso.config import ConfigError
 from meso.csvimport import import_command
@@ -124,23 +125,6 @@ def staff_create(email: str, clinic_name: str, role: str, password_stdin: bool) 
     click.echo(f"Created {role} {email} at {clinic.name}.")
 
 
-def course_options(command):
-    """The options that describe a course: --area, --session, --tz, --sessions, --interval-weeks."""
-    options = [
-        click.option("--area", required=True, help="face, scalp or body"),
-        click.option("--session", "session_text", required=True,
-                     help="First session, local ISO time."),
-        click.option("--tz", "tz_name", required=True, help="IANA time zone, e.g. Europe/Rome."),
-        click.option("--sessions", "sessions_text", default=str(protocol.DEFAULT_SESSIONS),
-                     show_default=True),
-        click.option("--interval-weeks", "interval_text",
-                     default=str(protocol.DEFAULT_INTERVAL_WEEKS), show_default=True),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
 @patients_cli.command("enrol")
 @click.option("--clinic", "clinic_name", required=True)
 @click.option("--name", required=True)
@@ -172,64 +156,24 @@ def links_base_url() -> str:
         raise click.ClickException(str(problem)) from None
 
 
-class CourseArgs:
-    """A course as given on the command line (the planner's CourseLike)."""
-
-    def __init__(self, area: str, timezone: str, planned_sessions: int, interval_weeks: int):
-        self.area = area
-        self.timezone = timezone
-        self.planned_sessions = planned_sessions
-        self.interval_weeks = interval_weeks
-
-
-def parse_course(area: str, tz_name: str, sessions_text: str, interval_text: str) -> CourseArgs:
-    """Validate course options; every problem is a one-line ClickException."""
-    if area not in protocol.AREAS:
-        raise click.ClickException(
-            f"unknown area {area!r} (choose one of: {', '.join(protocol.AREAS)})"
-        )
-    try:
-        timeutil.zone(tz_name)
-    except timeutil.TimeInputError as exc:
-        raise click.ClickException(str(exc)) from None
-    planned = parse_range("--sessions", sessions_text, protocol.SESSIONS_RANGE)
-    interval = parse_range("--interval-weeks", interval_text, protocol.INTERVAL_RANGE)
-    return CourseArgs(area, tz_name, planned, interval)
-
-
-def parse_range(option: str, text: str, bounds: tuple[int, int]) -> int:
-    low, high = bounds
-    try:
-        value = int(text)
-    except ValueError:
-        raise click.ClickException(f"{option} must be a whole number, not {text!r}") from None
-    if not low <= value <= high:
-        raise click.ClickException(f"{option} must be between {low} and {high}, not {value}")
-    return value
-
-
-def parse_time(text: str, tz_name: str):
-    try:
-        return timeutil.parse_instant(text, timeutil.zone(tz_name))
-    except timeutil.TimeInputError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
 @click.command("plan")
 @course_options
 @click.option("--at", "at_text", default=None, help="The instant to plan (default: now).")
+@click.option("--window", "window_texts", multiple=True, metavar="KEY=HOURS",
+              help="A window other than the default, e.g. heat=72 (repeat for more).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def plan_command(area, session_text, tz_name, at_text, sessions_text, interval_text,
-                 as_json) -> None:
+                 window_texts, as_json) -> None:
     """Show a patient's plan at an instant, without touching the database."""
     course = parse_course(area, tz_name, sessions_text, interval_text)
+    windows = parse_windows(window_texts)
     first = parse_time(session_text, tz_name)
     at = parse_time(at_text, tz_name) if at_text else utcnow()
     # The command answers "where would a patient be on this plan", so every session is kept.
     sessions = recovery.session_schedule(
         [first], course.planned_sessions, course.interval_weeks, timeutil.zone(tz_name)
     )
-    plan = recovery.plan_day(course, sessions, at)
+    plan = recovery.plan_day(course, sessions, at, windows)
     if as_json:
         click.echo(json.dumps(plan.to_json(), indent=2))
     else:

@@ -1,21 +1,31 @@
-"""`flask --app app reminders run`: the reminder worker, as a command."""
+"""`flask --app app reminders run | preview`: the reminder worker, and what a plan would get."""
 
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import signal
 import threading
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
-from meso import push, worker
+from meso import formatting, push, recovery, reminders, timeutil, worker
+from meso.cli_input import (
+    course_options,
+    parse_course,
+    parse_quiet,
+    parse_time,
+    parse_windows,
+)
 from meso.extensions import db
 from meso.models import utcnow
 
@@ -54,6 +64,34 @@ def run_command(once: bool, batch: int, concurrency: int, lease: int, poll: floa
                            should_stop=stop.is_set, now=utcnow, sleep=stop.wait)
         log.info("reminder worker stopped: sent=%d retried=%d failed=%d pruned=%d skipped=%d",
                  total.sent, total.retried, total.failed, total.pruned, total.skipped)
+
+
+@reminders_cli.command("preview")
+@course_options
+@click.option("--window", "window_texts", multiple=True, metavar="KEY=HOURS",
+              help="A window other than the default, e.g. heat=72 (repeat for more).")
+@click.option("--quiet", "quiet_text", default="21:00-08:00", show_default=True,
+              metavar="HH:MM-HH:MM", help="The patient's quiet hours.")
+@click.option("--json", "as_json", is_flag=True, help="Print the reminders as JSON.")
+def preview_command(area, session_text, tz_name, sessions_text, interval_text, window_texts,
+                    quiet_text, as_json) -> None:
+    """Show the reminders a plan gets, after quiet hours, as if every session is kept."""
+    course = parse_course(area, tz_name, sessions_text, interval_text)
+    protocol = parse_windows(window_texts)
+    quiet_start, quiet_end = parse_quiet(quiet_text)
+    first = parse_time(session_text, tz_name)
+    sessions = recovery.session_schedule(
+        [first], course.planned_sessions, course.interval_weeks, timeutil.zone(tz_name))
+    settings = replace(reminders.DEFAULT_SETTINGS, quiet_start=quiet_start, quiet_end=quiet_end)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        items = reminders.preview(course, sessions, protocol, settings, formatting.wording())
+        if as_json:
+            click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+            return
+        for item in items:
+            when = formatting.when(datetime.fromisoformat(item["at"]))
+            click.echo(f"{when:<20}  {item['key']:<16}  {item['title']}")
+            click.echo(f"{'':<20}  {'':<16}  {item['body']}")
 
 
 @contextmanager

@@ -7,6 +7,8 @@ from datetime import date, datetime
 from babel.dates import format_skeleton
 from flask_babel import get_locale, gettext
 
+from meso.reminder_texts import Wording
+
 
 def lang_tag() -> str:
     """The current locale as an HTML/manifest language tag: 'en-GB'."""
@@ -54,3 +56,8 @@ def duration(seconds: float) -> str:
     if days or hours:
         return gettext("%(h)s h %(m)s min", h=days * 24 + hours, m=mins)
     return gettext("%(m)s min", m=mins)
+
+
+def wording() -> Wording:
+    """Return the current locale's wording for the pure text renderers (reminder_texts)."""
+    return Wording(locale=str(get_locale()), gettext=gettext)

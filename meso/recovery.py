@@ -16,6 +16,7 @@ from typing import Any
 from typing import Protocol as TypingProtocol
 from zoneinfo import ZoneInfo
 
+from meso import daily_lines
 from meso import protocol as p
 from meso.timeutil import iso
 
@@ -65,8 +66,7 @@ class DayPlan:
     avoid: tuple[Avoid, ...]
     allowed_again: tuple[AllowedAgain, ...]
     normal: tuple[str, ...]
-    do_today: tuple[str, ...]
-    sunscreen_until: datetime | None
+    do_today: tuple[str, ...]  # sunscreen every day, in every phase: it has no end date
     next_session: NextSession | None
     prepare: tuple[str, ...]  # pre-session items, when a session is near (or none done yet)
 
@@ -125,8 +125,10 @@ def plan_day(
     done = [s for s in schedule[: len(sessions)] if s <= at]
     upcoming = schedule[len(done):]  # known future sessions, then projected (maybe overdue)
     anchor = done[-1] if done else schedule[0]
+    latest = done[-1] if done else None
     since = at - anchor
     phase = phase_at(since, bool(done), protocol)
+    day = (at.astimezone(zone).date() - anchor.astimezone(zone).date()).days
     next_session = None
     if upcoming:
         number = len(done) + 1
@@ -135,18 +137,17 @@ def plan_day(
         )
     return DayPlan(
         at=at.astimezone(zone),
-        day=(at.astimezone(zone).date() - anchor.astimezone(zone).date()).days,
+        day=day,
         hours_since_session=round(since.total_seconds() / 3600, 2),
         phase=phase,
         area=course.area,
         sessions_done=len(done),
         sessions_planned=course.planned_sessions,
         session_at=anchor.astimezone(zone),
-        avoid=_avoid(done[-1] if done else None, upcoming, at, zone, protocol),
-        allowed_again=_allowed_again(done[-1] if done else None, at, zone, protocol),
-        normal=_normal(phase, course.area, since, at, anchor, zone),
-        do_today=_do_today(phase, done[-1] if done else None, at, protocol),
-        sunscreen_until=_sunscreen_until(done[-1] if done else None, at, zone, protocol),
+        avoid=_avoid(course.area, latest, upcoming, at, zone, protocol),
+        allowed_again=_allowed_again(course.area, latest, at, zone, protocol),
+        normal=_normal(phase, course.area, day),
+        do_today=daily_lines.select(p.DO_LINES, phase, course.area, day),
         next_session=next_session,
         prepare=p.PREPARE if _prepare_due(done, upcoming, at, protocol) else (),
     )
@@ -167,9 +168,11 @@ def phase_at(since_session: timedelta, any_done: bool, protocol: p.Protocol) -> 
     return "cumulative"
 
 
-def _avoid(latest, upcoming, at, zone, protocol) -> tuple[Avoid, ...]:
+def _avoid(area, latest, upcoming, at, zone, protocol) -> tuple[Avoid, ...]:
     items = []
     for key, rule in p.RESTRICTIONS.items():
+        if not rule.applies_to(area):
+            continue
         window = protocol.windows[key]
         if rule.anchor == "after" and latest is not None:
             start, end = latest, latest + window
@@ -182,42 +185,24 @@ def _avoid(latest, upcoming, at, zone, protocol) -> tuple[Avoid, ...]:
     return tuple(sorted(items, key=lambda a: a.until))
 
 
-def _allowed_again(latest, at, zone, protocol) -> tuple[AllowedAgain, ...]:
+def _allowed_again(area, latest, at, zone, protocol) -> tuple[AllowedAgain, ...]:
     """Return the after-session restrictions of the latest session that have ended."""
     if latest is None:
         return ()
     items = [
         AllowedAgain(key, (latest + protocol.windows[key]).astimezone(zone))
         for key, rule in p.RESTRICTIONS.items()
-        if rule.anchor == "after" and latest + protocol.windows[key] <= at
+        if rule.anchor == "after" and rule.applies_to(area)
+        and latest + protocol.windows[key] <= at
     ]
     return tuple(sorted(items, key=lambda a: a.since))
 
 
-def _normal(phase, area, since, at, anchor, zone) -> tuple[str, ...]:
-    lines = list(p.NORMAL[phase])
-    local_day = (at.astimezone(zone).date() - anchor.astimezone(zone).date()).days
-    if phase == "immediate" and local_day == 0:
-        lines = list(p.SESSION_DAY_NORMAL) + lines
-    if phase == "first_weeks" and 7 <= local_day < 14:
-        lines += p.SECOND_WEEK_NORMAL
+def _normal(phase, area, day) -> tuple[str, ...]:
+    lines = daily_lines.select(p.NORMAL_LINES, phase, area, day)
     if phase == "cumulative":
-        lines.insert(0, p.CUMULATIVE_RESULTS[area])
-    lines += p.AREA_NORMAL.get((phase, area), ())
-    return tuple(lines)
-
-
-def _do_today(phase, latest, at, protocol) -> tuple[str, ...]:
-    lines = list(p.DO_TODAY[phase])
-    if latest is not None and at < latest + protocol.sunscreen:
-        lines.insert(0, p.SUNSCREEN_TODAY)
-    return tuple(lines)
-
-
-def _sunscreen_until(latest, at, zone, protocol) -> datetime | None:
-    if latest is None or at >= latest + protocol.sunscreen:
-        return None
-    return (latest + protocol.sunscreen).astimezone(zone)
+        lines = (p.CUMULATIVE_RESULTS[area], *lines)
+    return lines
 
 
 def _prepare_due(done, upcoming, at, protocol) -> bool:
@@ -263,7 +248,7 @@ def timeline(
     first = schedule[0].astimezone(zone).date()
     begin = min(first, start.astimezone(zone).date()) if start else first
     end = (schedule[-1] + protocol.first_weeks).astimezone(zone).date()
-    events = _events(schedule, len(sessions), zone, protocol)
+    events = _events(course.area, schedule, len(sessions), zone, protocol)
     days = []
     current = begin
     while current <= end:
@@ -284,13 +269,15 @@ def timeline(
     return days
 
 
-def _events(schedule, known, zone, protocol) -> list[Event]:
+def _events(area, schedule, known, zone, protocol) -> list[Event]:
     events = []
     for number, start in enumerate(schedule, 1):
         following = schedule[number] if number < len(schedule) else None
         events.append(Event("session", start.astimezone(zone), number=number,
                             booked=number <= known))
         for key, rule in p.RESTRICTIONS.items():
+            if not rule.applies_to(area):
+                continue
             window = protocol.windows[key]
             if rule.anchor == "before":
                 events.append(Event("starts", (start - window).astimezone(zone), key=key))

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from meso import protocol as p
-from meso import recovery
+from meso import recovery, reminder_texts
 
 
 def parse_clock(text: str) -> time:
@@ -150,11 +150,12 @@ def schedule(
     zone = ZoneInfo(course.timezone)
     known = sorted(recovery.to_utc(s) for s in sessions)
     full = recovery.session_schedule(known, course.planned_sessions, course.interval_weeks, zone)
+    rules = [rule for rule in p.REMINDER_RULES.values() if _applies(rule, course.area)]
     planned: list[Planned] = []
     for number, start in enumerate(known, 1):
         following = full[number] if number < len(full) else None
         previous = known[number - 2] if number > 1 else None
-        for rule in p.REMINDER_RULES.values():
+        for rule in rules:
             if rule.anchor == "last":
                 continue
             item = _plan_rule(rule, number, start, previous, following, zone, protocol, settings)
@@ -168,13 +169,19 @@ def schedule(
     return sorted(planned, key=lambda r: (r.fire_at, r.session, r.rule))
 
 
+def _applies(rule: p.ReminderRule, area: str) -> bool:
+    """A rule speaks only of restrictions the treated area has (no makeup on the scalp)."""
+    keys = {*rule.windows, *rule.while_open, *rule.still_open}
+    return all(p.RESTRICTIONS[key].applies_to(area) for key in keys)
+
+
 def _plan_rule(rule, number, start, previous, following, zone, protocol, settings):
     """Return the rule's reminder for one session, or None when it has nothing true to say."""
     enabled = tuple(c for c in rule.categories if c in settings.categories)
     if not enabled:
         return None
     ends = window_ends(start, protocol)
-    nominal = _nominal_fire(rule, start, ends, zone, settings)
+    nominal = _nominal_fire(rule, start, ends, zone, protocol, settings)
     if nominal is None:
         return None
     expires = nominal + rule.useful_for
@@ -195,7 +202,7 @@ def _plan_rule(rule, number, start, previous, following, zone, protocol, setting
     fire = after_quiet_hours(nominal, settings)
     if not useful(expires, fire):
         return None
-    params, still = wording(rule, start, protocol, zone, fire)
+    params, still = reminder_texts.what_it_says(rule, start, protocol, zone, fire)
     return Planned(
         session=number,
         rule=rule.key,
@@ -212,54 +219,78 @@ def _plan_rule(rule, number, start, previous, following, zone, protocol, setting
     )
 
 
-def _nominal_fire(rule, start, ends, zone, settings) -> datetime | None:
+def _nominal_fire(rule, start, ends, zone, protocol, settings) -> datetime | None:
     """Return the local instant the rule speaks up, before quiet hours are applied."""
     if rule.anchor == "end":
-        if any(ends[key] <= start for key in rule.windows):
-            return None  # a zero window: nothing was ever off, so nothing is "OK again"
-        return max(ends[key] for key in rule.windows).astimezone(zone)
+        return _window_end(rule, start, ends, zone)
+    if rule.anchor == "before" and rule.windows:
+        (key,) = rule.windows
+        window = protocol.windows[key]
+        # Said when the window starts, however long the clinic made it; a zero window: never.
+        return (start - window).astimezone(zone) if window > timedelta(0) else None
     if rule.day is None:
-        return (start + rule.offset).astimezone(zone)
+        local = start.astimezone(zone)
+        fire = (start + rule.offset).astimezone(zone)
+        if rule.before_quiet is not None:
+            fire = min(fire, quiet_start_after(local, settings) - rule.before_quiet)
+            fire = max(fire, local + p.SESSION_DAY_EARLIEST)
+        return fire
     clock = settings.morning if rule.clock == "morning" else parse_clock(rule.clock)
     return at_clock(start.astimezone(zone).date() + timedelta(days=rule.day), clock, zone)
 
 
+def _window_end(rule, start, ends, zone) -> datetime | None:
+    """When an "OK again" rule speaks: as its windows end (one reminder, or one each)."""
+    if any(ends[key] <= start for key in rule.windows):
+        return None  # a zero window: nothing was ever off, so nothing is "OK again"
+    if rule.together is not None:
+        together = len({ends[key] for key in rule.group}) == 1
+        if together != rule.together:
+            return None
+    return max(ends[key] for key in rule.windows).astimezone(zone)
+
+
+def quiet_start_after(local: datetime, settings: Settings) -> datetime:
+    """Return the next start of the quiet hours at or after ``local`` (far away if none)."""
+    if settings.quiet_start == settings.quiet_end:
+        return local + timedelta(days=365)
+    zone = local.tzinfo
+    assert zone is not None, "an aware local time"
+    start = at_clock(local.date(), settings.quiet_start, zone)
+    if start < local:
+        start = at_clock(local.date() + timedelta(days=1), settings.quiet_start, zone)
+    return start
+
+
 def window_ends(start: datetime, protocol: p.Protocol) -> dict[str, datetime]:
     """Return when each after-session window of this session ends (UTC)."""
-    ends = {
-        key: start + protocol.windows[key]
-        for key, rule in p.RESTRICTIONS.items()
-        if rule.anchor == "after"
-    }
-    ends["sunscreen"] = start + protocol.sunscreen
-    return ends
-
-
-def text_params(start: datetime, ends: Mapping[str, datetime], zone: tzinfo) -> dict:
-    """Return the instants a reminder's text may name, local to the patient."""
-    return {
-        "heat_until": ends["heat"].astimezone(zone),
-        "sun_until": ends["sun"].astimezone(zone),
-        "sunscreen_until": ends["sunscreen"].astimezone(zone),
-        "exfoliants_until": ends["exfoliants"].astimezone(zone),
-        # The texts name retinol, acids and peels together: the later end is the safe one.
-        "vitamin_a_until": max(ends["vitamin_a"], ends["acids_peels"]).astimezone(zone),
-        "session_day": start.astimezone(zone),
-        "session_time": start.astimezone(zone),
-    }
-
-
-def wording(rule: p.ReminderRule, start: datetime, protocol: p.Protocol, zone: tzinfo,
-            at: datetime) -> tuple[dict, bool]:
-    """Return what a rule's text says when it speaks at ``at``: the instants it names, and
-    whether its "still" sentence holds (a window it mentions is still running).
-
-    The schedule asks when it plans a reminder; the notification asks again when it is sent.
-    """
-    ends = window_ends(start, protocol)
-    return text_params(start, ends, zone), any(ends[key] > at for key in rule.still_open)
+    return protocol.window_ends(start)
 
 
 def text_for(planned: Planned) -> p.ReminderText:
     """Return the rule's text variant for the categories the patient has on."""
     return p.REMINDER_RULES[planned.rule].texts[planned.categories]
+
+
+def preview(
+    course: recovery.CourseLike,
+    sessions: Sequence[datetime],
+    protocol: p.Protocol = p.DEFAULT_PROTOCOL,
+    settings: Settings = DEFAULT_SETTINGS,
+    wording: reminder_texts.Wording = reminder_texts.ENGLISH,
+) -> list[dict[str, str]]:
+    """Return what the patient will receive, in order: [{"key", "at", "title", "body"}].
+
+    The same schedule and texts the worker sends (after quiet hours, in the patient's zone;
+    ``at`` is ISO 8601 with the zone's offset), for the CLI and the staff patient page.
+    """
+    zone = ZoneInfo(course.timezone)
+    items = []
+    for item in schedule(course, sessions, protocol, settings):
+        rule = p.REMINDER_RULES[item.rule]
+        title, body = reminder_texts.render(
+            rule, item.categories, item.anchor_at, item.fire_at, protocol, zone,
+            settings.discreet, wording)
+        items.append({"key": item.rule, "at": item.fire_at.isoformat(timespec="seconds"),
+                      "title": title, "body": body})
+    return items

@@ -212,6 +212,129 @@ def test_plan_required_options(runner, missing):
     assert f"Missing option '{missing}'" in result.output
 
 
+def test_plan_takes_the_windows_in_force(runner):
+    """--window KEY=HOURS changes a window, as a clinic's setting would; later options win."""
+    plan = plan_json(runner, "--at", "2026-11-22T12:00", "--window", "heat=72",
+                     "--window", "exfoliants=24", "--window", "exfoliants=240")
+    assert {a["key"]: a["until"] for a in plan["avoid"]} == {
+        "heat": "2026-11-23T10:00:00+01:00",
+        "exfoliants": "2026-11-30T10:00:00+01:00",
+        "vitamin_a": "2026-12-04T10:00:00+01:00",
+        "acids_peels": "2026-12-04T10:00:00+01:00",
+    }
+    assert set(plan) == set(DAY_ONE_PLAN)
+
+
+def test_plan_for_the_scalp_has_the_hair_wash_window_and_no_makeup(runner):
+    result = runner.invoke(args=["plan", "--area", "scalp", "--session", "2026-11-20T10:00",
+                                 "--tz", "Europe/Rome", "--at", "2026-11-20T12:00",
+                                 "--window", "hair_wash=36", "--json"])
+    assert result.exit_code == 0, result.output
+    avoid = {a["key"]: a["until"] for a in json.loads(result.output)["avoid"]}
+    assert avoid["hair_wash"] == "2026-11-21T22:00:00+01:00"
+    assert "makeup" not in avoid
+
+
+@pytest.mark.parametrize(
+    ("window", "needle"),
+    [("heat", "--window must be KEY=HOURS, like heat=72, not 'heat'"),
+     ("heat=two", "--window must be KEY=HOURS"),
+     ("heat=-1", "--window must be KEY=HOURS"),
+     ("heat=1.5", "--window must be KEY=HOURS"),
+     ("sauna=48", "--window unknown restriction 'sauna'"),
+     ("heat=2161", "--window heat: must be between 0 and 2160 hours")],
+)
+def test_plan_bad_windows_are_one_clean_line(runner, window, needle):
+    result = runner.invoke(args=[*PLAN, "--window", window, "--json"])
+    assert result.exit_code == 1
+    assert_clean_failure(result, needle)
+
+
+# -- reminders preview ---------------------------------------------------------------------
+
+
+def preview(runner, *args):
+    result = runner.invoke(args=["reminders", "preview", "--area", "face", "--session",
+                                 "2026-11-20T19:30", "--tz", "Europe/Rome", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_preview_of_an_evening_session(runner):
+    """19:30 with quiet hours from 21:00: tonight's reminder comes at 20:30, in the zone."""
+    items = preview(runner, "--sessions", "1")
+    assert all(set(item) == {"key", "at", "title", "body"} for item in items)
+    assert [i["at"] for i in items] == sorted(i["at"] for i in items)
+    assert [i["key"] for i in items][:5] == ["tanning_beds", "session_tomorrow", "session_day",
+                                             "sun_day1", "heat_day1"]
+    tonight = items[2]
+    assert tonight["at"] == "2026-11-20T20:30:00+01:00"
+    assert tonight["title"] == "Tonight: no heat, no direct sun"
+    assert "until Sun 19:30" in tonight["body"]
+    assert items[0]["at"] == "2026-11-13T19:30:00+01:00"  # tanning beds: 7 days before
+    assert items[-1]["key"] == "maintenance"  # one planned session: the course is complete
+    assert all(i["at"].endswith("+01:00") for i in items[:-1])
+    assert items[-1]["at"].endswith("+01:00") or items[-1]["at"].endswith("+02:00")
+
+
+def test_preview_with_changed_windows_and_quiet_hours(runner):
+    items = preview(runner, "--sessions", "2", "--interval-weeks", "4", "--window", "heat=72",
+                    "--window", "tanning_beds=120", "--quiet", "22:30-07:00")
+    by_key = {}
+    for item in items:
+        by_key.setdefault(item["key"], []).append(item)
+    assert by_key["session_day"][0]["at"] == "2026-11-20T21:30:00+01:00"  # 2 h, before 22:30
+    assert by_key["heat_ok"][0]["at"] == "2026-11-23T19:30:00+01:00"  # 72 h
+    assert by_key["sun_ok"][0]["at"] == "2026-11-22T19:30:00+01:00"  # 48 h
+    assert "heat_sun_ok" not in by_key
+    # 5 days before each session: the first on 20 November, the second on 18 December.
+    assert [t["at"] for t in by_key["tanning_beds"]] == [
+        "2026-11-15T19:30:00+01:00", "2026-12-13T19:30:00+01:00"]
+    tanning = by_key["tanning_beds"][1]
+    assert "for the 5 days before it" in tanning["body"]
+    assert "still no sunbathing" in by_key["sun_ok"][0]["body"]
+
+
+def test_preview_across_a_dst_change_carries_each_instant_s_offset(runner):
+    result = runner.invoke(args=["reminders", "preview", "--area", "body", "--session",
+                                 "2026-03-27T10:00", "--tz", "Europe/Rome", "--sessions", "1",
+                                 "--json"])
+    items = {i["key"]: i["at"] for i in json.loads(result.output)}
+    assert items["session_day"] == "2026-03-27T12:00:00+01:00"
+    assert items["heat_sun_ok"] == "2026-03-29T11:00:00+02:00"  # 48 real hours
+
+
+def test_preview_is_a_readable_table_without_json(runner):
+    result = runner.invoke(args=["reminders", "preview", "--area", "scalp", "--session",
+                                 "2026-11-20T19:30", "--tz", "Europe/Rome", "--sessions", "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[4].split() == ["Fri", "20", "Nov,", "20:30", "session_day", "Tonight:", "no",
+                                "heat,", "no", "direct", "sun"]
+    assert lines[5].strip().startswith("Your skin is settling after the session.")
+    assert not result.output.lstrip().startswith("[")
+    assert "makeup" not in result.output.lower()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["--area", "neck"], "unknown area 'neck'"),
+     (["--tz", "Mars/Olympus"], "unknown time zone"),
+     (["--session", "tomorrow"], "not a date and time"),
+     (["--sessions", "0"], "--sessions must be between 1 and 12"),
+     (["--window", "heat"], "--window must be KEY=HOURS"),
+     (["--window", "heat=9999"], "--window heat: must be between 0 and 2160 hours"),
+     (["--quiet", "9-5"], "--quiet must be HH:MM-HH:MM"),
+     (["--quiet", "21:00-25:00"], "--quiet must be HH:MM-HH:MM"),
+     (["--quiet", "21:00-21:00"], "--quiet must start and end at different times")],
+)
+def test_preview_bad_input_is_one_clean_line(runner, args, needle):
+    result = runner.invoke(args=["reminders", "preview", "--area", "face", "--session",
+                                 "2026-11-20T10:00", "--tz", "Europe/Rome", *args, "--json"])
+    assert result.exit_code == 1
+    assert_clean_failure(result, needle)
+
+
 # -- init and the instance secret ------------------------------------------------------------
 
 

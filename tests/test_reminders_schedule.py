@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meso import protocol as p
-from meso import recovery, reminders
+from meso import recovery, reminder_texts, reminders
 from meso.reminders import Settings, schedule
 
 ROME = ZoneInfo("Europe/Rome")
@@ -40,7 +40,7 @@ def table(items) -> list[tuple[int, str, str, str]]:
 # DESIGN.md §3, for a session on Friday 20 November 2026 at 10:00 in Rome, 4 sessions planned
 # every 3 weeks (the next one projected to 11 December), default windows and settings.
 FIRST_SESSION_PLAN = [
-    (1, "tanning_beds", "Fri 13 09:00", "Fri 13 21:00"),  # 7 days before (from enrolment on)
+    (1, "tanning_beds", "Fri 13 10:00", "Fri 13 22:00"),  # as its 7-day window starts
     (1, "session_tomorrow", "Thu 19 09:00", "Thu 19 21:00"),  # the day before
     (1, "session_day", "Fri 20 12:00", "Sat 21 00:00"),  # 2 h after: heat and sun tonight
     (1, "sun_day1", "Sat 21 09:00", "Sat 21 15:00"),  # day 1 morning
@@ -69,9 +69,10 @@ def test_texts_name_the_exact_instants_in_the_patients_zone():
     params = items["session_day"].params
     assert params["heat_until"] == local("2026-11-22T10:00")
     assert params["sun_until"] == local("2026-11-22T10:00")
-    assert params["sunscreen_until"] == local("2026-12-18T10:00")
+    assert "sunscreen_until" not in params  # daily sunscreen has no end date
     assert params["exfoliants_until"] == local("2026-11-27T10:00")
     assert params["vitamin_a_until"] == local("2026-12-04T10:00")
+    assert params["retinol_until"] == params["acids_until"] == local("2026-12-04T10:00")
     assert items["exfoliants_ok"].still, "retinol and peels are still off on day 7"
 
 
@@ -79,7 +80,7 @@ def test_a_booked_next_session_adds_the_reminders_before_it():
     sessions = [local("2026-11-20T10:00"), local("2026-12-11T15:30")]
     before = [r for r in schedule(Course(), sessions) if r.session == 2 and r.fire_at < sessions[1]]
     assert table(before) == [
-        (2, "tanning_beds", "Fri 04 09:00", "Fri 04 21:00"),
+        (2, "tanning_beds", "Fri 04 15:30", "Sat 05 03:30"),
         (2, "session_tomorrow", "Thu 10 09:00", "Thu 10 21:00"),
     ]
 
@@ -158,10 +159,40 @@ def test_quiet_hours_of_the_patient_are_respected_and_may_drop_what_comes_too_la
     assert f"{items['sun_day1'].fire_at:%H:%M}" == "09:30"  # moved out of the quiet morning
 
 
-def test_a_session_in_the_evening_gets_no_late_night_reminder():
-    items = {r.rule for r in schedule(Course(), [local("2026-11-20T19:30")])}
-    assert "session_day" not in items  # 21:30 is quiet; the next morning it is not "tonight"
-    assert {"sun_day1", "heat_day1"} <= items
+def test_an_evening_session_gets_its_reminder_before_the_quiet_hours():
+    """2 h after 19:30 is quiet (from 21:00): it comes 30 minutes before, at 20:30."""
+    items = {r.rule: r for r in schedule(Course(), [local("2026-11-20T19:30")])}
+    assert table([items["session_day"]]) == [(1, "session_day", "Fri 20 20:30", "Sat 21 00:00")]
+    assert {"sun_day1", "heat_day1"} <= set(items)
+
+
+@pytest.mark.parametrize(
+    ("session", "quiet", "fire"),
+    [
+        ("2026-11-20T10:00", ("21:00", "08:00"), "2026-11-20T12:00"),  # 2 h after
+        ("2026-11-20T18:00", ("21:00", "08:00"), "2026-11-20T20:00"),  # 2 h after, just
+        ("2026-11-20T18:45", ("21:00", "08:00"), "2026-11-20T20:30"),  # 30 min before quiet
+        ("2026-11-20T19:30", ("22:30", "07:00"), "2026-11-20T21:30"),  # later quiet hours
+        ("2026-11-20T16:00", ("17:30", "07:00"), "2026-11-20T17:00"),
+        ("2026-11-20T10:00", ("13:00", "15:00"), "2026-11-20T12:00"),  # an afternoon nap
+        ("2026-11-20T11:30", ("13:00", "15:00"), "2026-11-20T12:30"),
+        ("2026-11-20T20:00", ("21:00", "08:00"), "2026-11-20T20:30"),  # as they leave
+        ("2026-11-20T19:30", ("00:00", "00:00"), "2026-11-20T21:30"),  # no quiet hours
+    ],
+)
+def test_the_session_day_reminder_comes_at_the_earlier_of_2h_and_30min_before_quiet(
+    session, quiet, fire
+):
+    chosen = Settings(quiet_start=reminders.parse_clock(quiet[0]),
+                      quiet_end=reminders.parse_clock(quiet[1]), morning=time(9, 0))
+    items = {r.rule: r for r in schedule(Course(), [local(session)], settings=chosen)}
+    assert items["session_day"].fire_at == local(fire)
+
+
+def test_a_session_too_close_to_the_quiet_hours_gets_no_session_day_reminder():
+    """Never before 30 minutes after the start: 21:15 is quiet, and by morning it is late."""
+    items = {r.rule for r in schedule(Course(), [local("2026-11-20T20:45")])}
+    assert "session_day" not in items
 
 
 def test_nothing_is_planned_after_the_window_it_speaks_of_has_ended():
@@ -171,15 +202,40 @@ def test_nothing_is_planned_after_the_window_it_speaks_of_has_ended():
     assert "sun_day1" not in items  # sun is fine from Fri 22:00
     assert "exfoliants_day3" not in items  # exfoliants are fine from Sun 10:00
     assert items["session_day"].expires_at == local("2026-11-20T22:00")  # the sun's end
-    # "OK again" comes when the later of heat and sun ends (and sun's end is in quiet hours).
-    assert items["heat_sun_ok"].fire_at == local("2026-11-21T06:00") + timedelta(hours=2)
+    # Heat and sun end apart: each has its own "OK again", at its end or when quiet ends.
+    assert "heat_sun_ok" not in items
+    assert items["sun_ok"].fire_at == local("2026-11-21T08:00")  # Fri 22:00 is quiet
+    assert items["heat_ok"].fire_at == local("2026-11-21T08:00")  # Sat 06:00 is quiet
 
 
-def test_a_longer_clinic_window_moves_the_ok_again_reminder():
+def test_a_longer_clinic_window_moves_its_own_ok_again_reminder():
     long_heat = p.DEFAULT_PROTOCOL.with_overrides({"heat": 72})
     items = {r.rule: r for r in schedule(Course(), [local("2026-11-20T10:00")], long_heat)}
-    assert items["heat_sun_ok"].fire_at == local("2026-11-23T10:00")
+    assert "heat_sun_ok" not in items
+    assert items["sun_ok"].fire_at == local("2026-11-22T10:00")
+    assert items["heat_ok"].fire_at == local("2026-11-23T10:00")
     assert items["heat_day1"].params["heat_until"] == local("2026-11-23T10:00")
+
+
+def test_retinol_and_acids_ending_apart_get_one_ok_again_each():
+    apart = p.DEFAULT_PROTOCOL.with_overrides({"vitamin_a": 18 * 24, "acids_peels": 10 * 24})
+    items = {r.rule: r for r in schedule(Course(), [local("2026-11-20T10:00")], apart)}
+    assert "vitamin_a_ok" not in items
+    assert items["acids_ok"].fire_at == local("2026-11-30T10:00")
+    assert items["acids_ok"].still, "retinol still waits when acids are fine again"
+    assert items["retinol_ok"].fire_at == local("2026-12-08T10:00")
+    assert not items["retinol_ok"].still
+
+
+def test_the_tanning_bed_reminder_comes_as_its_window_starts():
+    """A clinic's 10-day tanning-bed window: the reminder comes 10 days before the session."""
+    sessions = [local("2026-11-20T10:00"), local("2026-12-11T15:30")]
+    ten_days = p.DEFAULT_PROTOCOL.with_overrides({"tanning_beds": 240})
+    items = [r for r in schedule(Course(), sessions, ten_days) if r.rule == "tanning_beds"]
+    assert table(items) == [(1, "tanning_beds", "Tue 10 10:00", "Tue 10 22:00"),
+                            (2, "tanning_beds", "Tue 01 15:30", "Wed 02 03:30")]
+    none = p.DEFAULT_PROTOCOL.with_overrides({"tanning_beds": 0})
+    assert "tanning_beds" not in {r.rule for r in schedule(Course(), sessions, none)}
 
 
 def test_a_zero_window_means_no_ok_again_reminder():
@@ -257,10 +313,7 @@ def test_properties_never_quiet_never_after_expiry_never_after_the_window(
 
 
 def test_every_text_fits_its_placeholders_and_topics_are_valid():
-    values = dict.fromkeys(reminders.text_params(
-        local("2026-11-20T10:00"),
-        reminders.window_ends(local("2026-11-20T10:00"), p.DEFAULT_PROTOCOL), ROME,
-    ), "X")
+    values = reminder_texts.text_values(local("2026-11-20T10:00"), p.DEFAULT_PROTOCOL, ROME)
     for rule in p.REMINDER_RULES.values():
         assert re.fullmatch(r"[A-Za-z0-9_-]{1,32}", rule.key)
         assert rule.urgency in ("very-low", "low", "normal", "high")

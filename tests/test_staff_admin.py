@@ -205,7 +205,8 @@ def test_password_link_resets_and_ends_old_sessions(app, admin, practitioner):
 
 GOOD_SETTINGS = {
     "phone": "+39 06 9999", "heat": "72", "sun": "48", "makeup": "48", "exfoliants": "168",
-    "vitamin_a": "336", "acids_peels": "336", "tanning_beds": "168", "first_weeks_days": "21",
+    "vitamin_a": "336", "acids_peels": "336", "tanning_beds": "168", "hair_wash": "24",
+    "first_weeks_days": "21",
     "reminder_time": "08:30", "quiet_start": "22:00", "quiet_end": "07:30",
 }
 
@@ -234,6 +235,19 @@ def test_settings_change_every_patient_s_plan(app, admin, clinic, monkeypatch):
     db.session.expire_all()
     assert clinic.phone == "+39 06 9999"
     assert actions()[-1] == "settings.changed"
+
+
+def test_the_clinic_sets_when_scalp_patients_may_wash_their_hair(app, admin, clinic):
+    """The hair-wash wait is clinic practice: a window the clinic's settings change."""
+    start = datetime.now(UTC) - timedelta(hours=3)
+    patient, _ = enrol_patient(clinic, area="scalp", first_session=start)
+    until = {a.key: a.until for a in policy.plan_for(patient).avoid}
+    assert until["hair_wash"] == patient.course.sessions[0].starts_at + timedelta(hours=24)
+    response = post(admin, "/staff/settings", {**GOOD_SETTINGS, "hair_wash": "48"})
+    assert response.status_code == 303
+    assert db.session.get(ClinicSettings, clinic.id).window_hours == {"heat": 72, "hair_wash": 48}
+    until = {a.key: a.until for a in policy.plan_for(patient).avoid}
+    assert until["hair_wash"] == patient.course.sessions[0].starts_at + timedelta(hours=48)
 
 
 @pytest.mark.parametrize(

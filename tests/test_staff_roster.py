@@ -63,7 +63,7 @@ def test_roster_columns(client, clinic):
     table = rows(html)
     # Sorted by next session: the overdue one first, then by date.
     assert table == [
-        "Luca Bianchi Scalp 1 of 4 30 Cumulative Mon 16 Nov overdue — "
+        "Luca Bianchi Scalp 1 of 4 30 Over your course Mon 16 Nov overdue — "
         "Session overdue Link not opened",
         "Sofia Neri Face 0 of 4 -3 Preparation Sat 28 Nov 13:00 — Link not opened",
         "Giulia Verdi Body 1 of 4 0 Immediate Wed 16 Dec (planned) Wed 25 Nov —",
