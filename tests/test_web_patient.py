@@ -402,7 +402,9 @@ def test_today_before_the_first_session(app, clinic):
     assert text_of(section(html, "session-soon")) == "Your first session Fri 20 Nov, 10:00"
     avoided = items(section(html, "avoid"))
     assert list(avoided) == ["tanning_beds"]
-    assert "OK from Fri 10:00" in text_of(avoided["tanning_beds"])
+    # Never "OK from": tanning beds are never fine during a course (DESIGN §3).
+    assert "Until your session, Fri 10:00" in text_of(avoided["tanning_beds"])
+    assert "OK" not in text_of(avoided["tanning_beds"])
     assert avoided["tanning_beds"].select_one(".countdown")["data-until"] == (
         "2026-11-20T10:00:00+01:00")
     assert "2 days 1 h left" in text_of(avoided["tanning_beds"])
