@@ -14,7 +14,7 @@ from staff_helpers import actions, new_client, post, signed_in_client
 
 from meso import access, courses, policy
 from meso.extensions import db
-from meso.models import ClinicSettings, StaffInvite, StaffUser, hash_token
+from meso.models import AuditEvent, ClinicSettings, StaffInvite, StaffUser, hash_token
 
 NEW_PASSWORD = "a brand new password"
 
@@ -149,6 +149,18 @@ def test_invite_an_existing_email_is_refused(admin, practitioner):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StaffInvite)) == 0
 
 
+def test_cancelling_an_invite_ends_its_link_and_is_audited(app, admin):
+    path = invite(admin)
+    invite_id = db.session.scalar(sa.select(StaffInvite.id))
+    response = post(admin, f"/staff/team/invites/{invite_id}/cancel", {})
+    assert response.status_code == 303 and response.headers["Location"] == "/staff/team"
+    assert db.session.get(StaffInvite, invite_id) is None
+    assert actions()[-1] == "staff.invite_cancelled"
+    assert new_client(app).get(path).status_code == 404
+    # Already gone: nothing to cancel.
+    assert post(admin, f"/staff/team/invites/{invite_id}/cancel", {}).status_code == 404
+
+
 # -- deactivating, roles, password links -----------------------------------------------------
 
 
@@ -248,6 +260,18 @@ def test_the_clinic_sets_when_scalp_patients_may_wash_their_hair(app, admin, cli
     assert db.session.get(ClinicSettings, clinic.id).window_hours == {"heat": 72, "hair_wash": 48}
     until = {a.key: a.until for a in policy.plan_for(patient).avoid}
     assert until["hair_wash"] == patient.course.sessions[0].starts_at + timedelta(hours=48)
+
+
+def test_a_new_clinic_phone_alone_is_saved_and_audited(admin, clinic):
+    unchanged = {key: str(hours) for key, hours in policy.default_window_hours().items()}
+    defaults = {**unchanged, "first_weeks_days": "28", "reminder_time": "09:00",
+                "quiet_start": "21:00", "quiet_end": "08:00", "phone": "+39 06 5555"}
+    assert post(admin, "/staff/settings", defaults).status_code == 303
+    db.session.expire_all()
+    assert clinic.phone == "+39 06 5555"
+    [event] = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "settings.changed")).all()
+    assert event.detail == {"changes": {"phone": ["+39 06 1234 5678", "+39 06 5555"]}}
 
 
 @pytest.mark.parametrize(
