@@ -26,7 +26,9 @@ def post(client, url: str, data: dict | None = None):
     return response
 
 
-def signed_in_client(app, clinic, email: str, role: str = "practitioner"):
+def signed_in_client(app, clinic, email: str = "anna@clinic.example",
+                     role: str = "practitioner"):
+    """Create a staff member of ``clinic`` and return a client signed in as them."""
     create_staff(clinic, email=email, role=role)
     client = new_client(app)
     assert sign_in(client, email=email).status_code == 303

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from conftest import create_clinic, create_staff, csrf_token, enrol_patient, open_invite, sign_in
+from conftest import create_clinic, csrf_token, enrol_patient, open_invite
 from helpers import frozen, page_html
-from staff_helpers import actions, new_client, post
+from staff_helpers import actions, new_client, post, signed_in_client
 
 from meso import accesscode
 from meso.extensions import db
@@ -38,10 +38,7 @@ def clinic(app):
 
 @pytest.fixture
 def staff(app, clinic):
-    create_staff(clinic)
-    client = new_client(app)
-    assert sign_in(client).status_code == 303
-    return client
+    return signed_in_client(app, clinic)
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import segno
 import sqlalchemy as sa
-from conftest import create_clinic, create_staff, enrol_patient, sign_in
+from conftest import create_clinic, enrol_patient
 from helpers import assert_no_inline_code, field_error, frozen, page_html, text_of
-from staff_helpers import actions, new_client, post
+from staff_helpers import actions, new_client, post, signed_in_client
 
 from meso import access, accesscode, courses, policy
 from meso.extensions import db
@@ -32,10 +32,7 @@ def clinic(app):
 
 @pytest.fixture
 def client(app, clinic):
-    create_staff(clinic)
-    client = new_client(app)
-    assert sign_in(client).status_code == 303
-    return client
+    return signed_in_client(app, clinic)
 
 
 @pytest.fixture
