@@ -3,7 +3,7 @@
 Import models from here (``from meso.models import Patient``): the modules are an internal split.
 """
 
-from meso.models.checkins import CheckIn
+from meso.models.checkins import ALERT_LEVELS, CheckIn
 from meso.models.clinic import (
     AccessCode,
     AuditEvent,
@@ -25,15 +25,17 @@ from meso.models.core import (
     new_token,
     utcnow,
 )
-from meso.models.push import PushSubscription, Reminder, ReminderSettings
+from meso.models.push import OutboundEmail, PushSubscription, Reminder, ReminderSettings
 
 __all__ = [
+    "ALERT_LEVELS",
     "AccessCode",
     "AuditEvent",
     "CheckIn",
     "Clinic",
     "ClinicSettings",
     "Course",
+    "OutboundEmail",
     "Patient",
     "PatientDevice",
     "PushSubscription",

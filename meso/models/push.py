@@ -93,3 +93,40 @@ class Reminder(Model):
             "status IN ('pending', 'sent', 'failed', 'skipped', 'cancelled')", name="status"
         ),
     )
+
+
+EMAIL_STATUSES = ("pending", "sent", "failed")
+
+
+class OutboundEmail(Model):
+    """An e-mail to clinic staff, sent by the worker and retried like a push.
+
+    Says only that a patient needs attention, with a link: never a name or a symptom. Tied
+    to the patient (when about one) so erasing the patient removes it.
+    """
+
+    __tablename__ = "outbound_email"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    clinic_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("clinic.id", ondelete="CASCADE"), index=True
+    )
+    patient_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("patient.id", ondelete="CASCADE"), index=True
+    )
+    # One e-mail per reason and recipient ("attention:<check-in id>:<staff id>"): enqueueing
+    # twice never sends twice.
+    dedupe_key: so.Mapped[str] = so.mapped_column(sa.String(80), unique=True)
+    to_address: so.Mapped[str] = so.mapped_column(sa.String(254))
+    subject: so.Mapped[str] = so.mapped_column(sa.String(200))
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    status: so.Mapped[str] = so.mapped_column(sa.String(12), default="pending")
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    lease_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.Index("ix_outbound_email_due", "status", "next_attempt_at"),)
