@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from bs4 import BeautifulSoup
 from conftest import create_clinic, create_staff, csrf_token, sign_in
 from helpers import frozen
 from staff_helpers import new_client, post
@@ -221,3 +222,12 @@ def test_an_admin_makes_password_links_for_practitioners_and_themselves(app, adm
     assert post(client, f"/staff/team/{practitioner.id}/reset").status_code == 303
     assert post(client, f"/staff/team/{boss.id}/reset").status_code == 303
     assert links_for(practitioner) == 1 and links_for(boss) == 1
+
+
+def test_the_team_page_offers_password_links_only_where_the_server_makes_them(app, admins):
+    client, _boss, other, practitioner = admins
+    page = BeautifulSoup(client.get("/staff/team").get_data(as_text=True), "html.parser")
+    targets = {form["action"] for form in page.find_all("form")
+               if form.find("button", string=lambda text: text and "Password link" in text)}
+    assert targets == {f"/staff/team/{practitioner.id}/reset"}
+    assert f"/staff/team/{other.id}/reset" not in targets

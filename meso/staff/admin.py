@@ -42,7 +42,10 @@ def team(form: InviteForm | None = None, status: int = 200):
                 "url": staff_link(kept["token"])}
     return render_template("staff/team.html", members=members, invites=invites, link=link,
                            zone=ZoneInfo(current_user.clinic.timezone),
-                           form=form or InviteForm(), role_forms={
+                           form=form or InviteForm(),
+                           password_link_for={m.id for m in members
+                                              if may_make_password_link(current_user, m)},
+                           role_forms={
                                m.id: RoleForm(prefix=f"role{m.id}", formdata=None, role=m.role)
                                for m in members}), status
 
