@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from meso import input_guard
 from meso.config import load_config, require_base_url
 from meso.extensions import babel, csrf, db, login_manager, migrate
+from meso.host_header import LowercaseHost
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +34,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     )
     load_config(app, test_config or {})
     require_base_url(app)
+    # Inside ProxyFix, so a forwarded host is lower-cased too.
+    app.wsgi_app = LowercaseHost(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["PROXY_HOPS"]:
         # Flask's documented way to wrap the WSGI app; mypy sees a method being replaced.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -121,6 +121,19 @@ def test_a_request_for_another_host_is_a_400(app, client):
     assert response.status_code == 400 and "error" in response.get_json()
 
 
+def test_host_names_are_compared_without_regard_to_case(tmp_path):
+    app = make_app(tmp_path, TESTING=True, MESO_BASE_URL="https://Aftercare.Clinic.example")
+    client = app.test_client()
+    for host in ("aftercare.clinic.example", "AFTERCARE.Clinic.Example",
+                 "Aftercare.clinic.example:443"):
+        assert client.get("/staff/sign-in", headers={"Host": host}).status_code == 200, host
+    assert client.get("/staff/sign-in", headers={"Host": "Evil.example"}).status_code == 400
+    proxied = make_app(tmp_path, TESTING=True, MESO_BASE_URL="https://aftercare.clinic.example",
+                       PROXY_HOPS=1)
+    forwarded = {"X-Forwarded-Host": "AfterCare.Clinic.Example", "X-Forwarded-Proto": "https"}
+    assert proxied.test_client().get("/staff/sign-in", headers=forwarded).status_code == 200
+
+
 def test_a_forwarded_host_counts_only_behind_a_configured_proxy(tmp_path):
     forwarded = {"X-Forwarded-Host": "evil.example"}
     alone = make_app(tmp_path, TESTING=True, MESO_BASE_URL="http://localhost")
