@@ -568,7 +568,7 @@ def test_test_notifications_are_rate_limited_with_retry_after(patient_client, fa
         refused = ask_for_a_test(client, token)
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "360"
-    assert refused.json == {"error": "too many test notifications: try again in 6 min",
+    assert refused.json == {"error": "Too many test notifications: try again in 6 min.",
                             "retry_after": 360}
     with frozen(start + timedelta(minutes=10)):
         assert ask_for_a_test(client, token).status_code == 202

@@ -50,7 +50,7 @@ def key():
     try:
         public = public_key_for(current_app)
     except push.PushConfigError:
-        return {"error": "reminders are not set up on this server"}, 503
+        return {"error": _("Reminders are not set up on this server.")}, 503
     return {"publicKey": public, "csrfToken": generate_csrf()}
 
 
@@ -64,7 +64,7 @@ def subscribe():
     try:
         services = push.services_for(current_app)
     except push.PushConfigError:
-        return {"error": "reminders are not set up on this server"}, 503
+        return {"error": _("Reminders are not set up on this server.")}, 503
     try:
         subscription = subscriptions.parse(data, services)
     except subscriptions.InvalidSubscription as exc:
@@ -100,16 +100,18 @@ def send_test():
     wait = trial_push.wait_seconds(g.patient.id, now)
     if wait is not None:
         minutes = -(-wait // 60)
-        return ({"error": f"too many test notifications: try again in {minutes} min",
+        message = _("Too many test notifications: try again in %(minutes)d min.",
+                    minutes=minutes)
+        return ({"error": message,
                  "retry_after": wait}, 429, {"Retry-After": str(wait)})
     try:
         services = push.services_for(current_app)
     except push.PushConfigError:
-        return {"error": "reminders are not set up on this server"}, 503
-    devices, _ = subscriptions.live([g.patient.id], services)
+        return {"error": _("Reminders are not set up on this server.")}, 503
+    devices, _dropped = subscriptions.live([g.patient.id], services)
     if not devices:
         db.session.commit()  # live() may have dropped endpoints outside the list
-        return bad("device", "no device has reminders turned on", 409)
+        return bad("device", _("No device has reminders turned on."), 409)
     trial_push.queue(g.patient, now)
     db.session.commit()
     return {"queued": True, "devices": len(devices[g.patient.id])}, 202
