@@ -603,7 +603,7 @@ def test_re_planning_leaves_a_queued_test_alone(patient_client, fake_push):
 def test_a_test_notification_without_a_device_says_so(patient_client):
     _, client, token = patient_client
     response = ask_for_a_test(client, token)
-    assert response.status_code == 409 and "no device" in response.json["error"]
+    assert response.status_code == 409 and "No device" in response.json["error"]
 
 
 # -- the settings page -----------------------------------------------------------------------
