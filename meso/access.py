@@ -30,9 +30,12 @@ def patient_for_invite(token: str, now: datetime) -> Patient | None:
     patient = db.session.scalar(sa.select(Patient).where(Patient.invite_hash == hash_token(token)))
     if patient is None or patient.archived_at is not None:
         return None
-    if patient.invite_expires_at is None or patient.invite_expires_at <= now:
-        return None
-    return patient
+    return patient if invite_is_live(patient, now) else None
+
+
+def invite_is_live(patient: Patient, now: datetime) -> bool:
+    """Whether the patient's invite link has not expired yet (whoever holds it)."""
+    return patient.invite_expires_at is not None and patient.invite_expires_at > now
 
 
 # Devices a patient keeps at once; a new one beyond that signs out the least recently used.

@@ -74,7 +74,7 @@ def invite(patient_id: int):
     if kept.get("patient_id") == patient.id:
         link = invite_url(kept["token"])
         session.pop("invite")
-    expired = patient.invite_expires_at is None or patient.invite_expires_at <= utcnow()
+    expired = not access.invite_is_live(patient, utcnow())
     code = accesscode.ensure(patient)
     audit.by(current_user, "patient.viewed", patient, page="invite")
     db.session.commit()
