@@ -22,6 +22,7 @@ from meso.models import (
     utcnow,
 )
 from meso.passwords import hash_password
+from meso.timeutil import DEFAULT_ZONE_NAME
 
 ROLES = ("admin", "practitioner")
 INVITE_VALID = timedelta(days=7)
@@ -32,7 +33,7 @@ class AccountError(ValueError):
     """A staff-account change that cannot be made; the message says why."""
 
 
-def get_or_create_clinic(name: str, timezone: str = "Europe/Rome") -> Clinic:
+def get_or_create_clinic(name: str, timezone: str = DEFAULT_ZONE_NAME) -> Clinic:
     clinic = db.session.scalar(sa.select(Clinic).where(Clinic.name == name))
     if clinic is None:
         clinic = Clinic(name=name, timezone=timezone)

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import click
 
 from meso.push_services import DEFAULT as PUSH_SERVICES
+from meso.timeutil import DEFAULT_ZONE_NAME
 
 MAX_CONTENT_LENGTH = 64 * 1024  # bytes: our largest form or JSON body is a few KiB
 STAFF_IDLE_MINUTES = 30
@@ -46,7 +47,7 @@ def load_config(app, overrides: dict) -> None:
         # selector arrives with the Italian, French and Spanish translations.
         BABEL_DEFAULT_LOCALE="en_GB",
         BABEL_TRANSLATION_DIRECTORIES="translations",
-        DEMO_TIMEZONE="Europe/Rome",
+        DEMO_TIMEZONE=DEFAULT_ZONE_NAME,
         # Web Push (VAPID). Without VAPID_PRIVATE_KEY, the key `flask --app app init` keeps in
         # instance/ is used; VAPID_PUBLIC_KEY, when set, must be its pair (checked at start-up).
         # VAPID_SUBJECT (mailto: or https:) is required to send.

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+# A clinic's zone until it says otherwise (the first clinics are Italian); the demo's too.
+DEFAULT_ZONE_NAME = "Europe/Rome"
+
 
 class TimeInputError(ValueError):
     """A date, time or zone a person typed that cannot be used; the message says why."""

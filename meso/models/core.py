@@ -12,6 +12,7 @@ from flask_login import UserMixin
 
 from meso import protocol
 from meso.extensions import Model
+from meso.timeutil import DEFAULT_ZONE_NAME
 
 
 def utcnow() -> datetime:
@@ -49,7 +50,7 @@ class Clinic(Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)
     phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
-    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Europe/Rome")
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default=DEFAULT_ZONE_NAME)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     staff: so.WriteOnlyMapped[StaffUser] = so.relationship(back_populates="clinic")
