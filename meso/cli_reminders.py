@@ -18,7 +18,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
-from meso import formatting, push, recovery, reminders, timeutil, worker
+from meso import formatting, mailer, push, recovery, reminders, timeutil, worker
 from meso.cli_input import (
     course_options,
     parse_course,
@@ -29,7 +29,7 @@ from meso.cli_input import (
 from meso.extensions import db
 from meso.models import utcnow
 
-reminders_cli = AppGroup("reminders", help="Send push reminders.")
+reminders_cli = AppGroup("reminders", help="Send push reminders (and the clinics' e-mails).")
 log = logging.getLogger("meso.reminders")
 
 
@@ -44,7 +44,8 @@ log = logging.getLogger("meso.reminders")
 @click.option("--poll", default=15.0, show_default=True, type=click.FloatRange(0.1, 600),
               help="Seconds to wait when nothing is due.")
 def run_command(once: bool, batch: int, concurrency: int, lease: int, poll: float) -> None:
-    """Send due reminders until stopped (SIGTERM or Ctrl+C finish the current batch first)."""
+    """Send due reminders, and e-mails to the clinics when SMTP_URL is set, until stopped
+    (SIGTERM or Ctrl+C finish the current batch first)."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     log.setLevel(logging.INFO)
@@ -52,6 +53,10 @@ def run_command(once: bool, batch: int, concurrency: int, lease: int, poll: floa
         pusher = push.pusher_for(current_app)
     except push.PushConfigError as exc:
         raise click.ClickException(f"cannot send reminders: {exc}") from None
+    try:
+        emails = mailer.mailer_for(current_app.config) is not None
+    except mailer.MailConfigError as exc:  # never quotes the URL: it may hold a password
+        raise click.ClickException(f"cannot send e-mail: {exc}") from None
     worst = -(-batch // concurrency) * pusher.deadline
     if lease < worst:
         # A batch outliving its lease may be claimed again by another worker (a double send).
@@ -59,11 +64,14 @@ def run_command(once: bool, batch: int, concurrency: int, lease: int, poll: floa
                     "(%ds): consider a smaller --batch or a longer --lease", lease, worst)
     stop = threading.Event()
     with single_sqlite_worker(), stop_on_signals(stop):
-        log.info("reminder worker started (batch %d, concurrency %d)", batch, concurrency)
+        log.info("reminder worker started (batch %d, concurrency %d, e-mail %s)", batch,
+                 concurrency, "on" if emails else "off: SMTP_URL is not set")
         total = worker.run(once, batch, concurrency, timedelta(seconds=lease), poll,
                            should_stop=stop.is_set, now=utcnow, sleep=stop.wait)
-        log.info("reminder worker stopped: sent=%d retried=%d failed=%d pruned=%d skipped=%d",
-                 total.sent, total.retried, total.failed, total.pruned, total.skipped)
+        log.info("reminder worker stopped: sent=%d retried=%d failed=%d pruned=%d skipped=%d; "
+                 "emails sent=%d retried=%d failed=%d", total.sent, total.retried,
+                 total.failed, total.pruned, total.skipped, total.emails.sent,
+                 total.emails.retried, total.emails.failed)
 
 
 @reminders_cli.command("preview")

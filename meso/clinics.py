@@ -185,9 +185,17 @@ def set_role(actor: StaffUser, user: StaffUser, role: str) -> None:
     audit.by(actor, "staff.role_changed", colleague=user.id, role=[before, role])
 
 
+def active_admins(clinic_id: int) -> sa.Select:
+    """The clinic's active admins, by id: who manages the team, and who is e-mailed when a
+    check-in asks the clinic to call (clinic_mail.py)."""
+    return sa.select(StaffUser).where(
+        StaffUser.clinic_id == clinic_id, StaffUser.role == "admin",
+        StaffUser.active.is_(True)).order_by(StaffUser.id)
+
+
 def _keep_an_admin(user: StaffUser) -> None:
-    others = db.session.scalar(sa.select(sa.func.count()).select_from(StaffUser).where(
-        StaffUser.clinic_id == user.clinic_id, StaffUser.role == "admin",
-        StaffUser.active.is_(True), StaffUser.id != user.id))
+    others = db.session.scalar(
+        active_admins(user.clinic_id).where(StaffUser.id != user.id)
+        .with_only_columns(sa.func.count()).order_by(None))
     if not others:
         raise AccountError(_("A clinic needs at least one active admin."))

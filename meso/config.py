@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from meso import mailer
 from meso.push_services import DEFAULT as PUSH_SERVICES
 from meso.timeutil import DEFAULT_ZONE_NAME
 
@@ -60,6 +61,11 @@ def load_config(app, overrides: dict) -> None:
         MESO_PUSH_SERVICES=os.environ.get("MESO_PUSH_SERVICES") or ",".join(PUSH_SERVICES),
         # Seconds a whole send may take (connect to answer), not a per-read time-out.
         MESO_PUSH_DEADLINE=os.environ.get("MESO_PUSH_DEADLINE") or 10,
+        # E-mail to the clinic's admins when a check-in asks it to call (meso/mailer.py): the
+        # server as smtp:// or smtps://, user and password URL-encoded in it. Unset: no e-mail
+        # is queued or sent. MAIL_FROM defaults to no-reply at MESO_BASE_URL's host name.
+        SMTP_URL=os.environ.get("SMTP_URL") or "",
+        MAIL_FROM=os.environ.get("MAIL_FROM") or "",
         **limits_from_env(),
     )
     secure = os.environ.get("MESO_INSECURE_COOKIES") != "1" and not app.debug
@@ -68,6 +74,8 @@ def load_config(app, overrides: dict) -> None:
     app.config.update(overrides)
     if "TRUSTED_HOSTS" not in overrides:
         app.config.update(base_url_settings(app.config["MESO_BASE_URL"]))
+    app.config.update(mail_settings(app.config["SMTP_URL"], app.config["MAIL_FROM"],
+                                    app.config["MESO_BASE_URL"]))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or instance_secret(instance)
 
@@ -110,6 +118,18 @@ def base_url_settings(value: str) -> dict:
             f"(scheme, host name or IPv4 address, optional port; no path), not {value!r}"
         )
     return {"MESO_BASE_URL": base, "TRUSTED_HOSTS": [parts.hostname]}
+
+
+def mail_settings(smtp_url: str, mail_from: str, base_url: str) -> dict:
+    """Return SMTP_URL checked and MAIL_FROM resolved; ConfigError (never quoting the URL,
+    which may hold a password) for a URL or an address the worker could not use."""
+    try:
+        if smtp_url.strip():
+            mailer.parse_url(smtp_url)
+        sender = mailer.sender_address(mail_from, base_url)
+    except mailer.MailConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    return {"SMTP_URL": smtp_url.strip(), "MAIL_FROM": sender}
 
 
 def require_base_url(app) -> None:

@@ -5,6 +5,9 @@ pending rows, revives cancelled ones and cancels those the plan no longer holds.
 due rows under a lease (on PostgreSQL with FOR UPDATE SKIP LOCKED, so any number of them never
 claim one row twice); a worker that dies leaves its rows to the next one once the lease ends.
 Services flush; the caller commits (the worker commits its own claims and outcomes).
+
+The e-mail outbox (OutboundEmail, clinic_mail.py) has the same lease columns: claiming,
+recording and the backoff here serve both tables (``model=``).
 """
 
 from __future__ import annotations
@@ -17,13 +20,16 @@ import sqlalchemy as sa
 
 from meso import policy, reminders
 from meso.extensions import db
-from meso.models import Patient, PushSubscription, Reminder, utcnow
+from meso.models import OutboundEmail, Patient, PushSubscription, Reminder, utcnow
 
 MAX_ATTEMPTS = 6
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 NO_DEVICE = "no device"
 TRIAL_RULE = "trial"  # the patient's test notification (trial_push.py), outside the plan
+
+# The tables workers claim rows of: each has status, next_attempt_at and lease_until.
+Outbox = type[Reminder] | type[OutboundEmail]
 
 
 def plan(patient: Patient) -> list[reminders.Planned]:
@@ -134,7 +140,8 @@ def rearm(patient: Patient, now: datetime | None = None) -> int:
     return cast(sa.CursorResult, result).rowcount
 
 
-def claim_due(now: datetime, limit: int, lease: timedelta) -> tuple[list[int], datetime]:
+def claim_due(now: datetime, limit: int, lease: timedelta,
+              model: Outbox = Reminder) -> tuple[list[int], datetime]:
     """Lease up to ``limit`` due rows and commit; return their ids and the lease token.
 
     PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED, then UPDATE those ids, in one transaction, so
@@ -145,46 +152,46 @@ def claim_due(now: datetime, limit: int, lease: timedelta) -> tuple[list[int], d
     The lease's end doubles as a fencing token: outcomes are written only while it holds.
     """
     token = now + lease
-    lease_rows = sa.update(Reminder).values(lease_until=token).execution_options(
+    lease_rows = sa.update(model).values(lease_until=token).execution_options(
         synchronize_session=False)
     if db.session.get_bind().dialect.name == "postgresql":
-        ids = lock_due(db.session, now, limit)
+        ids = lock_due(db.session, now, limit, model)
         if ids:
-            db.session.execute(lease_rows.where(Reminder.id.in_(ids)))
+            db.session.execute(lease_rows.where(model.id.in_(ids)))
     else:
         ids = list(db.session.scalars(
-            lease_rows.where(Reminder.id.in_(due_rows(now, limit))).returning(Reminder.id)
+            lease_rows.where(model.id.in_(due_rows(now, limit, model))).returning(model.id)
         ))
     db.session.commit()
     return sorted(ids), token
 
 
-def lock_due(connection, now: datetime, limit: int) -> list[int]:
+def lock_due(connection, now: datetime, limit: int, model: Outbox = Reminder) -> list[int]:
     """PostgreSQL: lock the next due rows for this transaction, skipping rows others hold."""
     return connection.execute(
-        due_rows(now, limit).with_for_update(skip_locked=True)
+        due_rows(now, limit, model).with_for_update(skip_locked=True)
     ).scalars().all()
 
 
-def due_rows(now: datetime, limit: int) -> sa.Select:
+def due_rows(now: datetime, limit: int, model: Outbox = Reminder) -> sa.Select:
     """The ids of the next due, unleased rows, oldest first."""
     return (
-        sa.select(Reminder.id)
+        sa.select(model.id)
         .where(
-            Reminder.status == "pending",
-            Reminder.next_attempt_at <= now,
-            sa.or_(Reminder.lease_until.is_(None), Reminder.lease_until <= now),
+            model.status == "pending",
+            model.next_attempt_at <= now,
+            sa.or_(model.lease_until.is_(None), model.lease_until <= now),
         )
-        .order_by(Reminder.next_attempt_at, Reminder.id)
+        .order_by(model.next_attempt_at, model.id)
         .limit(limit)
     )
 
 
-def record(reminder_id: int, token: datetime, values: dict) -> bool:
+def record(row_id: int, token: datetime, values: dict, model: Outbox = Reminder) -> bool:
     """Write an outcome if our lease still holds (else another worker or a re-plan owns it)."""
     result = db.session.execute(
-        sa.update(Reminder)
-        .where(Reminder.id == reminder_id, Reminder.lease_until == token)
+        sa.update(model)
+        .where(model.id == row_id, model.lease_until == token)
         .values(lease_until=None, **values)
         .execution_options(synchronize_session=False)
     )
@@ -203,18 +210,25 @@ def closed(status: str, reason: str, now: datetime, attempts: int | None = None)
     return values
 
 
-def retry(attempts_before: int, expires_at: datetime, now: datetime, retry_after: float | None,
-          reason: str) -> dict:
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed try: BACKOFF_FIRST, doubling, at most
+    BACKOFF_MAX."""
+    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (attempts - 1))
+
+
+def retry(attempts_before: int, expires_at: datetime | None, now: datetime,
+          retry_after: float | None, reason: str) -> dict:
     """Back off exponentially, or as long as the push service asked (Retry-After), whichever
-    is longer; give up after MAX_ATTEMPTS, or when the next try would come too late."""
+    is longer; give up after MAX_ATTEMPTS, or when the next try would come too late (never,
+    for a row without ``expires_at``: an e-mail to the clinic)."""
     attempts = attempts_before + 1
-    delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (attempts - 1))
+    delay = backoff(attempts)
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=min(retry_after, 366 * 86400)))
     at = now + delay
     if attempts >= MAX_ATTEMPTS:
         return closed("failed", f"gave up after {attempts} attempts: {reason}", now, attempts)
-    if not reminders.useful(expires_at, at):
+    if expires_at is not None and not reminders.useful(expires_at, at):
         return closed("failed", f"pointless by the next try: {reason}", now, attempts)
     return {"attempts": attempts, "next_attempt_at": at, "last_error": reason[:200],
             "updated_at": now}

@@ -6,6 +6,11 @@ A row's text is rendered at send time from its rule and session, so the outbox s
 message, and a late row is checked once more: still useful (sent at once), pointless
 (skipped, never sent late), or in quiet hours (moved). A patient's test notification is a row
 too (trial_push.py), sent whatever the hour.
+
+The same loop sends the e-mails queued for the clinics (clinic_mail.py) when SMTP_URL is set:
+claimed under a lease like reminders, sent in the pool, retried with the same backoff. An
+e-mail batch that fails is logged and left to its lease; it never stops the pushes. Log lines
+name rows by id and outcome, never an address or a text.
 """
 
 from __future__ import annotations
@@ -21,10 +26,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
-from meso import checkins, outbox, policy, push, reminders, subscriptions, trial_push
+from meso import checkins, mailer, outbox, policy, push, reminders, subscriptions, trial_push
 from meso import protocol as p
 from meso.extensions import db
-from meso.models import Course, Patient, Reminder
+from meso.models import Course, OutboundEmail, Patient, Reminder
 from meso.notifications import render, trial_message
 
 log = logging.getLogger("meso.reminders")
@@ -46,6 +51,22 @@ class Job:
 
 
 @dataclass
+class MailStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    def line(self, seconds: float) -> str:
+        return (f"emails batch: claimed={self.claimed} sent={self.sent} "
+                f"retried={self.retried} failed={self.failed} in {seconds:.2f}s")
+
+    def add(self, other: MailStats) -> None:
+        for name in ("claimed", "sent", "retried", "failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
 class BatchStats:
     claimed: int = 0
     sent: int = 0
@@ -53,6 +74,7 @@ class BatchStats:
     failed: int = 0
     pruned: int = 0
     skipped: int = 0
+    emails: MailStats = field(default_factory=MailStats)
 
     def line(self, seconds: float) -> str:
         return (f"reminders batch: claimed={self.claimed} sent={self.sent} "
@@ -195,12 +217,95 @@ def decide(row, patient, settings, zone, protocol, devices, now) -> Job:
     return job
 
 
+@dataclass
+class MailJob:
+    """One claimed e-mail, as plain values: the send threads never touch the database."""
+
+    id: int
+    attempts: int
+    to: str
+    subject: str
+    body: str
+
+
+def run_mail_batch(sender: mailer.Mailer, pool: ThreadPoolExecutor, size: int,
+                   lease: timedelta, now: datetime) -> MailStats:
+    """Claim, send and record one batch of e-mails to the clinics; return what happened."""
+    ids, token = outbox.claim_due(now, size, lease, OutboundEmail)
+    stats = MailStats(claimed=len(ids))
+    if not ids:
+        return stats
+    jobs = [MailJob(row.id, row.attempts, row.to_address, row.subject, row.body)
+            for row in db.session.scalars(
+                sa.select(OutboundEmail).where(OutboundEmail.id.in_(ids)))]
+    db.session.commit()  # no transaction held open while the sends take their time
+    futures = {pool.submit(_mail, sender, job, now): job for job in jobs}
+    for future in as_completed(futures):
+        job = futures[future]
+        values = mail_outcome(job, future.result(), now, stats)
+        outbox.record(job.id, token, values, OutboundEmail)
+        db.session.commit()  # one row at a time, as for pushes
+    return stats
+
+
+def _mail(sender: mailer.Mailer, job: MailJob, now: datetime) -> mailer.Outcome:
+    try:
+        return sender.send(job.to, job.subject, job.body, now)
+    except Exception as exc:  # a bug must cost one e-mail, not the batch and its lease
+        # No traceback: an exception's text may quote the address or the message.
+        log.error("email %s: sending raised %s", job.id, type(exc).__name__)
+        return mailer.Outcome(mailer.FAILED, f"unexpected {type(exc).__name__}")
+
+
+def mail_outcome(job: MailJob, outcome: mailer.Outcome, now: datetime,
+                 stats: MailStats) -> dict:
+    """The row's outcome. A sent e-mail keeps who it went to and when, not its text: the
+    body is blanked, since the inbox now holds it and we keep the least."""
+    if outcome.kind == mailer.SENT:
+        values = {**outbox.sent(now, job.attempts + 1), "body": ""}
+        stats.sent += 1
+        log.info("email %s: sent", job.id)
+        return values
+    if outcome.kind == mailer.RETRY:
+        values = outbox.retry(job.attempts, None, now, None, outcome.error)
+    else:
+        values = outbox.closed("failed", outcome.error, now, job.attempts + 1)
+    if values.get("status") == "failed":
+        stats.failed += 1
+        log.warning("email %s: failed after %d attempt(s): %s", job.id, values["attempts"],
+                    outcome.error)
+    else:
+        stats.retried += 1
+        log.info("email %s: will retry at %s: %s", job.id,
+                 values["next_attempt_at"].isoformat(timespec="seconds"), outcome.error)
+    return values
+
+
+def _mail_batch(sender: mailer.Mailer | None, pool: ThreadPoolExecutor, size: int,
+                lease: timedelta, now: datetime) -> MailStats:
+    """One e-mail batch, if e-mail is on. Whatever goes wrong stays here: it is logged, the
+    claimed rows wait for their lease, and the pushes go on."""
+    if sender is None:
+        return MailStats()
+    started = clock.monotonic()
+    try:
+        stats = run_mail_batch(sender, pool, size, lease, now)
+    except Exception as exc:
+        db.session.rollback()
+        log.warning("emails batch failed: %s; trying again", type(exc).__name__)
+        return MailStats()
+    if stats.claimed:
+        log.info(stats.line(clock.monotonic() - started))
+    return stats
+
+
 def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
         should_stop: Callable[[], bool], now: Callable[[], datetime],
         sleep: Callable[[float], object] = clock.sleep) -> BatchStats:
     """Work batches until ``should_stop`` (checked between batches) or, with ``once``, until
     nothing is due. Return the totals."""
     pusher = push.pusher_for(current_app)
+    sender = mailer.mailer_for(current_app.config)
     total = BatchStats()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="push") as pool:
         while not should_stop():
@@ -219,7 +324,9 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
                 log.info(stats.line(clock.monotonic() - started))
             for name in ("claimed", "sent", "retried", "failed", "pruned", "skipped"):
                 setattr(total, name, getattr(total, name) + getattr(stats, name))
-            if stats.claimed < batch:
+            emails = _mail_batch(sender, pool, batch, lease, now())
+            total.emails.add(emails)
+            if stats.claimed < batch and emails.claimed < batch:
                 if once:
                     break
                 sleep(poll)

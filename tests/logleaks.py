@@ -25,6 +25,7 @@ SENSITIVE_COLUMNS = {
     "StaffUser": ("email",),
     "StaffInvite": ("email",),
     "PushSubscription": ("endpoint", "p256dh", "auth"),
+    "OutboundEmail": ("to_address",),
     "CheckIn": ("idempotency_key", "symptoms", "note"),
 }
 # Request fields (form, JSON or query string) whose values are names or secrets.
