@@ -41,7 +41,7 @@ def notify_admins(checkin: CheckIn, now: datetime) -> int:
     if not admins:
         return 0
     queued = set(db.session.scalars(
-        sa.select(OutboundEmail.dedupe_key).where(OutboundEmail.dedupe_key.in_(admins))))
+        sa.select(OutboundEmail.dedupe_key).where(OutboundEmail.dedupe_key.in_(list(admins)))))
     subject, body = texts(patient.clinic.name,
                           links.external_url("staff.patient", patient_id=patient.id))
     added = 0

@@ -324,9 +324,12 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
                 log.info(stats.line(clock.monotonic() - started))
             for name in ("claimed", "sent", "retried", "failed", "pruned", "skipped"):
                 setattr(total, name, getattr(total, name) + getattr(stats, name))
-            emails = _mail_batch(sender, pool, batch, lease, now())
+            # At most one e-mail per thread at a time: a hung mail server then holds a batch
+            # for a few time-outs (mailer.TIMEOUT each), well inside the lease.
+            mail_size = min(batch, concurrency)
+            emails = _mail_batch(sender, pool, mail_size, lease, now())
             total.emails.add(emails)
-            if stats.claimed < batch and emails.claimed < batch:
+            if stats.claimed < batch and emails.claimed < mail_size:
                 if once:
                     break
                 sleep(poll)

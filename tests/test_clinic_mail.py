@@ -170,6 +170,20 @@ def test_the_worker_polls_well_within_a_minute():
     assert poll.default < 60
 
 
+def test_a_batch_claims_one_email_per_thread_and_once_still_sends_them_all(
+        app, patient, runner, caplog):
+    with LocalSmtp() as server:
+        app.config["SMTP_URL"] = server.url()
+        raise_alert(checkin(patient), utcnow())
+        caplog.set_level(logging.INFO)
+        result = runner.invoke(args=["reminders", "run", "--once", "--concurrency", "1"])
+        assert result.exit_code == 0, result.output
+        assert len(server.received) == 2
+    batches = [m for m in caplog.messages if m.startswith("emails batch:")]
+    assert [b.split(" in ")[0] for b in batches] == [
+        "emails batch: claimed=1 sent=1 retried=0 failed=0"] * 2
+
+
 def test_the_same_alert_twice_queues_and_sends_one_email_per_admin(app, patient, runner):
     with LocalSmtp() as server:
         app.config["SMTP_URL"] = server.url()
