@@ -69,7 +69,7 @@ def run_command(once: bool, batch: int, concurrency: int, lease: int, poll: floa
         total = worker.run(once, batch, concurrency, timedelta(seconds=lease), poll,
                            should_stop=stop.is_set, now=utcnow, sleep=stop.wait)
         log.info("reminder worker stopped: sent=%d retried=%d failed=%d pruned=%d skipped=%d; "
-                 "emails sent=%d retried=%d failed=%d", total.sent, total.retried,
+                 "emails_sent=%d emails_retried=%d emails_failed=%d", total.sent, total.retried,
                  total.failed, total.pruned, total.skipped, total.emails.sent,
                  total.emails.retried, total.emails.failed)
 

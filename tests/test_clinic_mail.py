@@ -161,6 +161,7 @@ def test_an_alert_reaches_each_active_admin_within_a_minute_and_names_nobody(
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("meso")]
     assert any(line.startswith("emails batch: claimed=2 sent=2") for line in lines)
     assert {f"email {e.id}: sent" for e in sent} <= set(lines)
+    assert any(line.endswith("emails_sent=2 emails_retried=0 emails_failed=0") for line in lines)
     for line in lines:
         assert "@" not in line and "needs attention" not in line, line
 
