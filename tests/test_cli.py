@@ -515,7 +515,7 @@ def test_staff_create_duplicate_email_fails(runner, email):
 
 
 def test_staff_create_short_password_fails(runner):
-    result = staff_create(runner, password="short")
+    result = staff_create(runner, password="tiny7")
     assert_clean_failure(result, "at least 10 characters")
     assert count(StaffUser) == 0
     assert count(Clinic) == 0
