@@ -45,34 +45,15 @@ CHECKIN_SIGNS = MappingProxyType(
         "bruising": N_("Bruising"),
     }
 )
+CHECKIN_SIGNS_QUESTION = N_("How strong is each of these today?")
 SIGN_LEVELS = MappingProxyType(
     {"none": N_("None"), "mild": N_("Mild"), "moderate": N_("Moderate"), "strong": N_("Strong")}
 )
+CHECKIN_TREND_QUESTION = N_("How is it compared with yesterday?")
 CHECKIN_TRENDS = MappingProxyType(  # better first: the order is how bad it is
     {"better": N_("Better"), "same": N_("The same"), "worse": N_("Worse")}
 )
 ADVICE_LEVELS = ("expected", "watch", "call_clinic", "emergency")
-
-# The answer before check-ins had signs and a trend ("emergency" > "contact" > "low" > "ok").
-CHECKIN_GUIDANCE = MappingProxyType(
-    {
-        "ok": N_("Thank you. Keep following today's advice."),
-        "low": N_("Sorry it is not a good day. Check again tomorrow, and call your clinic if "
-                  "it does not get better or if you are worried."),
-        "contact": N_("Please contact your clinic today and tell them what you noticed. "
-                      "This is not something to wait out."),
-        "emergency": EMERGENCY,
-    }
-)
-
-
-def checkin_guidance(feeling: int, symptoms: frozenset[str] | set[str]) -> str:
-    """Return which answer a check-in gets: a red flag always means "contact your clinic"."""
-    if symptoms & CHECKIN_EMERGENCY_FLAGS:
-        return "emergency"
-    if symptoms:
-        return "contact"
-    return "low" if feeling <= 2 else "ok"
 
 
 @dataclass(frozen=True)
@@ -210,3 +191,29 @@ NOTHING_UNUSUAL = _rule(
     "nothing_unusual", "expected",
     N_("Nothing you noted is unusual for this point of your recovery. Thank you for checking "
        "in."))
+
+
+# What the answer page says for each advice level (templates/patient/checkin_macros.html),
+# above the reasons of the rules that spoke.
+ADVICE_TITLES = MappingProxyType(
+    {
+        "expected": N_("This is normal for now"),
+        "watch": N_("Check again tomorrow"),
+        "call_clinic": N_("Call your clinic today"),
+        "emergency": N_("Call emergency services now"),
+    }
+)
+ADVICE_TEXTS = MappingProxyType(
+    {
+        "expected": N_("Keep following today's advice."),
+        "watch": N_("Keep an eye on it and check in again tomorrow. Call your clinic sooner if "
+                    "it gets worse."),
+        "call_clinic": N_("Tell them what you noticed: this is not something to wait out."),
+        "emergency": N_("Do not wait for your clinic to answer."),
+    }
+)
+CALL_CLINIC_NO_PHONE = N_("Contact your clinic today and tell them what you noticed.")
+AFTER_EMERGENCY = N_("When you are safe, let your clinic know too.")
+# A check-in is not a call: nobody may read it for hours.
+NOT_READ_AT_ONCE = N_("Your clinic may not read a check-in straight away. If you are worried, "
+                      "call them.")

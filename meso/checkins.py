@@ -9,7 +9,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,15 +17,21 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from meso import policy, protocol
+from meso import advice, attention, policy, protocol
 from meso.extensions import db
-from meso.models import CheckIn, Patient
+from meso.models import ALERT_LEVELS, CheckIn, Patient
 
 # What a phone makes for each submission (a UUID, or 32 hex digits where randomUUID is missing).
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # A check-in filled in longer ago than this (a phone offline for a month) is refused, not
 # dated to a day nobody remembers.
 MAX_DELAY = timedelta(days=30)
+# What "guidance" said before check-ins had an advice: an offline copy of an older page
+# still shows its answer by this key, so every answer keeps carrying it.
+OLD_GUIDANCE = {"expected": "ok", "watch": "low", "call_clinic": "contact",
+                "emergency": "emergency"}
+# Form fields carry the signs as sign_<key>=<level>.
+SIGN_FIELD = "sign_"
 # Versions a patient may send for one local day: a few corrections are normal, hundreds are
 # a script filling the database.
 MAX_PER_DAY = 10
@@ -43,6 +49,9 @@ class Submission:
     feeling: int
     symptoms: frozenset[str]
     filled_at: datetime  # when the patient filled it in (aware; never after the server's now)
+    # {sign: level} with all five signs, or None when the phone did not ask (an older page).
+    signs: dict[str, str] | None = None
+    trend: str | None = None
 
 
 def parse(data: Mapping[str, Any], now: datetime) -> tuple[Submission | None, dict[str, str]]:
@@ -61,13 +70,36 @@ def parse(data: Mapping[str, Any], now: datetime) -> tuple[Submission | None, di
         isinstance(s, str) and s in protocol.CHECKIN_FLAGS for s in symptoms
     ):
         errors["symptoms"] = _("Tick only the signs listed.")
+    signs = None
+    try:
+        signs = _signs(data.get("signs"))
+    except ValueError:
+        errors["signs"] = _("Choose None, Mild, Moderate or Strong for each sign.")
+    trend = data.get("trend")
+    if trend == "":  # a form's empty choice
+        trend = None
+    if trend is not None and (not isinstance(trend, str) or trend not in protocol.CHECKIN_TRENDS):
+        errors["trend"] = _("Choose Better, The same or Worse.")
     filled_at = _filled_at(data.get("at"), now)
     if filled_at is None:
         errors["at"] = _("This check-in is too old or has a wrong date, so it was not kept.")
     if errors:
         return None, errors
     assert isinstance(key, str) and feeling is not None and filled_at is not None  # no errors
-    return Submission(key, feeling, frozenset(symptoms), filled_at), {}
+    return Submission(key, feeling, frozenset(symptoms), filled_at, signs, trend), {}
+
+
+def _signs(value: Any) -> dict[str, str] | None:
+    """The five signs with a level each (a sign left out is "none"), or None when not sent at
+    all; ValueError for anything but an object of known signs to known levels."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(
+        key in protocol.CHECKIN_SIGNS and isinstance(level, str) and level in protocol.SIGN_LEVELS
+        for key, level in value.items()
+    ):
+        raise ValueError("not an object of signs to levels")
+    return {key: value.get(key, "none") for key in protocol.CHECKIN_SIGNS}
 
 
 def _feeling(value: Any) -> int | None:
@@ -102,11 +134,16 @@ def record(patient: Patient, submission: Submission, now: datetime) -> tuple[Che
     if _count_on(patient.id, local_date) >= MAX_PER_DAY:
         raise DayFull(_("You have already sent %(n)d check-ins for this day, so this one was "
                         "not kept. If something worries you, call your clinic.", n=MAX_PER_DAY))
+    told = advise(patient, submission.feeling, submission.signs or {}, submission.trend,
+                  submission.symptoms, submission.filled_at)
     checkin = CheckIn(
         patient_id=patient.id,
         local_date=local_date,
         feeling=submission.feeling,
         symptoms=",".join(sorted(submission.symptoms)),
+        signs=submission.signs or {},
+        trend=submission.trend,
+        advice=told.advice,
         idempotency_key=submission.key,
         created_at=now,
     )
@@ -120,7 +157,17 @@ def record(patient: Patient, submission: Submission, now: datetime) -> tuple[Che
         if twin is None:
             raise
         return twin, False
+    if checkin.advice in ALERT_LEVELS:
+        attention.checkin_needs_attention(checkin, now)
     return checkin, True
+
+
+def advise(patient: Patient, feeling: int, signs: dict[str, str], trend: str | None,
+           symptoms: frozenset[str], at: datetime) -> advice.Advice:
+    """The advice for these answers, by the patient's area and their day at ``at`` (local
+    days since the latest session, negative before the first)."""
+    plan = policy.plan_for(patient, at)
+    return advice.advise(plan.area, plan.day, feeling, signs, trend, symptoms)
 
 
 def _count_on(patient_id: int, day: date) -> int:
@@ -134,19 +181,41 @@ def _by_key(patient_id: int, key: str) -> CheckIn | None:
     )
 
 
-def result(checkin: CheckIn) -> dict[str, Any]:
+def reasons(checkin: CheckIn, filled_at: datetime | None = None) -> tuple[str, ...]:
+    """Why the check-in got its advice: the reasons of the rules that called for it, translated.
+
+    The advice is stored as the patient was told; the reasons are worked out again from the
+    stored answers, on the day the check-in was filled in (``filled_at`` when known, else its
+    own local day). Rules changed since then give no reasons rather than another advice's.
+    """
+    patient = checkin.patient
+    zone = policy.zone_for(patient)
+    at = filled_at
+    if at is None or at.astimezone(zone).date() != checkin.local_date:
+        day_end = datetime.combine(checkin.local_date, time.max, zone)
+        at = min(checkin.created_at, day_end)
+    again = advise(patient, checkin.feeling, checkin.signs or {}, checkin.trend,
+                   frozenset(checkin.symptom_keys), at)
+    if again.advice != checkin.advice:
+        return ()
+    # Only the rules of the advice given: "check again tomorrow" under "call your clinic
+    # today" would say two things at once.
+    return tuple(_(rule.reason) for rule in again.reasons if rule.advice == again.advice)
+
+
+def result(checkin: CheckIn, filled_at: datetime | None = None) -> dict[str, Any]:
     """The answer to a submission, the same every time the same check-in is sent."""
     return {
         "key": checkin.idempotency_key,
         "date": checkin.local_date.isoformat(),
         "feeling": checkin.feeling,
         "symptoms": checkin.symptom_keys,
-        "guidance": guidance(checkin),
+        "signs": checkin.signs or {},
+        "trend": checkin.trend,
+        "advice": checkin.advice,
+        "reasons": list(reasons(checkin, filled_at)),
+        "guidance": OLD_GUIDANCE[checkin.advice],
     }
-
-
-def guidance(checkin: CheckIn) -> str:
-    return protocol.checkin_guidance(checkin.feeling, set(checkin.symptom_keys))
 
 
 def latest_on(patient_id: int, day: date) -> CheckIn | None:

@@ -13,6 +13,9 @@ from meso import mailer
 from meso.push_services import DEFAULT as PUSH_SERVICES
 from meso.timeutil import DEFAULT_ZONE_NAME
 
+# The number a patient's phone dials for "call emergency services now": the EU-wide number,
+# which most mobile networks elsewhere also route to their own.
+EMERGENCY_NUMBER = "112"
 MAX_CONTENT_LENGTH = 64 * 1024  # bytes: our largest form or JSON body is a few KiB
 STAFF_IDLE_MINUTES = 30
 STAFF_SESSION_HOURS = 12
@@ -66,6 +69,7 @@ def load_config(app, overrides: dict) -> None:
         # is queued or sent. MAIL_FROM defaults to no-reply at MESO_BASE_URL's host name.
         SMTP_URL=os.environ.get("SMTP_URL") or "",
         MAIL_FROM=os.environ.get("MAIL_FROM") or "",
+        MESO_EMERGENCY_NUMBER=emergency_number(os.environ.get("MESO_EMERGENCY_NUMBER", "")),
         **limits_from_env(),
     )
     secure = os.environ.get("MESO_INSECURE_COOKIES") != "1" and not app.debug
@@ -160,6 +164,15 @@ def env_int(name: str, default: int, low: int) -> int:
     if not text.isdigit() or int(text) < low:
         raise ConfigError(f"{name} must be a whole number of at least {low}, not {text!r}")
     return int(text)
+
+
+def emergency_number(value: str) -> str:
+    """Return the emergency number a tel: link dials (default 112); a bad one stops the start:
+    a wrong number on the one button that matters must never reach a patient."""
+    number = value.strip() or EMERGENCY_NUMBER
+    if not (number.isascii() and number.isdigit() and 2 <= len(number) <= 6):
+        raise ConfigError(f"MESO_EMERGENCY_NUMBER must be 2 to 6 digits, like 112, not {value!r}")
+    return number
 
 
 def instance_text(path: Path) -> str:

@@ -61,6 +61,11 @@ CUMULATIVE_RESULTS = MappingProxyType({
                "keep the result."),
 })
 
+# During a course, on Today's next-session card (the cumulative phase says it in its summary).
+# Guide: "Each mesotherapy treatment builds on the cellular improvements created by the
+# previous session, enhancing cumulative results."
+COURSE_BUILDS = N_("Each session builds on the one before: your results grow over the course.")
+
 SECOND_WEEK_NORMAL = (
     N_("Second week: keep your routine simple and gentle while the skin finishes "
        "recovering."),

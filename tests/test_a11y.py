@@ -77,7 +77,9 @@ def patient_states(page, live_server):
     card.get_by_label("Trouble breathing").check()
     card.get_by_label("Bad").check()
     card.get_by_role("button", name="Send check-in").click()
-    page.wait_for_selector('#checkin [data-guidance="emergency"]')
+    # The emergency call, moved to the top of the page once the server has answered too.
+    expect(page.locator('main > .checkin-result #advice[data-advice="emergency"]')).to_be_visible()
+    expect(page.locator("#checkin .checkin-status")).to_have_text("Sent to your clinic.")
     yield "today after a red-flag check-in"
     page.goto(f"{live_server}/offline")
     yield "offline page"

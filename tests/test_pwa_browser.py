@@ -204,8 +204,9 @@ def test_offline_check_in_waits_on_the_phone_then_is_sent_exactly_once(app, live
     expect(status).to_have_text("Saved on this phone. It will be sent to your clinic as soon "
                                 "as you are back online.")
     # A red flag is answered at once, offline too, with the clinic's number.
-    expect(card.locator('[data-guidance="contact"]')).to_be_visible()
+    expect(card.locator('#advice[data-advice="call_clinic"]')).to_be_visible()
     expect(card.get_by_role("link", name=re.compile("Call Clinica Roma"))).to_be_visible()
+    expect(card.locator("#call-clinic")).to_be_visible()
     expect(card.locator("form")).to_be_hidden()
     screenshot(card, "checkin-offline.png")
     assert page.evaluate("JSON.parse(localStorage.getItem('meso.checkins')).length") == 1
@@ -213,6 +214,10 @@ def test_offline_check_in_waits_on_the_phone_then_is_sent_exactly_once(app, live
 
     context.set_offline(False)  # the "online" event sends the queue
     expect(status).to_have_text("Sent to your clinic.")
+    # The server's answer replaces the one given offline: the same advice, now with its reason.
+    expect(card.locator("#advice .reasons li")).to_have_text(
+        ["You noticed a warning sign: your clinic wants to hear about it today."])
+    expect(card.locator('#advice[data-advice="call_clinic"]')).to_be_visible()
     assert count_checkins() == 1
     db.session.rollback()
     row = db.session.scalars(sa.select(CheckIn)).one()
@@ -227,7 +232,11 @@ def test_offline_check_in_waits_on_the_phone_then_is_sent_exactly_once(app, live
     page.get_by_text("Something changed? Check in again").click()
     page.locator("#checkin").get_by_label("OK", exact=True).check()
     page.locator("#checkin").get_by_role("button", name="Send check-in").click()
-    expect(page.locator('#checkin [data-guidance="ok"]')).to_be_visible()
+    # No red flag: the advice waits for the server; the card says to call if worried.
+    answer = page.locator("#checkin #advice")
+    expect(answer.locator(".not-read")).to_be_visible()
+    expect(answer).to_have_attribute("data-advice", "")
+    expect(answer.locator("[data-advice-block]:visible")).to_have_count(0)
     page.reload()  # still offline: the stored copy says one is waiting
     expect(page.locator("#checkin .checkin-status")).to_have_text(
         "A check-in is waiting to be sent. It goes as soon as you are back online.")
@@ -273,6 +282,41 @@ def test_a_check_in_whose_answer_was_lost_is_stored_once(app, live_server, brows
     context.close()
 
 
+# Today's check-in card as pages rendered it before check-ins had signs, a trend and an advice.
+OLDER_COPY = """() => {
+    document.querySelectorAll("#checkin fieldset.signs, #checkin fieldset.trend")
+        .forEach((fieldset) => fieldset.remove());
+    document.querySelector("#checkin .checkin-result").innerHTML =
+        ["emergency", "contact", "low", "ok"].map((name) =>
+            `<div data-guidance="${name}" hidden><p>${name}</p></div>`).join("");
+}"""
+
+
+def test_an_older_copy_of_today_still_answers_a_red_flag(app, live_server, browser, token):
+    """The service worker may show a copy of Today kept before this version (offline, with the
+    new scripts): a red flag is still answered there, and no signs are made up."""
+    context, page = patient_phone(browser, live_server, token, service_workers="block")
+    errors = watch_console(page)
+    sent = []
+    page.on("request", lambda r: sent.append(r.post_data_json) if r.method == "POST" else None)
+    page.evaluate(OLDER_COPY)
+    card = page.locator("#checkin")
+    card.get_by_label("Good", exact=True).check()
+    card.get_by_label("Fever").check()
+    card.get_by_role("button", name="Send check-in").click()
+    expect(card.locator('[data-guidance="contact"]')).to_be_visible()
+    expect(card.locator(".checkin-status")).to_have_text("Sent to your clinic.")
+    expect(card.locator('[data-guidance="contact"]')).to_be_visible()
+    expect(card.locator('[data-guidance]:visible')).to_have_count(1)
+    [body] = sent
+    assert "signs" not in body and body["symptoms"] == ["fever"]
+    db.session.rollback()
+    row = db.session.scalars(sa.select(CheckIn)).one()
+    assert (row.signs, row.advice) == ({}, "call_clinic")
+    context.close()
+    assert errors == []
+
+
 def test_a_check_in_with_a_stale_token_renews_it(app, live_server, browser, token):
     """An offline copy of Today may carry an old CSRF token: the queue fetches a new one."""
     context, page = patient_phone(browser, live_server, token)
@@ -280,7 +324,7 @@ def test_a_check_in_with_a_stale_token_renews_it(app, live_server, browser, toke
     page.locator("#checkin").get_by_label("Bad").check()
     page.locator("#checkin").get_by_role("button", name="Send check-in").click()
     wait_until(lambda: count_checkins() == 1, message="the check-in")
-    expect(page.locator('#checkin [data-guidance="low"]')).to_be_visible()
+    expect(page.locator('#checkin #advice[data-advice="expected"]')).to_be_visible()
     context.close()
 
 

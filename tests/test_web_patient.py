@@ -426,6 +426,63 @@ def test_today_after_the_last_session(app, clinic):
     assert protocol.CUMULATIVE_RESULTS["face"] in text_of(section(html, "normal"))
 
 
+def card_order(html: str) -> list[str]:
+    """Today's cards in page order, each by its id or its second class ("normal", "do"…)."""
+    return [card.get("id") or card["class"][1] for card in
+            page_html(html).select("main section.card")]
+
+
+@pytest.mark.parametrize("day", range(8))
+def test_red_flags_come_right_after_normal_today_in_the_first_week(app, clinic, day):
+    _, browser = signed_in_patient(app, clinic)
+    with frozen(SESSION + timedelta(days=day, hours=8)):  # 18:00 in Rome
+        html = browser.get("/today").get_data(as_text=True)
+    order = card_order(html)
+    assert order[order.index("normal") + 1] == "red-flags"
+    assert order.index("red-flags") < order.index("checkin") < order.index("reminders")
+    assert page_html(html).select_one("footer #install")  # the install card: below, always
+
+
+@pytest.mark.parametrize("at", [BEFORE, SESSION + timedelta(days=8, hours=1),
+                                SESSION + timedelta(days=40)])
+def test_red_flags_stand_lower_on_other_days(app, clinic, at):
+    _, browser = signed_in_patient(app, clinic, at=min(at, NOW))
+    with frozen(at):
+        html = browser.get("/today").get_data(as_text=True)
+    order = card_order(html)
+    assert order.count("red-flags") == 1
+    assert order.index("red-flags") > order.index("reminders")
+    assert order[order.index("normal") + 1] != "red-flags"
+
+
+def test_the_red_flags_card_lists_the_warning_signs(app, clinic):
+    _, browser = signed_in_patient(app, clinic)
+    with frozen(NOW):
+        html = browser.get("/today").get_data(as_text=True)
+    card = text_of(page_html(html).select_one("section#red-flags"))
+    for line in protocol.RED_FLAGS:
+        assert line in card
+    assert "spreads or gets worse at any time, or is not fading by day 3" in card
+    assert "cold sore" in card and "pale, grey or blotchy" in card
+
+
+def test_today_says_results_build_with_each_session_during_a_course(app, clinic):
+    _, browser = signed_in_patient(app, clinic, sessions=2, interval=6)
+    for days, phase in ((1, "immediate"), (10, "first_weeks"), (30, "cumulative")):
+        with frozen(SESSION + timedelta(days=days)):
+            html = browser.get("/today").get_data(as_text=True)
+        assert page_html(html).select_one("p.phase-summary")["data-phase"] == phase
+        builds = protocol.COURSE_BUILDS if phase != "cumulative" else \
+            protocol.PHASE_SUMMARIES["cumulative"]
+        assert builds in text_of(html), phase
+        assert text_of(html).count("builds on the one before") <= 1
+    strip = page_html(html).select_one('li.phase-cumulative[aria-current="step"]')
+    assert text_of(strip.select_one(".phase-name")) == "Over your course"
+    with frozen(SESSION + timedelta(weeks=6, days=1)):  # the last session was yesterday
+        html = browser.get("/today").get_data(as_text=True)
+    assert protocol.COURSE_BUILDS not in text_of(html)  # no more sessions to come
+
+
 @pytest.mark.parametrize(
     ("area", "name"), [("face", "Face"), ("scalp", "Scalp"), ("body", "Body")]
 )

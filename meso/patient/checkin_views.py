@@ -64,16 +64,21 @@ def submit():
         return pages.render("patient/checkin.html", g.patient, errors=errors, values=data), 400
     db.session.commit()
     if as_json:
-        return checkins.result(checkin), 201 if created else 200
+        return checkins.result(checkin, submission.filled_at), 201 if created else 200
     return pages.render("patient/checkin_result.html", g.patient, checkin=checkin,
-                        guidance=checkins.guidance(checkin))
+                        reasons=checkins.reasons(checkin, submission.filled_at))
 
 
 def form_data() -> dict:
+    """A form's fields as the JSON of a check-in: signs come as sign_<key>=<level>."""
     form = request.form
+    signs = {name.removeprefix(checkins.SIGN_FIELD): form.get(name) for name in form
+             if name.startswith(checkins.SIGN_FIELD)}
     return {
         "key": form.get("key"),
         "feeling": form.get("feeling"),
         "symptoms": form.getlist("symptoms"),
+        "signs": signs or None,
+        "trend": form.get("trend"),
         "at": form.get("at"),
     }

@@ -5,9 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from meso.recovery import TimelineDay
+from meso.recovery import DayPlan, TimelineDay
 
 QUIET_RUN = 3  # this many uneventful days in a row fold into one line
+# Days after a session on which Today shows the warning signs right after "Normal today",
+# before the check-in and reminder cards: the days something can still go wrong.
+RED_FLAGS_FIRST_DAYS = range(0, 8)
+
+
+def red_flags_first(plan: DayPlan) -> bool:
+    """Whether Today puts its "contact your clinic if" card up front (days 0-7 after a
+    session); on other days it stands lower, after the check-in and reminder cards."""
+    return plan.sessions_done >= 1 and plan.day in RED_FLAGS_FIRST_DAYS
 
 
 @dataclass(frozen=True)

@@ -116,8 +116,9 @@ def home():
 @patient_required
 def today():
     patient = g.patient
+    plan = policy.plan_for(patient)
     return pages.render(
-        "patient/today.html", patient, plan=policy.plan_for(patient),
+        "patient/today.html", patient, plan=plan, red_flags_first=presenters.red_flags_first(plan),
         checkin_today=cards.checkin_today(patient), reminders_card=cards.reminders_card(patient),
     )
 

@@ -12,9 +12,11 @@ const t = card ? texts(card) : {};
 let submittedHere = null;  // the key of the check-in sent from this page, if any
 let flushing = false;
 
-// A patient who has started answering: the page must not reload under them.
-export const checkinStarted = () =>
-  Boolean(form && !form.hidden && form.querySelector("input:checked"));
+// A patient who has started answering: the page must not reload under them. ("None" is
+// preselected for every sign, so a checked input alone says nothing.)
+let started = false;
+form?.addEventListener("change", () => { started = true; });
+export const checkinStarted = () => Boolean(form && !form.hidden && started);
 
 const queue = () => {
   try {
@@ -43,21 +45,50 @@ const newKey = () => {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 };
 
-// Must match protocol.checkin_guidance: any red flag means "contact your clinic".
-const localGuidance = (item, emergencyFlags) => {
+// What a check-in means before the server has answered (offline): the red-flag rules of
+// meso/checkin_rules.py, the only ones that never depend on the day. Anything else waits for
+// the server's answer.
+const localAdvice = (item, emergencyFlags) => {
   if (item.symptoms.some((s) => emergencyFlags.includes(s))) return "emergency";
-  if (item.symptoms.length) return "contact";
-  return item.feeling <= 2 ? "low" : "ok";
+  return item.symptoms.length ? "call_clinic" : null;
 };
 
-const showGuidance = (kind) => {
+// A copy of Today the service worker kept before check-ins had an advice has a block per
+// older answer ("guidance") instead of #advice: it shows the nearest one.
+const OLDER_BLOCKS = {
+  expected: ["ok"], watch: ["low"], call_clinic: ["contact"], emergency: ["emergency", "contact"],
+};
+
+// Show an advice level (or none yet) and its reasons in the card's answer (#advice). An
+// emergency goes to the top of the page, before anything else, and takes the focus there.
+const showAdvice = (level, reasons = []) => {
   if (!card) return;
-  const result = card.querySelector(".checkin-result");
+  const result = document.querySelector(".checkin-result");
+  const answer = result.querySelector("#advice");
   result.hidden = false;
-  result.querySelectorAll("[data-guidance]").forEach((block) => {
-    const name = block.dataset.guidance;
-    block.hidden = !(name === kind || (kind === "emergency" && name === "contact"));
+  if (!answer) {
+    result.querySelectorAll("[data-guidance]").forEach((block) => {
+      block.hidden = !(OLDER_BLOCKS[level] ?? []).includes(block.dataset.guidance);
+    });
+    return;
+  }
+  answer.dataset.advice = level ?? "";
+  answer.querySelectorAll("[data-advice-block]").forEach((block) => {
+    block.hidden = block.dataset.adviceBlock !== level;
   });
+  const list = answer.querySelector(".reasons");
+  list.replaceChildren(...reasons.map((text) => {
+    const item = document.createElement("li");
+    item.textContent = text;
+    return item;
+  }));
+  list.hidden = !reasons.length;
+  if (level === "emergency" && result.parentElement !== document.getElementById("main")) {
+    document.getElementById("main").prepend(result);
+    result.classList.add("checkin-result-first");
+    window.scrollTo(0, 0);
+    answer.focus();
+  }
 };
 
 const showForm = (shown) => {
@@ -72,7 +103,7 @@ const refused = (item, errors) => {
   say(Object.values(errors).join(" "));
   if (item.key === submittedHere) {
     showForm(true);
-    card.querySelector(".checkin-result").hidden = true;
+    document.querySelector(".checkin-result").hidden = true;
   }
 };
 
@@ -101,7 +132,7 @@ const send = async (item, mayRenewToken) => {
   // Signed out, server trouble, or an answer that is not ours (a captive portal): later.
   if (data === null || (!ok && status !== 400)) return "kept";
   if (ok) {
-    if (data.key === submittedHere) showGuidance(data.guidance);
+    if (data.key === submittedHere && data.advice) showAdvice(data.advice, data.reasons ?? []);
     return "sent";
   }
   if (data.errors) {
@@ -150,14 +181,21 @@ const submit = (event) => {
     key: newKey(),
     at: new Date().toISOString(),
     feeling: Number(checked.value),
+    trend: form.querySelector('input[name="trend"]:checked')?.value ?? null,
     symptoms: Array.from(form.querySelectorAll('input[name="symptoms"]:checked'),
       (box) => box.value),
   };
+  // An older copy of the page never asked about signs: send none rather than "none" for all.
+  const signs = form.querySelectorAll('input[name^="sign_"]:checked');
+  if (signs.length) {
+    item.signs = Object.fromEntries(Array.from(signs,
+      (radio) => [radio.name.slice("sign_".length), radio.value]));
+  }
   // Kept first, sent second: a crash or a closed tab between the two loses nothing.
   save([...queue(), item]);
   submittedHere = item.key;
   showForm(false);
-  showGuidance(localGuidance(item, form.dataset.emergency.split(" ")));
+  showAdvice(localAdvice(item, form.dataset.emergency.split(" ")));
   say(t.sending);
   flush();
 };
