@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import create_clinic, enrol_patient, open_invite
+from conftest import create_clinic, create_staff, enrol_patient, open_invite
 from helpers import csrf_meta, frozen, page_html, text_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,7 +16,7 @@ from meso import attention, checkins, protocol
 from meso.advice import advise
 from meso.config import ConfigError, emergency_number
 from meso.extensions import db
-from meso.models import CheckIn, Patient
+from meso.models import CheckIn, OutboundEmail, Patient
 
 pytestmark = pytest.mark.usefixtures("client")  # makes app.test_client() an IsolatedClient
 
@@ -351,6 +351,22 @@ def test_only_a_new_alert_reaches_the_clinic(app, clinic, monkeypatch):
     assert heard == [("call_clinic", NOW), ("emergency", NOW)]
 
 
+def test_an_alert_through_the_web_queues_the_admins_e_mail_once(app, clinic):
+    """The whole hook, unpatched: with SMTP_URL set, a call_clinic check-in queues one e-mail
+    per admin; its repeat and an expected check-in queue nothing."""
+    app.config["SMTP_URL"] = "smtp://127.0.0.1:1"  # queued only: no worker runs here
+    create_staff(clinic, email="giulia.admin@clinic.example", role="admin")
+    _, browser = patient_client(app, clinic)
+    with frozen(NOW):
+        post_json(browser, body(key="a" * 32))
+        post_json(browser, body(key="b" * 32, symptoms=["fever"]))
+        post_json(browser, body(key="b" * 32, symptoms=["fever"]))
+    db.session.rollback()
+    queued = db.session.scalars(sa.select(OutboundEmail)).all()
+    assert [mail.to_address for mail in queued] == ["giulia.admin@clinic.example"]
+    assert "Maria" not in queued[0].body and "fever" not in queued[0].body.lower()
+
+
 def test_the_reasons_stay_with_the_day_the_check_in_was_filled_in(app, clinic):
     """A check-in queued on day 3 and sent on day 12 is answered for day 3."""
     _, browser = patient_client(app, clinic)
@@ -427,7 +443,7 @@ def test_no_time_means_now(app, clinic):
         ({"symptoms": [1]}, "symptoms"),
         ({"symptoms": {"fever": True}}, "symptoms"),
         ({"key": None}, "key"),
-        ({"key": "short"}, "key"),
+        ({"key": "k3y-0f8f"}, "key"),
         ({"key": "x" * 65}, "key"),
         ({"key": "../../etc/passwd-0000000"}, "key"),
         ({"key": 12345678901234567890}, "key"),
