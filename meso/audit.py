@@ -40,6 +40,7 @@ ACTIONS = {
     "devices.revoked": _l("Signed out everywhere (devices, link, access code)"),
     "patient.archived": _l("Archived the patient"),
     "patient.restored": _l("Restored the patient"),
+    "checkin.acknowledged": _l("Acknowledged a check-in that needed attention"),
 }
 
 # A detail key that could carry a secret is a bug: refuse it loudly, in tests and in use.

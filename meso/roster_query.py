@@ -3,28 +3,27 @@
 Sorting and filtering happen in the database (one aggregate over the clinic's sessions), so a
 page stays fast at 10,000 patients; the page's rows are then finished in Python with the
 planner's own rules (local days, phases, projected dates at the same wall-clock time).
+Whatever the sort, patients with open alerts come first (meso/attention.py): emergency, then
+call the clinic, the oldest alert first. A fixed number of statements, whatever the size.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from meso import recovery
+from meso import attention, recovery
 from meso.extensions import db
 from meso.models import CheckIn, Course, Patient, PatientDevice, TreatmentSession, UTCDateTime
 
 PER_PAGE = 50
 SORTS = ("next", "name", "recent")
-FLAG_DAYS = timedelta(days=7)  # warning signs in a check-in this recent need a look
-# A patient 2-14 days after a session with no check-in since it may need a call.
-MISSED_CHECKIN = (timedelta(days=2), timedelta(days=14))
 
 
 class add_weeks(FunctionElement):  # noqa: N801 - reads as the SQL function it stands for
@@ -60,7 +59,10 @@ class RosterRow:
     next_booked: bool
     overdue: bool
     last_checkin: datetime | None  # local
-    attention: tuple[str, ...]  # "overdue", "flags", "missed", "not_opened"
+    attention: tuple[str, ...]  # "alert", "overdue", "missed", "not_opened"
+    alert: str | None = None  # the worst open alert's advice: "emergency" or "call_clinic"
+    alert_since: datetime | None = None  # local: the oldest open alert
+    missed_days: tuple[int, ...] = ()  # days after the latest session with no check-in
 
 
 @dataclass(frozen=True)
@@ -96,19 +98,18 @@ def _session_stats(now: datetime, courses_of):
     )
 
 
-def _conditions(stats, now: datetime) -> dict[str, sa.ColumnElement[bool]]:
-    """Each attention reason as SQL (used to filter; the page shows them per row)."""
+def _conditions(stats, now: datetime,
+                missed: dict[int, tuple[int, ...]]) -> dict[str, sa.ColumnElement[bool]]:
+    """Each attention reason as SQL (used to filter; the page shows them per row).
+
+    ``missed`` is attention.missed_checkins(): local days are counted in Python, per zone.
+    """
     projected = add_weeks(stats.c.last_known, Course.interval_weeks)
-    missed_from, missed_to = MISSED_CHECKIN
     return {
+        "alert": sa.exists().where(CheckIn.patient_id == Patient.id, attention.is_open()),
         "overdue": sa.and_(stats.c.next_booked.is_(None),
                            stats.c.known < Course.planned_sessions, projected < now),
-        "flags": sa.exists().where(CheckIn.patient_id == Patient.id, CheckIn.symptoms != "",
-                                   CheckIn.created_at >= now - FLAG_DAYS),
-        "missed": sa.and_(
-            stats.c.last_held <= now - missed_from, stats.c.last_held >= now - missed_to,
-            ~sa.exists().where(CheckIn.patient_id == Patient.id,
-                               CheckIn.created_at > stats.c.last_held)),
+        "missed": Patient.id.in_(list(missed)),
         "not_opened": ~sa.exists().where(PatientDevice.patient_id == Patient.id),
     }
 
@@ -116,9 +117,11 @@ def _conditions(stats, now: datetime) -> dict[str, sa.ColumnElement[bool]]:
 def roster_page(clinic_id: int, protocol, now: datetime, query: str = "", sort: str = "next",
                 attention_only: bool = False, page: int = 1,
                 archived: bool = False) -> RosterPage:
-    """Return one page of the clinic's roster."""
-    stats = _session_stats(now, Patient.clinic_id == clinic_id)
-    conditions = _conditions(stats, now)
+    """Return one page of the clinic's roster, patients with open alerts first."""
+    in_clinic = Patient.clinic_id == clinic_id
+    stats = _session_stats(now, in_clinic)
+    missed = attention.missed_checkins(clinic_id, now) if not archived else {}
+    conditions = _conditions(stats, now, missed)
     base = (
         sa.select(Patient.id)
         .join(Course, Course.patient_id == Patient.id)
@@ -134,12 +137,15 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "", sort: 
     total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     if sort not in ("name", "recent") and not attention_only:
         base = base.join(stats, stats.c.course_id == Course.id)
+    alerts = attention.open_alerts_subquery(in_clinic)
+    base = base.outerjoin(alerts, alerts.c.patient_id == Patient.id)
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(max(1, page), pages)
     ids = db.session.scalars(
-        base.order_by(*_order(sort, stats)).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+        base.order_by(*attention.attention_order(alerts), *_order(sort, stats))
+        .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
     ).all()
-    return RosterPage(_rows(ids, protocol, now), total, page, pages)
+    return RosterPage(_rows(ids, protocol, now, missed), total, page, pages)
 
 
 def _order(sort: str, stats) -> list:
@@ -153,29 +159,32 @@ def _order(sort: str, stats) -> list:
     return [next_due.asc().nulls_last(), sa.func.lower(Patient.name), Patient.id]
 
 
-def _rows(ids, protocol, now) -> list[RosterRow]:
+def _rows(ids, protocol, now, missed: dict[int, tuple[int, ...]]) -> list[RosterRow]:
     if not ids:
         return []
-    stats = _session_stats(now, Patient.id.in_(ids))
-    conditions = _conditions(stats, now)
+    on_page = Patient.id.in_(ids)
+    stats = _session_stats(now, on_page)
+    alerts = attention.open_alerts_subquery(on_page)
+    not_opened = _conditions(stats, now, {})["not_opened"]
     last_checkin = (sa.select(sa.func.max(CheckIn.created_at))
                     .where(CheckIn.patient_id == Patient.id).scalar_subquery())
-    reasons = list(conditions)
     result = db.session.execute(
         sa.select(Patient.id, Patient.name, Course.area, Course.planned_sessions,
                   Course.interval_weeks, Course.timezone, stats.c.known, stats.c.held,
                   stats.c.first_at, stats.c.last_known, stats.c.last_held,
                   stats.c.next_booked, last_checkin.label("last_checkin"),
-                  *(condition.label(key) for key, condition in conditions.items()))
+                  alerts.c.emergency.label("alert_emergency"),
+                  alerts.c.since.label("alert_since"), not_opened.label("not_opened"))
         .join(Course, Course.patient_id == Patient.id)
         .join(stats, stats.c.course_id == Course.id)
-        .where(Patient.id.in_(ids))
+        .outerjoin(alerts, alerts.c.patient_id == Patient.id)
+        .where(on_page)
     )
-    by_id = {row.id: _row(row, reasons, protocol, now) for row in result}
+    by_id = {row.id: _row(row, protocol, now, missed.get(row.id, ())) for row in result}
     return [by_id[i] for i in ids]
 
 
-def _row(row, reasons, protocol, now) -> RosterRow:
+def _row(row, protocol, now, missed_days: tuple[int, ...]) -> RosterRow:
     zone = ZoneInfo(row.timezone)
     today = now.astimezone(zone).date()
     if row.held:
@@ -188,15 +197,20 @@ def _row(row, reasons, protocol, now) -> RosterRow:
     elif row.known < row.planned_sessions:
         projected = recovery.session_schedule([row.last_known], 2, row.interval_weeks, zone)[1]
         next_at, overdue = projected.astimezone(zone), projected <= now
-    attention = [key for key in reasons if key != "overdue" and getattr(row, key)]
-    if overdue:
-        attention.insert(0, "overdue")
+    alert = None
+    if row.alert_since is not None:
+        alert = "emergency" if row.alert_emergency else "call_clinic"
+    reasons = {"alert": alert is not None, "overdue": overdue, "missed": bool(missed_days),
+               "not_opened": bool(row.not_opened)}
     return RosterRow(
         id=row.id, name=row.name, area=row.area, held=int(row.held or 0),
         planned=row.planned_sessions, day=(today - anchor.astimezone(zone).date()).days,
         phase=phase, next_at=next_at, next_booked=booked, overdue=overdue,
         last_checkin=row.last_checkin.astimezone(zone) if row.last_checkin else None,
-        attention=tuple(attention),
+        attention=tuple(key for key, present in reasons.items() if present),
+        alert=alert,
+        alert_since=row.alert_since.astimezone(zone) if row.alert_since else None,
+        missed_days=missed_days,
     )
 
 

@@ -44,3 +44,22 @@ def actions(**where) -> list[str]:
     for key, value in where.items():
         query = query.where(getattr(AuditEvent, key) == value)
     return list(db.session.scalars(query))
+
+
+def add_checkin(patient, at, advice="expected", *, local_date=None, feeling=3, symptoms="",
+                signs=None, trend=None):
+    """Store a check-in as the patient side does (its advice already worked out) and return it.
+
+    ``local_date`` defaults to ``at``'s day in the patient's zone, as checkins.record dates it.
+    """
+    from meso import policy
+    from meso.models import CheckIn, new_token
+
+    checkin = CheckIn(
+        patient_id=patient.id, feeling=feeling, symptoms=symptoms, signs=signs or {},
+        trend=trend, advice=advice, idempotency_key=new_token()[:40], created_at=at,
+        local_date=local_date or at.astimezone(policy.zone_for(patient)).date(),
+    )
+    db.session.add(checkin)
+    db.session.commit()
+    return checkin

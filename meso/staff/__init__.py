@@ -86,4 +86,11 @@ def requested_page() -> int:
 
 
 # Last: each route module imports ``bp`` (and the helpers above) from this package.
-from meso.staff import admin, auth, course_views, patients, roster  # noqa: E402, F401
+from meso.staff import (  # noqa: E402, F401
+    admin,
+    attention_views,
+    auth,
+    course_views,
+    patients,
+    roster,
+)

@@ -9,10 +9,12 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -22,9 +24,10 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    ValidationError,
 )
 
-from meso import courses, protocol, timeutil
+from meso import attention, courses, protocol, timeutil
 
 # What a datetime-local field sends (browsers add seconds when the step asks for them).
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -151,3 +154,28 @@ class PatientWindowsForm(FlaskForm):
 
 for _key in protocol.RESTRICTIONS:
     setattr(PatientWindowsForm, _key, window_field(_key, required=False))
+
+
+class AcknowledgeForm(FlaskForm):
+    """A staff member's note on a patient's open alerts: what was done (required, short)."""
+
+    note = TextAreaField(
+        _l("Note"),
+        description=_l("What was done, e.g. \"Called back, seen tomorrow at 9\". At most "
+                       "%(max)d characters.", max=attention.NOTE_MAX),
+        filters=[strip],
+    )
+    # The newest alert on screen: one that arrives later stays open (attention.acknowledge).
+    seen_up_to = HiddenField()
+
+    def validate_note(self, field) -> None:
+        try:
+            field.data = attention.clean_note(field.data)
+        except attention.NoteError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def seen_id(self) -> int | None:
+        value = self.seen_up_to.data
+        if isinstance(value, str) and value.isdigit() and len(value) < 12:
+            return int(value)
+        return None

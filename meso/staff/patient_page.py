@@ -1,19 +1,21 @@
-"""The patient's page for staff: their course, their Today as they see it, and the forms."""
+"""The patient's page for staff: their course, their check-ins and open alerts, their Today as
+they see it, the reminders they will receive, and the forms."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import render_template
 from flask_login import current_user
 
-from meso import accesscode, policy, protocol, recovery
+from meso import accesscode, attention, formatting, policy, protocol, recovery, reminders
 from meso.extensions import db
 from meso.models import (
     AuditEvent,
+    CheckIn,
     ClinicSettings,
     Patient,
     PatientDevice,
@@ -21,9 +23,10 @@ from meso.models import (
     TreatmentSession,
     utcnow,
 )
-from meso.staff.forms import PatientWindowsForm, PlanForm, SessionTimeForm
+from meso.staff.forms import AcknowledgeForm, PatientWindowsForm, PlanForm, SessionTimeForm
 
 RECENT_EVENTS = 8
+RECENT_CHECKINS = 20
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,75 @@ def session_rows(patient: Patient, now: datetime) -> list[SessionRow]:
     return rows
 
 
+@dataclass(frozen=True)
+class CheckInRow:
+    """One check-in as staff read it: its answers, in the protocol's order."""
+
+    checkin: CheckIn
+    at: datetime  # local: when it reached the clinic
+    day: int | None  # the day after the latest session on or before it (None: before any)
+    signs: list[tuple[str, str]]  # (sign key, level key); [] when sent without signs
+    flags: list[str]  # red-flag keys ticked, in the protocol's order
+
+
+def checkin_row(checkin: CheckIn, session_days: list[date], zone: ZoneInfo) -> CheckInRow:
+    held = [d for d in session_days if d <= checkin.local_date]
+    ticked = set(checkin.symptom_keys)
+    signs = checkin.signs or {}
+    return CheckInRow(
+        checkin=checkin, at=checkin.created_at.astimezone(zone),
+        day=(checkin.local_date - held[-1]).days if held else None,
+        signs=[(key, signs[key]) for key in protocol.CHECKIN_SIGNS if key in signs],
+        flags=[key for key in protocol.CHECKIN_FLAGS if key in ticked],
+    )
+
+
+def follow_up(patient: Patient, rows: list[SessionRow], now: datetime, zone: ZoneInfo) -> dict:
+    """The clinic's follow-up: open alerts (oldest first), recent check-ins, missed days."""
+    held = [row.at.date() for row in rows if row.state == "held"]
+    alerts = attention.open_alerts(patient)
+    recent = attention.recent_checkins(patient, RECENT_CHECKINS)
+    missed = [(day, held[-1] + timedelta(days=day)) for day in attention.missed_days(patient, now)]
+    return {
+        "alerts": [checkin_row(c, held, zone) for c in alerts],
+        "level": "emergency" if any(c.advice == "emergency" for c in alerts) else "call_clinic",
+        "seen_up_to": max((c.id for c in alerts), default=None),
+        "checkins": [checkin_row(c, held, zone) for c in recent],
+        "missed": missed,
+    }
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    key: str  # the reminder rule
+    at: datetime  # local
+    title: str
+    body: str
+
+
+def planned_reminders(patient: Patient, now: datetime, device_rows: list[dict]) -> dict:
+    """What this patient will receive: reminders.preview() of their recorded and booked
+    sessions (as the outbox plans them), with their protocol, settings and wording.
+
+    ``upcoming`` are still to come; ``earlier`` counts those whose time has passed.
+    """
+    course = patient.course
+    settings = policy.reminder_settings_for(patient)
+    items = reminders.preview(course, course.session_starts, policy.protocol_for(patient),
+                              settings, formatting.wording())
+    timed = [PlannedReminder(item["key"], datetime.fromisoformat(item["at"]), item["title"],
+                             item["body"]) for item in items]
+    live = [d for d in device_rows if not d["device"].revoked_at]
+    return {
+        "upcoming": [item for item in timed if item.at > now],
+        "earlier": sum(1 for item in timed if item.at <= now),
+        "opened": bool(live),
+        "push_on": any(d["push"] for d in live),
+        "categories_off": [c for c in protocol.REMINDER_CATEGORIES if c not in settings.categories],
+        "settings": settings,
+    }
+
+
 def local_input(instant: datetime, zone: ZoneInfo) -> datetime:
     """A naive local minute, as a datetime-local field shows it."""
     return instant.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
@@ -67,6 +139,8 @@ def render(patient: Patient, status: int = 200, **forms):
     windows = forms.get("windows") or PatientWindowsForm(
         prefix="windows", formdata=None, **overrides)
     rows = session_rows(patient, now)
+    acknowledge = forms.get("acknowledge") or AcknowledgeForm(prefix="attention", formdata=None)
+    device_rows = devices(patient)
     moves = {
         row.session.id: (forms.get("move") if forms.get("move_id") == row.session.id else None)
         or SessionTimeForm(course.timezone, prefix=f"move{row.session.id}", formdata=None,
@@ -77,9 +151,12 @@ def render(patient: Patient, status: int = 200, **forms):
         "staff/patient.html", patient=patient, plan=policy.plan_for(patient, now),
         rows=rows, record=record, plan_form=plan_form, windows=windows, moves=moves,
         errors=forms.get("errors", {}), window_table=window_table(patient, overrides),
-        access_code=accesscode.ensure(patient), devices=devices(patient),
+        access_code=accesscode.ensure(patient), devices=device_rows,
         events=recent_events(patient) if current_user.role == "admin" else None,
-        zone=zone, now=now.astimezone(zone),
+        zone=zone, now=now.astimezone(zone), follow_up=follow_up(patient, rows, now, zone),
+        acknowledge=acknowledge, advice_labels=attention.ADVICE_LABELS,
+        note_max=attention.NOTE_MAX,
+        planned=planned_reminders(patient, now, device_rows),
     ), status
 
 

@@ -6,6 +6,7 @@ from flask import render_template, request
 from flask_login import current_user, login_required
 
 from meso import policy
+from meso.attention import ALERT_BADGES
 from meso.models import utcnow
 from meso.roster_query import SORTS, roster_page
 from meso.staff import bp, requested_page
@@ -26,5 +27,5 @@ def roster():
     )
     return render_template(
         "staff/roster.html", result=result, query=query, sort=sort, attention=attention,
-        archived=archived,
+        archived=archived, alert_badges=ALERT_BADGES,
     )
