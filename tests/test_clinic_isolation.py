@@ -9,7 +9,14 @@ import json
 import pytest
 import sqlalchemy as sa
 from conftest import create_staff, csrf_token, enrol_patient
-from staff_helpers import TOKEN_PAGE, new_client, post, signed_in_client, two_clinics
+from staff_helpers import (
+    TOKEN_PAGE,
+    add_checkin,
+    new_client,
+    post,
+    signed_in_client,
+    two_clinics,
+)
 
 from meso import access, accesscode
 from meso.extensions import db
@@ -33,6 +40,7 @@ def other_clinic_ids(app):
     _home, other = two_clinics()
     patient, _ = enrol_patient(other, name="Luca Napoli")
     access.add_device(patient, utcnow())
+    add_checkin(patient, utcnow(), "emergency")  # an open alert nobody else may acknowledge
     colleague = create_staff(other, email="luca@napoli.example", role="admin")
     invite = StaffInvite(clinic_id=other.id, email="x@napoli.example", role="practitioner",
                          token_hash="0" * 64, created_by_id=colleague.id, created_at=utcnow(),
@@ -74,7 +82,7 @@ def test_every_route_with_an_id_is_404_across_clinics(app, other_clinic_ids):
             else:
                 response = client.open(url, method=method, data={
                     "csrf_token": csrf_token(client, TOKEN_PAGE), "active": "0",
-                    "record-starts_at": "2026-12-01T10:00"})
+                    "record-starts_at": "2026-12-01T10:00", "attention-note": "Seen"})
             expected = 404 if rule.endpoint.startswith("staff.") else (401, 403, 404)
             assert (response.status_code == expected if isinstance(expected, int)
                     else response.status_code in expected), (method, url,
@@ -90,7 +98,8 @@ def test_every_route_with_an_id_is_404_across_clinics(app, other_clinic_ids):
                      "staff.change_plan", "staff.change_windows", "staff.rotate_code",
                      "staff.revoke_devices", "staff.archive", "staff.restore",
                      "staff.patient_audit", "staff.set_active", "staff.set_role",
-                     "staff.reset_password", "staff.cancel_invite"):
+                     "staff.reset_password", "staff.cancel_invite",
+                     "staff.acknowledge_attention"):
         assert endpoint in endpoints, endpoint
 
 

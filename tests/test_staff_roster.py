@@ -71,18 +71,23 @@ def test_roster_columns(client, clinic):
     assert "3 patients" in html
 
 
-def test_warning_signs_and_missed_check_ins(client, clinic):
+def test_alerts_and_missed_check_ins(client, clinic):
     flagged = enrol(clinic, "Flag Person", 3)
     db.session.add(CheckIn(patient_id=flagged.id, local_date=date(2026, 11, 24), feeling=2,
-                           symptoms="fever", idempotency_key="k", created_at=NOW - timedelta(1)))
+                           symptoms="fever", advice="call_clinic", idempotency_key="k",
+                           created_at=NOW - timedelta(1)))
     enrol(clinic, "Quiet Person", 4)
     for patient in (flagged,):
         access.add_device(patient, NOW)
     db.session.commit()
-    table = dict((row.split(" Face")[0], row) for row in rows(client.get("/staff/").get_data(
-        as_text=True)))
-    assert "Warning signs" in table["Flag Person"] and "No check-in" not in table["Flag Person"]
-    assert "No check-in" in table["Quiet Person"]
+    page = page_html(client.get("/staff/"))
+    table = {row.select_one("td.name a").get_text(): text_of(row)
+             for row in page.select("tbody tr")}
+    # Day 3: day 2 has its check-in, day 1 none. Day 4: days 1 to 3 passed without one.
+    assert table["Flag Person"].startswith("Flag Person ☎ Call back")
+    assert table["Flag Person"].endswith("Waiting since Tue 24 Nov, 13:00 No check-in day 1")
+    assert "No check-in days 1, 2, 3" in table["Quiet Person"]
+    assert "Call back" not in table["Quiet Person"]
 
 
 def test_search_by_name(client, clinic):

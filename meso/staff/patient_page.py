@@ -76,7 +76,8 @@ def checkin_row(checkin: CheckIn, session_days: list[date], zone: ZoneInfo) -> C
 
 
 def follow_up(patient: Patient, rows: list[SessionRow], now: datetime, zone: ZoneInfo) -> dict:
-    """The clinic's follow-up: open alerts (oldest first), recent check-ins, missed days."""
+    """The clinic's follow-up: open alerts (oldest first), the other recent check-ins (newest
+    first), and the missed days with their local dates."""
     held = [row.at.date() for row in rows if row.state == "held"]
     alerts = attention.open_alerts(patient)
     recent = attention.recent_checkins(patient, RECENT_CHECKINS)
@@ -85,7 +86,8 @@ def follow_up(patient: Patient, rows: list[SessionRow], now: datetime, zone: Zon
         "alerts": [checkin_row(c, held, zone) for c in alerts],
         "level": "emergency" if any(c.advice == "emergency" for c in alerts) else "call_clinic",
         "seen_up_to": max((c.id for c in alerts), default=None),
-        "checkins": [checkin_row(c, held, zone) for c in recent],
+        # The history below them: the rest, newest first (an open one is read at the top).
+        "checkins": [checkin_row(c, held, zone) for c in recent if not c.needs_attention],
         "missed": missed,
     }
 
