@@ -12,6 +12,7 @@ from conftest import PASSWORD, PHONE, create_clinic, create_staff, enrol_patient
 from helpers import screenshot
 from playwright.sync_api import expect
 from staff_helpers import add_checkin
+from test_a11y import violations
 
 from meso import access
 from meso.extensions import db
@@ -62,6 +63,7 @@ def test_a_call_clinic_check_in_puts_the_patient_on_top_until_acknowledged(
     expect(top.locator(".badge.alert")).to_have_text(re.compile(r"Call back"))
     expect(rows.nth(1).locator("td.name a")).to_have_text("Anna Prima")
     screenshot(page, "attention-roster-desktop.png", full_page=True)
+    found = violations(page)
 
     top.locator("td.name a").click()
     card = page.locator("#attention")
@@ -71,9 +73,10 @@ def test_a_call_clinic_check_in_puts_the_patient_on_top_until_acknowledged(
     expect(card.locator("dl.answers")).to_contain_text("Fever")
     expect(page.locator("#planned-reminders ol.planned li").first).to_be_visible()
     screenshot(page, "attention-patient-desktop.png", full_page=True)
+    found += violations(page)
 
-    # The same at phone width, as a colleague on the move.
-    phone = browser.new_context(**PHONE)
+    # The same at phone width, as a colleague on the move (in dark mode).
+    phone = browser.new_context(**PHONE, color_scheme="dark")
     mobile = phone.new_page()
     phone_errors = watch_console(mobile)
     sign_in(mobile, live_server, "luca@clinic.example")
@@ -81,15 +84,18 @@ def test_a_call_clinic_check_in_puts_the_patient_on_top_until_acknowledged(
     expect(mobile_top).to_have_attribute("data-attention", "call_clinic")
     expect(mobile_top.locator(".badge.alert")).to_be_visible()
     screenshot(mobile, "attention-roster-phone.png", full_page=True)
+    found += violations(mobile)
     mobile_top.locator("td.name a").click()
     expect(mobile.locator("#attention")).to_be_visible()
     screenshot(mobile, "attention-patient-phone.png", full_page=True)
+    found += violations(mobile)
     phone.close()
 
     # An empty note is refused next to the field; a short note acknowledges.
     card.get_by_role("button", name="Acknowledge").click()
     expect(page.locator("#attention-note-error")).to_contain_text("Write a short note")
     screenshot(page, "attention-note-error-desktop.png")
+    found += violations(page)
     assert errors == ["Failed to load resource: the server responded with a status of 400 "
                       "(BAD REQUEST)"]  # that refusal, and nothing else
     errors.clear()
@@ -105,3 +111,4 @@ def test_a_call_clinic_check_in_puts_the_patient_on_top_until_acknowledged(
     expect(page.locator("[data-attention]")).to_have_count(0)
     desk.close()
     assert errors == [] and phone_errors == []
+    assert found == []

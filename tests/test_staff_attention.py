@@ -59,7 +59,8 @@ def names(page) -> list[str]:
 
 
 def row_of(page, name):
-    [row] = [tr for tr in page.select("tbody tr") if tr.select_one("td.name > a").get_text() == name]
+    [row] = [tr for tr in page.select("tbody tr")
+             if tr.select_one("td.name > a").get_text() == name]
     return row
 
 
@@ -411,3 +412,13 @@ def test_planned_reminders_say_when_reminders_are_off(client, clinic):
     section = page_html(client.get(f"/staff/patients/{patient.id}")).select_one(
         "#planned-reminders")
     assert "has not turned them on" in text_of(section.select_one(".reminders-state.off"))
+
+
+def test_an_archived_patient_receives_nothing(client, clinic):
+    patient = enrol(clinic, "Maria Rossi", 1)
+    access.add_device(patient, NOW)
+    db.session.commit()
+    assert post(client, f"/staff/patients/{patient.id}/archive").status_code == 303
+    section = page_html(client.get(f"/staff/patients/{patient.id}")).select_one(
+        "#planned-reminders")
+    assert "the patient is archived" in text_of(section.select_one(".reminders-state.off"))

@@ -3,7 +3,8 @@ admin check, page numbers, and the audit-log filters of its templates.
 
 Its routes live in one module per area (imported at the end, which registers them on ``bp``):
 auth (sign-in, set-password links), roster, patients (enrol, invite, archive), course_views
-(sessions, plan, windows) and admin (team, settings, audit log).
+(sessions, plan, windows), attention_views (acknowledging a patient's open alerts) and admin
+(team, settings, audit log).
 """
 
 from __future__ import annotations
