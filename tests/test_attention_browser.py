@@ -1,17 +1,27 @@
-"""The clinic follows up, in Chromium: a check-in that told the patient to call the clinic puts
-them at the top of the roster with an alert badge; the patient page shows the answers; a
-note acknowledges it and the patient leaves the top. Screenshots at phone and desktop widths."""
+"""The clinic follows up, in Chromium: a phone check-in on day 3 (swelling getting worse, a
+fever) tells the patient to call the clinic and puts them at the top of the staff roster with
+an alert badge; the patient page shows the answers; a note acknowledges it and the patient
+leaves the top. Screenshots at phone and desktop widths."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import PASSWORD, PHONE, create_clinic, create_staff, enrol_patient, watch_console
+from checkin_flow import send_checkin_in_browser
+from conftest import (
+    PASSWORD,
+    PHONE,
+    create_clinic,
+    create_staff,
+    enrol_patient,
+    open_invite_in_browser,
+    watch_console,
+)
 from helpers import screenshot
 from playwright.sync_api import expect
-from staff_helpers import add_checkin
 from test_a11y import violations
 
 from meso import access
@@ -37,12 +47,18 @@ def test_a_call_clinic_check_in_puts_the_patient_on_top_until_acknowledged(
     create_staff(clinic)
     create_staff(clinic, email="luca@clinic.example")
     now = datetime.now(UTC)
-    # By next session, the overdue patient comes first and Maria Rossi (day 3) after.
+    # By next session, the overdue patient comes first and Maria Rossi after. Maria's session
+    # was three local days ago at this wall-clock time: today is her day 3.
     early = enrol_patient(clinic, name="Anna Prima", first_session=now - timedelta(days=25))[0]
-    maria = enrol_patient(clinic, name="Maria Rossi", first_session=now - timedelta(days=3))[0]
-    for patient in (early, maria):
-        access.add_device(patient, now)
+    access.add_device(early, now)
     db.session.commit()
+    rome = ZoneInfo("Europe/Rome")
+    session = (datetime.now(rome) - timedelta(days=3)).astimezone(UTC)
+    _, token = enrol_patient(clinic, name="Maria Rossi", first_session=session)
+    patient_phone = browser.new_context(**PHONE)
+    maria = patient_phone.new_page()
+    patient_errors = watch_console(maria)
+    open_invite_in_browser(maria, live_server, token)
 
     desk = browser.new_context(**DESKTOP)
     page = desk.new_page()
@@ -53,9 +69,12 @@ def test_a_call_clinic_check_in_puts_the_patient_on_top_until_acknowledged(
     expect(page.locator("[data-attention]")).to_have_count(0)
 
     # Maria's phone sends a check-in: swelling getting worse, a fever: "call the clinic".
-    add_checkin(maria, datetime.now(UTC), "call_clinic", feeling=2, symptoms="fever",
-                signs={"redness": "moderate", "swelling": "strong", "tenderness": "moderate",
-                       "bumps": "none", "bruising": "none"}, trend="worse")
+    answer = send_checkin_in_browser(maria, live_server, feeling=2,
+                                     signs={"redness": "moderate", "swelling": "strong"},
+                                     trend="worse", symptoms=["fever"])
+    expect(answer).to_have_attribute("data-advice", "call_clinic")
+    expect(maria.locator("#call-clinic")).to_be_visible()
+    patient_phone.close()
     page.reload()
     top = rows.first
     expect(top.locator("td.name a")).to_have_text("Maria Rossi")
@@ -110,5 +129,5 @@ def test_a_call_clinic_check_in_puts_the_patient_on_top_until_acknowledged(
     expect(rows.first.locator("td.name a")).to_have_text("Anna Prima")
     expect(page.locator("[data-attention]")).to_have_count(0)
     desk.close()
-    assert errors == [] and phone_errors == []
+    assert errors == [] and phone_errors == [] and patient_errors == []
     assert found == []
