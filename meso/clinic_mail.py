@@ -43,7 +43,9 @@ def notify_admins(checkin: CheckIn, now: datetime) -> int:
     queued = set(db.session.scalars(
         sa.select(OutboundEmail.dedupe_key).where(OutboundEmail.dedupe_key.in_(list(admins)))))
     subject, body = texts(patient.clinic.name,
-                          links.external_url("staff.patient", patient_id=patient.id))
+                          # Straight to the open check-ins on the patient's page.
+                          links.external_url("staff.patient", patient_id=patient.id)
+                          + "#attention")
     added = 0
     for key, staff in admins.items():
         if key in queued:

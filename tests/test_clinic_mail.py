@@ -141,7 +141,7 @@ def test_an_alert_reaches_each_active_admin_within_a_minute_and_names_nobody(
 
     assert sorted(r.rcpt_tos[0] for r in received) == sorted(ADMINS)
     assert all(len(r.rcpt_tos) == 1 for r in received), "one e-mail each: no shared To list"
-    link = f"http://localhost/staff/patients/{patient.id}"
+    link = f"http://localhost/staff/patients/{patient.id}#attention"
     for mail in received:
         message = mail.message
         assert message["From"] == "Meso aftercare <no-reply@localhost>"
