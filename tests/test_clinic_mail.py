@@ -14,10 +14,18 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
-from conftest import create_clinic, create_staff, enrol_patient, listed_push_service
+from conftest import (
+    create_clinic,
+    create_staff,
+    enrol_patient,
+    listed_push_service,
+    open_invite,
+    sign_in,
+)
 from fakesmtp import LocalSmtp, TestCertificates, free_port
-from helpers import frozen
+from helpers import csrf_meta, frozen, page_html
 from logleaks import CHECK
+from staff_helpers import new_client
 
 from meso import (
     attention,
@@ -539,3 +547,38 @@ def test_the_email_says_only_that_a_patient_needs_attention(app):
     ]
     subject, _ = clinic_mail.texts("Clinica\r\nBcc: x", "https://aftercare.example/")
     assert subject == "A patient of Clinica Bcc: x needs attention", "one header line"
+
+
+def test_done_when_day_3_worse_swelling_and_fever_reach_the_roster_and_the_inbox(
+        app, clinic, runner):
+    """Issue 10's "done when", end to end: the phone's check-in is told to call the clinic
+    today; the roster shows the patient first; the admins' inbox has it at the next poll."""
+    first_session = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # Friday, Rome
+    for name, session in (("Anna Prima", first_session - timedelta(days=30)),
+                          ("Bruno Secondo", first_session + timedelta(days=1))):
+        enrol_patient(clinic, name=name, first_session=session)
+    patient, token = enrol_patient(clinic, name=PATIENT, first_session=first_session)
+    phone = app.test_client()
+    day_3 = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
+    with LocalSmtp() as server, frozen(day_3):
+        app.config["SMTP_URL"] = server.url()
+        assert open_invite(phone, token).status_code == 303
+        answer = phone.post("/checkins", headers={"X-CSRFToken": csrf_meta(phone.get("/today"))},
+                            json={"key": secrets.token_hex(16), "feeling": 2,
+                                  "signs": {"swelling": "moderate"}, "trend": "worse",
+                                  "symptoms": ["fever"]})
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+        assert answer.json["advice"] == "call_clinic"
+
+        staff = new_client(app)
+        assert sign_in(staff, email=ADMINS[0]).status_code == 303
+        first_row = page_html(staff.get("/staff/")).select_one("tbody tr")
+        assert first_row.select_one("td.name > a").get_text() == PATIENT
+        assert first_row["data-attention"] == "call_clinic"
+
+        run_worker(runner, day_3 + timedelta(seconds=15))  # the worker's next poll
+        received = server.received
+    assert sorted(r.rcpt_tos[0] for r in received) == sorted(ADMINS)
+    for mail in received:
+        assert f"/staff/patients/{patient.id}#attention" in mail.text
+        assert PATIENT not in mail.text and "fever" not in mail.text.lower()
