@@ -41,6 +41,11 @@ ACTIONS = {
     "patient.archived": _l("Archived the patient"),
     "patient.restored": _l("Restored the patient"),
     "checkin.acknowledged": _l("Acknowledged a check-in that needed attention"),
+    "patient.exported": _l("Downloaded the patient's data"),
+    # Recorded without a staff member: the patient asked, from their phone.
+    "erasure.requested": _l("The patient asked for their data to be erased"),
+    # Recorded without a patient id or detail: all that remains of an erased patient.
+    "patient.erased": _l("Erased a patient and everything stored about them"),
 }
 
 # A detail key that could carry a secret is a bug: refuse it loudly, in tests and in use.

@@ -51,9 +51,10 @@ def set_phone(actor: StaffUser, phone: str) -> None:
 
 
 def update_settings(actor: StaffUser, window_hours: dict[str, int], first_weeks_days: int,
-                    reminder_time: time, quiet_start: time, quiet_end: time) -> dict:
+                    reminder_time: time, quiet_start: time, quiet_end: time,
+                    photos_enabled: bool | None = None) -> dict:
     """Save the clinic's settings (windows equal to the default are not stored); return the
-    changes as {name: [old, new]}."""
+    changes as {name: [old, new]}. ``photos_enabled`` None leaves that setting as it is."""
     protocol.validate_overrides(window_hours)
     settings = ClinicSettings.of(actor.clinic_id)
     old = _settings_facts(settings)
@@ -64,6 +65,8 @@ def update_settings(actor: StaffUser, window_hours: dict[str, int], first_weeks_
     settings.first_weeks_days = first_weeks_days
     settings.reminder_time, settings.quiet_start, settings.quiet_end = (
         reminder_time, quiet_start, quiet_end)
+    if photos_enabled is not None:
+        settings.photos_enabled = photos_enabled
     new = _settings_facts(settings)
     changes = {k: [old[k], new[k]] for k in new if old[k] != new[k]}
     if not changes:
@@ -82,6 +85,7 @@ def _settings_facts(settings: ClinicSettings) -> dict:
     facts["first_weeks_days"] = settings.first_weeks_days
     for name in ("reminder_time", "quiet_start", "quiet_end"):
         facts[name] = getattr(settings, name).strftime("%H:%M")
+    facts["photos_enabled"] = settings.photos_enabled
     return facts
 
 

@@ -1,13 +1,48 @@
-"""Input every request must pass before any view reads it: bounded JSON, no NUL characters.
+"""Input every request must pass before any view reads it: a bounded body, bounded JSON, no NUL
+characters.
 
 The body's size is bounded by MAX_CONTENT_LENGTH (config.py; Werkzeug answers 413), so
-nothing large is parsed before anyone is signed in.
+nothing large is parsed before anyone is signed in. A view that takes more (a photo upload)
+says so with @body_limit; every other route keeps the small limit.
 """
 
 from __future__ import annotations
 
-from flask import Flask, abort, request
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Flask, Request, abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
+
+View = TypeVar("View", bound=Callable)
+
+
+def body_limit(max_bytes: int) -> Callable[[View], View]:
+    """Let one view's requests carry up to ``max_bytes`` instead of MAX_CONTENT_LENGTH.
+
+    Put it right under the route decorator. The limit is found from the URL's endpoint before
+    anything reads the body (the CSRF check reads the form first), so it holds from the start.
+    """
+
+    def mark(view: View) -> View:
+        view.body_limit = max_bytes  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+class GuardedRequest(Request):
+    """Flask's request, whose body limit is its view's own @body_limit, if it has one."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        view = current_app.view_functions.get(self.endpoint or "")
+        own = getattr(view, "body_limit", None)
+        return own if own is not None else super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
 
 # Our deepest JSON is a check-in's {"signs": {...}}; anything far deeper is an attack.
 MAX_JSON_DEPTH = 20
@@ -60,6 +95,7 @@ def has_nul(value) -> bool:
 
 
 def init_app(app: Flask) -> None:
+    app.request_class = GuardedRequest
     app.json_provider_class = BoundedJSONProvider
     app.json = BoundedJSONProvider(app)
 

@@ -8,6 +8,9 @@
  *   The last copies of Today and Timeline (and of /api/plan) are kept so that, offline, the
  *   patient still sees their plan, marked as a copy (the page then says "offline - updated at").
  * - Staff pages are never stored: offline, a staff page shows the offline page instead.
+ * - Photos and data exports are never touched at all (NEVER_TOUCHED): the worker does not
+ *   answer for them, so they go to the network as if there were no worker, and no copy of a
+ *   patient's photo or of their whole record ever sits in a cache on the phone.
  * - A new version takes over at once (skipWaiting + clients.claim); static/js/app.js reloads
  *   the page when that happens, so nobody stays on an old shell.
  */
@@ -29,6 +32,9 @@ const OFFLINE_URL = "/offline";
 // The only responses ever stored besides the shell, by path; "/" falls back to Today's copy.
 const KEPT = ["/today", "/timeline", "/api/plan"];
 const FALLBACK = { "/": "/today", "/today": "/today", "/timeline": "/timeline" };
+// Never answered by the worker, never stored: photos (the patient's and the staff page's
+// /photos/<id>, /photos/<id>/thumb) and the data export.
+const NEVER_TOUCHED = [/^\/photos(\/|$)/, /^\/me\/export$/, /^\/staff\/patients\/\d+\/export$/];
 // On a bad network (one bar of signal) wait this long before showing the copy instead.
 const NETWORK_TIMEOUT_MS = 6000;
 
@@ -79,6 +85,7 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (neverTouched(url.pathname)) return;
 
   if (request.mode === "navigate") {
     event.respondWith(navigate(event, url));
@@ -132,10 +139,14 @@ function withTimeout(network, canGiveUp) {
   });
 }
 
+function neverTouched(path) {
+  return NEVER_TOUCHED.some((pattern) => pattern.test(path));
+}
+
 // Store a good copy of a kept path. A patient who is signed out (their device link revoked)
 // loses every stored copy, so a revoked phone does not go on showing the plan.
 async function remember(path, response) {
-  if (!KEPT.includes(path)) return;
+  if (!KEPT.includes(path) || neverTouched(path)) return;
   const cache = await caches.open(PAGES_CACHE);
   if (response.status === 401 || response.status === 403) {
     await Promise.all(KEPT.map((key) => cache.delete(key)));

@@ -220,6 +220,7 @@ GOOD_SETTINGS = {
     "vitamin_a": "336", "acids_peels": "336", "tanning_beds": "168", "hair_wash": "24",
     "first_weeks_days": "21",
     "reminder_time": "08:30", "quiet_start": "22:00", "quiet_end": "07:30",
+    "photos_enabled": "y",  # the box comes ticked (photos are on by default)
 }
 
 
@@ -265,7 +266,8 @@ def test_the_clinic_sets_when_scalp_patients_may_wash_their_hair(app, admin, cli
 def test_a_new_clinic_phone_alone_is_saved_and_audited(admin, clinic):
     unchanged = {key: str(hours) for key, hours in policy.default_window_hours().items()}
     defaults = {**unchanged, "first_weeks_days": "28", "reminder_time": "09:00",
-                "quiet_start": "21:00", "quiet_end": "08:00", "phone": "+39 06 5555"}
+                "quiet_start": "21:00", "quiet_end": "08:00", "phone": "+39 06 5555",
+                "photos_enabled": "y"}
     assert post(admin, "/staff/settings", defaults).status_code == 303
     db.session.expire_all()
     assert clinic.phone == "+39 06 5555"

@@ -25,6 +25,7 @@ from meso.models.core import (
     new_token,
     utcnow,
 )
+from meso.models.photos import Photo
 from meso.models.push import OutboundEmail, PushSubscription, Reminder, ReminderSettings
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "OutboundEmail",
     "Patient",
     "PatientDevice",
+    "Photo",
     "PushSubscription",
     "RateLimit",
     "Reminder",

@@ -36,6 +36,9 @@ class ClinicSettings(Model):
     reminder_time: so.Mapped[time] = so.mapped_column(sa.Time, default=DEFAULT_REMINDER_TIME)
     quiet_start: so.Mapped[time] = so.mapped_column(sa.Time, default=DEFAULT_QUIET_START)
     quiet_end: so.Mapped[time] = so.mapped_column(sa.Time, default=DEFAULT_QUIET_END)
+    # Patients may add progress photos (on by default). Off: no new photos; those already
+    # taken stay the patient's, on their Timeline and in their export.
+    photos_enabled: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
@@ -55,6 +58,7 @@ class ClinicSettings(Model):
                 reminder_time=DEFAULT_REMINDER_TIME,
                 quiet_start=DEFAULT_QUIET_START,
                 quiet_end=DEFAULT_QUIET_END,
+                photos_enabled=True,
             )
         return row
 
@@ -151,8 +155,8 @@ class RateLimit(Model):
 class AuditEvent(Model):
     """Who did what, when (UTC). Never a token, a code or a password in ``detail``.
 
-    Erasing a patient keeps the trail of what staff did but cuts it from the person
-    (patient_id becomes NULL; details never hold names or health data).
+    Erasing a patient (meso/erasure.py) removes every event about them and records one
+    "patient.erased" event: by whom and when, with no patient_id and no detail.
     """
 
     __tablename__ = "audit_event"

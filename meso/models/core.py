@@ -94,6 +94,9 @@ class Patient(Model):
     invite_uses: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     archived_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # When the patient asked, from their phone, for everything to be erased; their clinic
+    # sees it on the patient's page, and an admin erases (meso/erasure.py).
+    erasure_requested_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     clinic: so.Mapped[Clinic] = so.relationship(back_populates="patients")
     course: so.Mapped[Course] = so.relationship(

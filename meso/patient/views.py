@@ -10,7 +10,7 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from meso import access, accesscode, policy
+from meso import access, accesscode, photo_store, policy
 from meso.extensions import csrf, db
 from meso.models import Patient, PatientDevice, utcnow
 from meso.patient import cards, pages, presenters
@@ -126,10 +126,18 @@ def today():
 @bp.get("/timeline")
 @patient_required
 def timeline():
-    patient = g.patient
+    return timeline_page(g.patient)
+
+
+def timeline_page(patient: Patient, photo_error: str | None = None) -> str:
+    """The Timeline: the course day by day, and the progress photos with their form (which
+    comes back here with ``photo_error`` next to the file field)."""
     plan = policy.plan_for(patient)
     blocks = presenters.timeline_blocks(policy.timeline_for(patient), plan.at.date())
-    return pages.render("patient/timeline.html", patient, plan=plan, blocks=blocks)
+    return pages.render("patient/timeline.html", patient, plan=plan, blocks=blocks,
+                        gallery=photo_store.gallery_of(patient),
+                        photos_on=photo_store.enabled(patient.clinic_id),
+                        photo_error=photo_error)
 
 
 @bp.get("/access-code")

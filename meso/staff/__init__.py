@@ -3,8 +3,8 @@ admin check, page numbers, and the audit-log filters of its templates.
 
 Its routes live in one module per area (imported at the end, which registers them on ``bp``):
 auth (sign-in, set-password links), roster, patients (enrol, invite, archive), course_views
-(sessions, plan, windows), attention_views (acknowledging a patient's open alerts) and admin
-(team, settings, audit log).
+(sessions, plan, windows), attention_views (acknowledging a patient's open alerts),
+data_views (a patient's export and erasure) and admin (team, settings, audit log).
 """
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ from meso.staff import (  # noqa: E402, F401
     attention_views,
     auth,
     course_views,
+    data_views,
     patients,
     roster,
 )

@@ -148,12 +148,13 @@ def settings():
     form = SettingsForm(
         phone=current_user.clinic.phone, first_weeks_days=current.first_weeks_days,
         reminder_time=current.reminder_time, quiet_start=current.quiet_start,
-        quiet_end=current.quiet_end, **policy.clinic_window_hours(current))
+        quiet_end=current.quiet_end, photos_enabled=current.photos_enabled,
+        **policy.clinic_window_hours(current))
     if form.validate_on_submit():
         clinics.set_phone(current_user, form.phone.data)
         clinics.update_settings(current_user, form.window_hours(), form.first_weeks_days.data,
                                 form.reminder_time.data, form.quiet_start.data,
-                                form.quiet_end.data)
+                                form.quiet_end.data, photos_enabled=form.photos_enabled.data)
         db.session.commit()
         flash(_("Settings saved. Every patient's plan uses them from now on."))
         return redirect(url_for("staff.settings"), code=303)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, TimeField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TimeField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange
 
@@ -52,6 +60,10 @@ class SettingsForm(FlaskForm):
                               validators=[InputRequired()])
     quiet_start = TimeField(_l("Quiet hours from"), validators=[InputRequired()])
     quiet_end = TimeField(_l("Quiet hours until"), validators=[InputRequired()])
+    photos_enabled = BooleanField(
+        _l("Patients can add progress photos"),
+        description=_l("On their Timeline. Turning this off keeps the photos already added."),
+    )
 
     def window_hours(self) -> dict[str, int]:
         return {key: self[key].data for key in protocol.RESTRICTIONS}
@@ -71,3 +83,10 @@ class SettingsForm(FlaskForm):
 
 for _key in protocol.RESTRICTIONS:
     setattr(SettingsForm, _key, window_field(_key, required=True))
+
+
+class EraseForm(FlaskForm):
+    """Erasing a patient: the admin types the patient's full name (checked in the view)."""
+
+    name = StringField(_l("Type the patient's full name to confirm"),
+                       validators=[DataRequired(), Length(max=200)], filters=[strip])

@@ -11,7 +11,16 @@ import sqlalchemy as sa
 from flask import render_template
 from flask_login import current_user
 
-from meso import accesscode, attention, formatting, policy, protocol, recovery, reminders
+from meso import (
+    accesscode,
+    attention,
+    formatting,
+    photo_store,
+    policy,
+    protocol,
+    recovery,
+    reminders,
+)
 from meso.extensions import db
 from meso.models import (
     AuditEvent,
@@ -159,6 +168,7 @@ def render(patient: Patient, status: int = 200, **forms):
         acknowledge=acknowledge, advice_labels=attention.ADVICE_LABELS,
         note_max=attention.NOTE_MAX,
         planned=planned_reminders(patient, now, device_rows),
+        gallery=photo_store.gallery_of(patient),
     ), status
 
 
