@@ -31,8 +31,9 @@ LEFT_OUT = {
     "patient_device": {"token_hash"},
     "access_code": {"locator", "salt"},  # together with SECRET_KEY they are the code
     "push_subscription": {"endpoint", "p256dh", "auth"},  # the browser's push credentials
-    "reminder": {"topic", "lease_until"},  # an opaque HMAC; a worker's lease
-    "outbound_email": {"to_address", "body", "dedupe_key", "lease_until"},  # staff's e-mail
+    # E-mails to staff about the patient: when and whether sent, not the colleague's address
+    # (nor the body and key, which name staff accounts).
+    "outbound_email": {"to_address", "body", "dedupe_key"},
     "check_in": {"acknowledged_by_id"},  # which staff account: a colleague's data
     "audit_event": {"staff_user_id"},
     "photo": {"data", "thumbnail"},  # in the ZIP as files instead

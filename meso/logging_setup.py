@@ -26,7 +26,9 @@ FORMATS = ("json", "text")
 FILTERED_LOGGERS = ("meso", "werkzeug", "gunicorn.access", "gunicorn.error")
 # Below WARNING these libraries log SQL parameter values (patient data) and the paths of push
 # endpoints (capabilities to reach a patient's phone): never, whatever the root level.
-QUIET_LOGGERS = {"sqlalchemy": logging.WARNING, "urllib3": logging.WARNING}
+QUIET_LOGGERS = {"sqlalchemy": logging.WARNING, "urllib3": logging.WARNING,
+                 # Pillow logs every EXIF tag it reads or writes: a photo's GPS position.
+                 "PIL": logging.WARNING}
 # An incoming X-Request-ID (from a proxy such as nginx's $request_id, or a UUID) is kept only
 # if it is this plain: no text a client could smuggle into a log line, no name.
 REQUEST_ID = re.compile(r"[0-9A-Fa-f-]{16,64}")

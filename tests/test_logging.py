@@ -123,6 +123,20 @@ def test_no_sql_value_is_logged_even_with_the_root_logger_at_debug(tmp_path, roo
     assert not [line for line in root_lines.lines if "Zelda" in line]
 
 
+def test_no_photo_metadata_is_logged_even_with_the_root_logger_at_debug(tmp_path, root_lines):
+    """Pillow logs each EXIF tag it reads at DEBUG: a photo's GPS position, its phone."""
+    from photo_helpers import jpeg
+
+    from meso import photos
+
+    logging.root.setLevel(logging.DEBUG)
+    logging.getLogger("PIL").setLevel(logging.NOTSET)
+    make_app(tmp_path)
+    photos.process(jpeg(gps=True))
+    assert logging.getLogger("PIL").level == logging.WARNING
+    assert not [line for line in root_lines.lines if "GPS" in line or "PhoneMaker" in line]
+
+
 # -- request ids ------------------------------------------------------------------------------
 
 def test_every_response_carries_its_own_request_id(client):

@@ -41,7 +41,7 @@ def red_is(image: Image.Image, where: str) -> bool:
     w, h = image.size
     point = {"left": (2, h // 2), "top": (w // 2, 2), "right": (w - 3, h // 2),
              "bottom": (w // 2, h - 3)}[where]
-    r, g, b = image.convert("RGB").getpixel(point)
+    r, _, b = image.convert("RGB").getpixel(point)
     return r > 200 and b < 60
 
 
