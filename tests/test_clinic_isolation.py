@@ -9,6 +9,7 @@ import json
 import pytest
 import sqlalchemy as sa
 from conftest import create_staff, csrf_token, enrol_patient
+from photo_helpers import jpeg
 from staff_helpers import (
     TOKEN_PAGE,
     add_checkin,
@@ -18,7 +19,7 @@ from staff_helpers import (
     two_clinics,
 )
 
-from meso import access, accesscode
+from meso import access, accesscode, photo_store
 from meso.extensions import db
 from meso.models import StaffInvite, StaffUser, utcnow
 
@@ -46,9 +47,10 @@ def other_clinic_ids(app):
                          token_hash="0" * 64, created_by_id=colleague.id, created_at=utcnow(),
                          expires_at=utcnow().replace(year=2100))
     db.session.add(invite)
+    photo = photo_store.add(patient, jpeg(), utcnow())
     db.session.commit()
     return {"patient_id": patient.id, "session_id": patient.course.sessions[0].id,
-            "staff_id": colleague.id, "invite_id": invite.id}
+            "staff_id": colleague.id, "invite_id": invite.id, "photo_id": photo.id}
 
 
 def id_rules(app):
@@ -99,7 +101,8 @@ def test_every_route_with_an_id_is_404_across_clinics(app, other_clinic_ids):
                      "staff.revoke_devices", "staff.archive", "staff.restore",
                      "staff.patient_audit", "staff.set_active", "staff.set_role",
                      "staff.reset_password", "staff.cancel_invite",
-                     "staff.acknowledge_attention"):
+                     "staff.acknowledge_attention", "staff.export_patient",
+                     "staff.erase_patient", "photos.show", "photos.thumb"):
         assert endpoint in endpoints, endpoint
 
 
