@@ -10,8 +10,11 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-# Keep the app's own loggers (and their token-redacting filters) alive.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Only when nobody configured logging yet: the app (logging_setup.py) and pytest have, and
+# alembic.ini would reset the root logger's level and handlers under them (request logs lost).
+# Keep the app's own loggers (and their token-redacting filters) alive either way.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
