@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from babel.dates import format_skeleton
+from babel.dates import format_interval, format_skeleton
 from flask_babel import get_locale, gettext
 
 from meso.reminder_texts import Wording
@@ -36,6 +36,22 @@ def when(instant: datetime) -> str:
 def day_month(instant: datetime | date) -> str:
     """'Thu 26 Nov'."""
     return _fmt(instant, "MMMEd")
+
+
+def day_short(instant: datetime | date) -> str:
+    """'19 Dec': a date weeks away, where a weekday would be one more thing to read."""
+    return _fmt(instant, "MMMd")
+
+
+def day_range(first: date, last: date, weekday: bool = True) -> str:
+    """'Mon 23 Nov – Thu 26 Nov', or '15–19 Nov' without the weekdays: the locale's way of
+    joining two days, naming a shared month or year once where it does."""
+    return format_interval(first, last, "MMMEd" if weekday else "MMMd", locale=get_locale())
+
+
+def week_of(instant: datetime | date) -> str:
+    """'week of 20 Dec': a session the clinic has not booked yet, so no day is promised."""
+    return gettext("week of %(date)s", date=day_short(instant))
 
 
 def clock(instant: datetime) -> str:

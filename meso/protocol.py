@@ -107,6 +107,17 @@ PHASE_SUMMARIES = MappingProxyType(
     }
 )
 
+# The phases as the patient's pages name them (the phase strip on Today, the Timeline's days):
+# what one session's aftercare feels like, in a word. Staff pages keep PHASE_NAMES.
+PHASE_STEP_NAMES = MappingProxyType(
+    {
+        "preparation": N_("Getting ready"),
+        "immediate": N_("Settling"),
+        "first_weeks": N_("Recovering"),
+        "cumulative": N_("Over your course"),
+    }
+)
+
 
 @dataclass(frozen=True)
 class Restriction:

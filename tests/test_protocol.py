@@ -85,6 +85,7 @@ def test_phase_durations():
 def test_cumulative_is_shown_as_over_your_course():
     """The key stays "cumulative"; patients read "Over your course"."""
     assert protocol.PHASE_NAMES["cumulative"] == "Over your course"
+    assert protocol.PHASE_STEP_NAMES["cumulative"] == "Over your course"
     assert "build" in protocol.PHASE_SUMMARIES["cumulative"]
 
 
@@ -103,7 +104,7 @@ def test_cumulative_results_differ_by_area():
     assert "month" in protocol.CUMULATIVE_RESULTS["scalp"]
 
 
-@pytest.mark.parametrize("table", ["PHASE_NAMES", "PHASE_SUMMARIES"])
+@pytest.mark.parametrize("table", ["PHASE_NAMES", "PHASE_SUMMARIES", "PHASE_STEP_NAMES"])
 def test_every_phase_has_its_texts(table):
     """Every phase has its name and summary."""
     texts = getattr(protocol, table)

@@ -74,12 +74,17 @@ def day_line(html: str) -> str:
 
 
 def phases(html: str) -> list[tuple[str, bool, bool]]:
-    """Return (key, has class current, has aria-current=step) for each phase of the strip."""
+    """Return (key, has class current, has aria-current=step) for each step of the strip."""
     found = []
     for phase in page_html(html).select("li.phase"):
         [key] = [c.removeprefix("phase-") for c in phase["class"] if c.startswith("phase-")]
         found.append((key, "current" in phase["class"], phase.get("aria-current") == "step"))
     return found
+
+
+def strip(html: str) -> list[str]:
+    """The phase strip's steps as they read: "Settling · to Sun 22 Nov"."""
+    return [text_of(step) for step in page_html(html).select("ol.phases > li.phase")]
 
 
 def assert_invalid_link_page(response) -> None:
@@ -334,10 +339,11 @@ def test_today_the_morning_after_the_first_session(app, clinic):
     assert day_line(html) == "Day 1 · Session 1 of 4 · Face"
     assert "Hello Maria" in html
     assert phases(html) == [("immediate", True, True), ("first_weeks", False, False),
-                            ("cumulative", False, False)]
+                            ("session", False, False)]
+    assert strip(html) == ["Settling · to Sun 22 Nov", "Recovering · to 10 Dec",
+                           "Session 2 · week of 11 Dec"]
     page = page_html(html)
     assert len(page.select('[aria-current="step"]')) == 1
-    assert text_of(page.select_one("li.phase.phase-immediate")) == "Immediate You are here"
     assert page.select_one("p.phase-summary")["data-phase"] == "immediate"
 
     avoid = section(html, "avoid")
@@ -396,8 +402,9 @@ def test_today_before_the_first_session(app, clinic):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert day_line(html) == "Day -2 · Before your first session · Face"
-    assert 'aria-current="step"' not in html
-    assert [k for k, _, _ in phases(html)] == ["immediate", "first_weeks", "cumulative"]
+    assert phases(html) == [("preparation", True, True), ("session", False, False),
+                            ("immediate", False, False)]
+    assert strip(html) == ["Getting ready", "Session 1 · Fri 20 Nov", "Settling · to Sun 22 Nov"]
     assert page_html(html).select_one("p.phase-summary")["data-phase"] == "preparation"
     assert text_of(section(html, "session-soon")) == "Your first session Fri 20 Nov, 10:00"
     avoided = items(section(html, "avoid"))
@@ -594,6 +601,12 @@ def test_patients_of_one_clinic_are_apart(app, clinic):
 # -- Timeline --------------------------------------------------------------------------------
 
 
+def cycle_lines(html: str) -> list[tuple[str, str, str]]:
+    """Return (data-session, state, heading) of each cycle of the Timeline."""
+    return [(cycle["data-session"], cycle["class"][-1], text_of(cycle.select_one("h2")))
+            for cycle in page_html(html).select("section.cycle")]
+
+
 def timeline_rows(html: str) -> list[tuple[str, bool, str]]:
     """Return (classes, aria-current=date, text) of each day row."""
     return [(" ".join(row["class"]), row.get("aria-current") == "date", text_of(row))
@@ -614,7 +627,7 @@ def test_timeline(app, clinic, area):
     assert len(current) == 1
     classes, _, text = current[0]
     assert classes == "day today phase-immediate"
-    assert text.startswith("Sat 21 Nov Day 1 · Immediate Today")
+    assert text.startswith("Sat 21 Nov Day 1 · Settling Today")
     page = page_html(html)
     assert len(page.select('[aria-current="date"]')) == 1
     assert [text_of(b) for b in page.select("strong.today-badge")] == ["Today"]
@@ -630,14 +643,19 @@ def test_timeline(app, clinic, area):
     session_day = next(r for r in past if r[2].startswith("Fri 20 Nov"))
     assert "Session 1 at 10:00" in session_day[2]
     assert "(past)" not in "".join(r[2] for r in future)
-    assert "Sauna, hot baths and workouts OK again from 10:00" in next(
+    assert "OK again from 10:00: Sauna, hot baths and workouts · " in next(
         r for r in future if r[2].startswith("Sun 22 Nov"))[2]
     assert future[-1][2].startswith("Fri 19 Feb Day 28")  # 28 days after the 4th (22 Jan)
 
+    # The cycle of today open, every other one a line that opens to its days.
+    assert cycle_lines(html) == [
+        ("0", "past", "Before your first session · 15–19 Nov"),
+        ("1", "current", "After session 1 · Fri 20 Nov"),
+        ("2", "future", "Session 2 · week of 11 Dec · same aftercare"),
+        ("3", "future", "Session 3 · week of 1 Jan · same aftercare"),
+        ("4", "future", "Session 4 · week of 22 Jan · same aftercare"),
+    ]
     page = text_of(html)
-    assert "Before your first session" in page
-    for n in range(1, 5):
-        assert f"After session {n}" in page
     assert "4 sessions, about every 3 weeks." in page
     assert "Session 1 of 4 done." in page
     assert protocol.CUMULATIVE_RESULTS[area] in page
@@ -652,7 +670,7 @@ def test_timeline_before_the_first_session(app, clinic):
     rows = timeline_rows(html)
     [current] = [r for r in rows if r[1]]
     assert current[0] == "day today phase-preparation"
-    assert current[2].startswith("Wed 18 Nov Day -2 · Preparation Today")
+    assert current[2].startswith("Wed 18 Nov Day -2 · Getting ready Today")
     assert not [r for r in rows if " past " in f" {r[0]} "]
     assert "Session 0 of 4 done." in text_of(html)
 

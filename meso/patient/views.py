@@ -13,7 +13,7 @@ from wtforms import HiddenField
 from meso import access, accesscode, photo_store, policy
 from meso.extensions import csrf, db
 from meso.models import Patient, PatientDevice, utcnow
-from meso.patient import cards, pages, presenters
+from meso.patient import cards, course_timeline, pages, phase_strip, presenters
 
 bp = Blueprint("patient", __name__)
 
@@ -119,6 +119,7 @@ def today():
     plan = policy.plan_for(patient)
     return pages.render(
         "patient/today.html", patient, plan=plan, red_flags_first=presenters.red_flags_first(plan),
+        phase_steps=phase_strip.steps(plan, policy.protocol_for(patient)),
         checkin_today=cards.checkin_today(patient), reminders_card=cards.reminders_card(patient),
     )
 
@@ -133,8 +134,8 @@ def timeline_page(patient: Patient, photo_error: str | None = None) -> str:
     """The Timeline: the course day by day, and the progress photos with their form (which
     comes back here with ``photo_error`` next to the file field)."""
     plan = policy.plan_for(patient)
-    blocks = presenters.timeline_blocks(policy.timeline_for(patient), plan.at.date())
-    return pages.render("patient/timeline.html", patient, plan=plan, blocks=blocks,
+    cycles = course_timeline.cycles(policy.timeline_for(patient), plan.at.date())
+    return pages.render("patient/timeline.html", patient, plan=plan, cycles=cycles,
                         gallery=photo_store.gallery_of(patient),
                         photos_on=photo_store.enabled(patient.clinic_id),
                         photo_error=photo_error)
