@@ -45,7 +45,7 @@ def test_enrol_then_patient_reads_today_on_a_phone(app, live_server, browser):
     day = (datetime.now(rome).date() - session_local.date()).days
     expect(page.locator("h1")).to_have_text(f"Day {day} · Session 1 of 4 · Face")
     current = page.locator('.phases [aria-current="step"]')
-    expect(current.locator(".phase-name")).to_have_text("Immediate")
+    expect(current.locator(".phase-name")).to_have_text("Settling")
 
     heat = page.locator('.avoid .item[data-key="heat"]')
     ok_from = heat_ends.astimezone(rome).strftime("%a %H:%M")
