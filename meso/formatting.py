@@ -44,8 +44,8 @@ def day_short(instant: datetime | date) -> str:
 
 
 def day_range(first: date, last: date, weekday: bool = True) -> str:
-    """'Mon 23 Nov – Thu 26 Nov', or '15–19 Nov' without the weekdays: the locale's way of
-    joining two days, naming a shared month or year once where it does."""
+    """'Mon 23 Nov - Thu 26 Nov', or '15-19 Nov' without the weekdays (with an en dash): the
+    locale's way of joining two days, naming a shared month or year once where it does."""
     return format_interval(first, last, "MMMEd" if weekday else "MMMd", locale=get_locale())
 
 

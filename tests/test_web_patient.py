@@ -649,7 +649,7 @@ def test_timeline(app, clinic, area):
 
     # The cycle of today open, every other one a line that opens to its days.
     assert cycle_lines(html) == [
-        ("0", "past", "Before your first session · 15–19 Nov"),
+        ("0", "past", "Before your first session · 15\u201319 Nov"),
         ("1", "current", "After session 1 · Fri 20 Nov"),
         ("2", "future", "Session 2 · week of 11 Dec · same aftercare"),
         ("3", "future", "Session 3 · week of 1 Jan · same aftercare"),

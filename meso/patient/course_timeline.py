@@ -2,7 +2,7 @@
 
 The cycle the patient is in is shown day by day; every other one is one line ("Session 2 ·
 week of 20 Dec · same aftercare") that opens to its days. Inside a cycle, days with nothing
-to say fold into one row ("Mon 23 – Thu 26 Nov"), and what happens at one instant is said
+to say fold into one row ("Mon 23 Nov - Thu 26 Nov"), and what happens at one instant is said
 once ("OK again from 10:00: sauna…, time outdoors…, your usual makeup"). No rules here: the
 days and their events come from recovery.timeline().
 """
