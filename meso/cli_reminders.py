@@ -18,7 +18,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
-from meso import formatting, mailer, push, recovery, reminders, timeutil, worker
+from meso import formatting, links, mailer, push, recovery, reminders, timeutil, worker
 from meso.cli_input import (
     course_options,
     parse_course,
@@ -26,6 +26,7 @@ from meso.cli_input import (
     parse_time,
     parse_windows,
 )
+from meso.config import ConfigError
 from meso.extensions import db
 from meso.models import utcnow
 
@@ -52,6 +53,11 @@ def run_command(once: bool, batch: int, concurrency: int, lease: int, poll: floa
     try:
         pusher = push.pusher_for(current_app)
     except push.PushConfigError as exc:
+        raise click.ClickException(f"cannot send reminders: {exc}") from None
+    try:
+        # Every push names the page a tap opens as an absolute address (Declarative Web Push).
+        links.public_base_url()
+    except ConfigError as exc:
         raise click.ClickException(f"cannot send reminders: {exc}") from None
     try:
         emails = mailer.mailer_for(current_app.config) is not None

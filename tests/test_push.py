@@ -512,7 +512,7 @@ def run_worker():
 
 
 def trials(service, name=None):
-    return [m for m in service.messages(name) if m.payload.get("tag") == "test"]
+    return [m for m in service.messages(name) if m.payload["notification"]["tag"] == "test"]
 
 
 @pytest.fixture
@@ -537,7 +537,9 @@ def test_a_test_notification_is_queued_and_the_worker_sends_it(nothing_else_due,
     stats = run_worker()
     assert (stats.sent, stats.pruned) == (1, 1)
     [got] = trials(fake_push, alive.name)
-    assert got.payload["title"] == "Reminders work" and got.payload["url"] == "/reminders"
+    shown = got.payload["notification"]
+    assert shown["title"] == "Reminders work"
+    assert shown["navigate"] == "http://localhost/reminders"
     assert len(got.topic) == 32 and "trial" not in got.topic and "test" not in got.topic
     assert [row.endpoint for row in stored()] == [alive.endpoint]
     assert stored()[0].last_success_at is not None

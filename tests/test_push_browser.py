@@ -57,7 +57,8 @@ STUB = """
 
 NOTIFICATIONS = """() => navigator.serviceWorker.ready
   .then((r) => r.getNotifications())
-  .then((list) => list.map((n) => ({title: n.title, body: n.body, tag: n.tag, data: n.data})))"""
+  .then((list) => list.map((n) => ({title: n.title, body: n.body, tag: n.tag, lang: n.lang,
+                                    dir: n.dir, icon: n.icon, data: n.data})))"""
 
 
 def registration_id(context, page, base: str) -> str:
@@ -114,21 +115,37 @@ def test_turn_on_reminders_receive_one_and_open_it(app, live_server, browser, fa
         worker.run(once=True, batch=50, concurrency=2, lease=timedelta(seconds=60), poll=0,
                    should_stop=lambda: False, now=utcnow)
     [message] = fake_push.messages()
-    assert message.payload["title"] == "No sauna or hot bath tonight"
-    assert "they are OK again from" in message.payload["body"]
+    declared = message.payload["notification"]  # Declarative Web Push: Safari shows it alone
+    assert declared["title"] == "No sauna or hot bath tonight"
+    assert "they are OK again from" in declared["body"]
+    assert declared["navigate"] == f"{live_server}/today"
     # The kind of reminder travels encrypted (the tag); the push service sees an opaque Topic.
-    assert message.payload["tag"] == "heat_day1"
+    assert declared["tag"] == "heat_day1"
     assert len(message.topic) == 32 and "heat" not in message.topic
 
-    # That payload, delivered to the real service worker, becomes a notification.
+    # That payload, delivered to the real service worker, becomes the same notification.
     page.goto(f"{live_server}/reminders")
     cdp, rid = registration_id(context, page, live_server)
-    cdp.send("ServiceWorker.deliverPushMessage", {
-        "origin": live_server, "registrationId": rid, "data": json.dumps(message.payload)})
+    expected = {"title": declared["title"], "body": declared["body"], "tag": "heat_day1",
+                "lang": "en-GB", "dir": "ltr", "icon": f"{live_server}/static/icons/icon-192.png",
+                "data": {"url": f"{live_server}/today"}}
+
+    def deliver(payload: dict) -> None:
+        cdp.send("ServiceWorker.deliverPushMessage", {
+            "origin": live_server, "registrationId": rid, "data": json.dumps(payload)})
+
+    # The worker reads the declarative fields, not the flat ones kept for older workers: with
+    # those gone it shows the same notification, which replaces the first one (same tag).
+    deliver({**message.payload, "title": "old shape", "body": "old shape", "url": "/elsewhere"})
     [shown] = wait_until(lambda: page.evaluate(NOTIFICATIONS), message="the notification",
                          page=page)
-    assert shown == {"title": message.payload["title"], "body": message.payload["body"],
-                     "tag": "heat_day1", "data": {"url": f"{live_server}/today"}}
+    assert shown == expected
+    deliver({"web_push": 8030, "notification": declared})
+    wait_until(lambda: page.evaluate(NOTIFICATIONS) == [{**expected, "icon": ""}],
+               message="the same notification, from the declarative fields alone", page=page)
+    deliver(message.payload)
+    wait_until(lambda: page.evaluate(NOTIFICATIONS) == [expected],
+               message="the notification with its icon again", page=page)
 
     # Click-through: the open app window shows /today, and the notification is gone.
     sw = wait_until(lambda: context.service_workers, message="the service worker", page=page)[0]
@@ -180,8 +197,8 @@ def test_turning_reminders_off_unsubscribes(app, live_server, browser, fake_push
     assert fake_push.messages() == []
     worker.run(once=True, batch=50, concurrency=2, lease=timedelta(seconds=60), poll=0,
                should_stop=lambda: False, now=utcnow)
-    assert [m.payload["title"] for m in fake_push.messages()
-            if m.payload["tag"] == "test"] == ["Reminders work"]
+    assert [m.payload["notification"]["title"] for m in fake_push.messages()
+            if m.payload["notification"]["tag"] == "test"] == ["Reminders work"]
     # A few tests in a row are fine; then the page says to wait.
     for _ in range(trial_push.LIMIT[0] - 1):
         ratelimit.count_failure(trial_push.limit_key(patient.id), trial_push.LIMIT,

@@ -74,11 +74,11 @@ def rows() -> dict[str, Reminder]:
 
 def tags(service) -> list[str]:
     """What each message was about: its notification tag (the Topic header is opaque)."""
-    return [m.payload["tag"] for m in service.messages()]
+    return [m.payload["notification"]["tag"] for m in service.messages()]
 
 
 def bodies(service) -> list[str]:
-    return [m.payload["body"] for m in service.messages()]
+    return [m.payload["notification"]["body"] for m in service.messages()]
 
 
 # -- the story -------------------------------------------------------------------------------
@@ -90,9 +90,9 @@ def test_the_evening_heat_reminder_arrives_at_the_right_local_time(patient, fake
     # 13:00: the session-day reminder (due at 12:00, useful until midnight) goes out at once.
     run(runner, ENROLLED)
     [first] = fake_push.messages()
-    assert first.payload["tag"] == "session_day" and first.payload["title"] == (
-        "Tonight: no heat, no direct sun")
-    assert "until Sun 10:00" in first.payload["body"]
+    shown = first.payload["notification"]
+    assert shown["tag"] == "session_day" and shown["title"] == "Tonight: no heat, no direct sun"
+    assert "until Sun 10:00" in shown["body"]
     assert first.ttl == 11 * 3600  # until midnight, when "tonight" is over
     # Saturday 09:00 the sun, then nothing until 18:00 local time.
     run(runner, rome("2026-11-21T09:00"))
@@ -102,11 +102,17 @@ def test_the_evening_heat_reminder_arrives_at_the_right_local_time(patient, fake
     run(runner, rome("2026-11-21T18:00"))
     heat = fake_push.messages()[-1]
     assert (heat.name, heat.urgency) == (phone.name, "normal")
+    title = "No sauna or hot bath tonight"
+    body = ("Heat can still irritate your treated skin. Skip hot baths, the sauna, the steam "
+            "room and hard workouts: they are OK again from Sun 10:00.")
     assert heat.payload == {
-        "title": "No sauna or hot bath tonight",
-        "body": "Heat can still irritate your treated skin. Skip hot baths, the sauna, the "
-                "steam room and hard workouts: they are OK again from Sun 10:00.",
-        "url": "/today", "tag": "heat_day1", "id": rows()["heat_day1"].id,
+        # Declarative Web Push: what Safari shows by itself, and the service worker reads.
+        "web_push": 8030,
+        "notification": {"title": title, "body": body, "navigate": "http://localhost/today",
+                         "lang": "en-GB", "dir": "ltr", "tag": "heat_day1"},
+        # What service workers installed before that format read.
+        "title": title, "body": body, "url": "/today", "tag": "heat_day1",
+        "id": rows()["heat_day1"].id,
         "icon": "/static/icons/icon-192.png", "badge": "/static/icons/icon-192.png",
     }
     assert heat.ttl == 3 * 3600  # pointless after 21:00
@@ -138,9 +144,10 @@ def test_discreet_mode_keeps_treatment_words_off_the_lock_screen(patient, fake_p
                                     quiet_start=clock(21), quiet_end=clock(8)))
     db.session.commit()
     run(runner, rome("2026-11-21T18:00"))
-    heat = fake_push.messages()[-1].payload
-    assert heat["title"] == "Reminder"
-    assert heat["body"].startswith("Skip hot baths") and "skin" not in heat["body"]
+    sent = fake_push.messages()[-1].payload
+    for heat in (sent["notification"], sent):  # the declarative fields, and the flat ones
+        assert heat["title"] == "Reminder"
+        assert heat["body"].startswith("Skip hot baths") and "skin" not in heat["body"]
 
 
 # -- outcomes --------------------------------------------------------------------------------
@@ -170,7 +177,8 @@ def test_429_honours_retry_after_then_sends_with_the_same_topic(patient, fake_pu
     assert fake_push.messages() == []
     run(runner, ENROLLED + timedelta(seconds=600))
     [sent] = fake_push.messages()
-    assert sent.payload["tag"] == "session_day" and rows()["session_day"].status == "sent"
+    assert sent.payload["notification"]["tag"] == "session_day"
+    assert rows()["session_day"].status == "sent"
     [refused] = fake_push.messages(status=429)
     assert refused.topic == sent.topic, "a re-send keeps its Topic"
 
@@ -271,7 +279,8 @@ def test_the_topic_is_opaque_and_differs_between_courses(patient, fake_push, run
     subscribe(other, fake_push)
     run(runner, ENROLLED)
     first, second = fake_push.messages()
-    assert first.payload["tag"] == second.payload["tag"] == "session_day"  # encrypted
+    assert first.payload["notification"]["tag"] == second.payload["notification"]["tag"] == (
+        "session_day")  # encrypted
     assert first.topic != second.topic
     for topic in (first.topic, second.topic):
         assert len(topic) == 32 and "session" not in topic.lower()
@@ -394,6 +403,15 @@ def test_the_worker_refuses_to_start_without_a_vapid_subject(app, patient, runne
     assert "VAPID_SUBJECT is not set" in result.output and "mailto:" in result.output
 
 
+def test_the_worker_refuses_to_start_without_the_public_address(app, patient, runner):
+    """Every push names the page a tap opens as an absolute address on MESO_BASE_URL."""
+    app.config.update(MESO_BASE_URL="", TESTING=False)  # tests otherwise get a local default
+    result = runner.invoke(args=["reminders", "run", "--once"])
+    assert result.exit_code == 1
+    assert "cannot send reminders: MESO_BASE_URL is not set" in result.output
+    assert rows()["session_day"].status == "pending"
+
+
 def test_the_worker_refuses_a_public_key_that_is_not_the_pair(app, patient, runner):
     app.config["VAPID_PUBLIC_KEY"] = "B" + "A" * 86
     result = runner.invoke(args=["reminders", "run", "--once"])
@@ -459,6 +477,7 @@ def worker_process(app, *options: str) -> subprocess.Popen:
            "SECRET_KEY": "test-secret-key",
            "VAPID_PRIVATE_KEY": app.config["VAPID_PRIVATE_KEY"],
            "VAPID_SUBJECT": app.config["VAPID_SUBJECT"],
+           "MESO_BASE_URL": app.config["MESO_BASE_URL"],
            "MESO_PUSH_SERVICES": app.config["MESO_PUSH_SERVICES"]}
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app", "reminders", "run", *options],

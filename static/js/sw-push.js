@@ -1,10 +1,15 @@
 /*
  * Push reminders, inside the service worker: static/sw.js pulls this file in with importScripts.
  *
- * - push: the server sends {title, body, url, tag, icon, badge}; the tag
- *   names the reminder's kind (inside the encrypted payload: the push service sees only an
- *   opaque Topic), so a newer reminder of the same kind replaces the older one on the lock
- *   screen instead of stacking (renotify still makes it heard).
+ * - push: the server sends Declarative Web Push, {web_push: 8030, notification: {title, body,
+ *   navigate, lang, dir, tag}} (meso/notifications.py), which Safari shows by itself without
+ *   this worker. Where the worker gets the message, it shows the same notification: the same
+ *   texts, the same tag, a tap opening the same `navigate` address. The icons come from the
+ *   flat fields beside it ({title, body, url, tag, icon, badge}: what workers installed before
+ *   read; a message with only those is still shown). The tag names the reminder's kind (inside
+ *   the encrypted payload: the push service sees only an opaque Topic), so a newer reminder of
+ *   the same kind replaces the older one on the lock screen instead of stacking (renotify
+ *   still makes it heard).
  * - notificationclick: focus a window of the app that is already open and show the reminder's
  *   page there, or open a new one.
  * - pushsubscriptionchange: the browser replaced the subscription; subscribe again and tell the
@@ -43,13 +48,28 @@
     }
   }
 
+  // The message as {title, body, url, tag, lang, dir, icon, badge}, whichever shape it came in.
   function readPayload(event) {
     if (!event.data) return {};
+    let data;
     try {
-      return event.data.json();
+      data = event.data.json();
     } catch (error) {
       return { body: event.data.text() };
     }
+    if (!data || typeof data !== "object") return {};
+    const declared = data.web_push === 8030 ? data.notification : null;
+    if (!declared || typeof declared !== "object") return data;
+    return {
+      title: declared.title,
+      body: declared.body,
+      url: declared.navigate,
+      tag: declared.tag,
+      lang: declared.lang,
+      dir: declared.dir,
+      icon: data.icon,
+      badge: data.badge,
+    };
   }
 
   function showReminder(data) {
@@ -59,6 +79,8 @@
       badge: data.badge,
       data: { url: sameOriginUrl(data.url) },
     };
+    if (data.lang) options.lang = data.lang;
+    if (data.dir) options.dir = data.dir;
     if (data.tag) {
       options.tag = data.tag;
       options.renotify = true;
