@@ -88,7 +88,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from meso import pwa
-    from meso.patient import checkin_views, data_views, photo_views, push_views
+    from meso.patient import calendar_views, checkin_views, data_views, photo_views, push_views
     from meso.patient.open_views import bp as open_bp
     from meso.patient.views import bp as patient_bp
     from meso.staff import bp as staff_bp
@@ -101,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(push_views.bp)
     app.register_blueprint(photo_views.bp)
     app.register_blueprint(data_views.bp)
+    app.register_blueprint(calendar_views.bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -13,7 +13,7 @@ from typing import cast
 import sqlalchemy as sa
 from flask import current_app, request
 
-from meso import accesscode
+from meso import accesscode, calendar_feeds
 from meso.extensions import db
 from meso.links import external_url
 from meso.models import Patient, PatientDevice, PushSubscription, hash_token, new_token
@@ -143,10 +143,12 @@ def drop_device(device: PatientDevice, now: datetime) -> None:
 
 
 def sign_out_everywhere(patient: Patient, now: datetime) -> int:
-    """A lost phone: end every device, the invite link and the access code (a new code is made:
-    a new salt, so the old code never matches again). Return how many devices were live."""
+    """A lost phone: end every device, the invite link, the calendar link and the access code
+    (a new code is made: a new salt, so the old code never matches again). Return how many
+    devices were live."""
     count = revoke_devices(patient, now)
     patient.invite_hash, patient.invite_expires_at = None, None
+    calendar_feeds.stop(patient)  # the phone's calendar app holds that link too
     accesscode.issue(patient)
     return count
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from meso import access, accesscode, audit, outbox, policy, protocol
+from meso import access, accesscode, audit, calendar_feeds, outbox, policy, protocol
 from meso.extensions import db
 from meso.formatting import when
 from meso.models import (
@@ -71,9 +71,10 @@ def after_course_change(patient: Patient) -> None:
 
     Called in the same transaction by every change (enrolment, session recorded, moved or
     cancelled, plan or settings changed, archived or restored); the reminder outbox is
-    re-planned here.
+    re-planned here, and the calendar feed takes a new revision (its events' SEQUENCE).
     """
     outbox.replan(patient)
+    calendar_feeds.after_course_change(patient)
 
 
 # -- Session and plan changes (staff) ---------------------------------------------------------

@@ -3,6 +3,7 @@
 Import models from here (``from meso.models import Patient``): the modules are an internal split.
 """
 
+from meso.models.calendar_feed import CalendarFeed
 from meso.models.checkins import ALERT_LEVELS, CheckIn
 from meso.models.clinic import (
     AccessCode,
@@ -32,6 +33,7 @@ __all__ = [
     "ALERT_LEVELS",
     "AccessCode",
     "AuditEvent",
+    "CalendarFeed",
     "CheckIn",
     "Clinic",
     "ClinicSettings",
