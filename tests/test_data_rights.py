@@ -15,7 +15,7 @@ from helpers import field_error, frozen, page_html, text_of
 from photo_helpers import jpeg, opened, patient_client
 from staff_helpers import actions, new_client, post, signed_in_client
 
-from meso import access, accesscode, audit, erasure, export, photo_store, protocol
+from meso import access, accesscode, audit, calendar_feeds, erasure, export, photo_store, protocol
 from meso.extensions import db
 from meso.models import (
     AuditEvent,
@@ -109,11 +109,14 @@ def fill(patient: Patient, staff_id: int, tag: str) -> dict[str, str]:
                  patient_id=patient.id, page="detail")
     photo_store.add(patient, jpeg(gps=True), DAY_0, check_in=checkin)
     photo_store.add(patient, jpeg(size=(60, 90)), DAY_0)
+    calendar_token = calendar_feeds.issue(patient, DAY_0)
     db.session.commit()  # enrolment planned the reminders (meso/outbox.py)
     return {"device token hash": device.token_hash, "device token": device_token,
             "invite hash": patient.invite_hash or "", "access code": code,
             "access code salt": patient_code_salt(patient), "endpoint": subscription.endpoint,
             "p256dh": subscription.p256dh, "auth": subscription.auth,
+            "calendar token": calendar_token,
+            "calendar token hash": calendar_feeds.live(patient).token_hash,
             "staff e-mail": STAFF_EMAIL}
 
 
