@@ -40,8 +40,13 @@ def issue(patient: Patient, now: datetime) -> str:
     """Make the patient's calendar link (the old one, if any, stops) and return its token."""
     feed = db.session.get(CalendarFeed, patient.id)
     if feed is None:
-        feed = CalendarFeed(patient_id=patient.id, revision=0, changed_at=now)
-        db.session.add(feed)
+        try:
+            with db.session.begin_nested():  # a second tap may make the row at the same moment
+                feed = CalendarFeed(patient_id=patient.id, revision=0, changed_at=now)
+                db.session.add(feed)
+        except sa.exc.IntegrityError:
+            feed = db.session.get(CalendarFeed, patient.id, populate_existing=True)
+            assert feed is not None, "the row the other request made"
     token = new_token()
     feed.token_hash, feed.issued_at, feed.fetched_at = hash_token(token), now, None
     db.session.flush()

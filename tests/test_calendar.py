@@ -387,3 +387,26 @@ def test_the_feed_token_never_reaches_the_servers_logs(app, tmp_path, patient):
     assert [e["path"] for e in access_lines if e["path"].startswith("/cal/")] == [
         "/cal/[redacted]", "/cal/[redacted]"]
     assert token not in server.output() and token[:20] not in server.output()
+
+
+def test_two_taps_at_once_make_one_row_and_the_last_link_wins(app, patient, monkeypatch):
+    """The other request makes the row between this one's look and its insert."""
+    original = db.session.get
+    calls = []
+
+    def racing_get(model, key, **options):
+        if model is CalendarFeed and not calls:
+            calls.append(key)
+            with db.engine.begin() as other:  # the other request, committed first
+                other.execute(sa.insert(CalendarFeed).values(
+                    patient_id=key, token_hash="0" * 64, revision=3, changed_at=NOW))
+            return None
+        return original(model, key, **options)
+
+    monkeypatch.setattr(db.session, "get", racing_get)
+    token = calendar_feeds.issue(patient, NOW)
+    db.session.commit()
+    monkeypatch.undo()
+    [row] = db.session.scalars(sa.select(CalendarFeed)).all()
+    assert calls == [patient.id]
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest() and row.revision == 3
