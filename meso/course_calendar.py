@@ -146,12 +146,13 @@ def to_ical(
 ) -> bytes:
     """Return the events as an iCalendar (RFC 5545) file.
 
-    ``stamp`` is every event's DTSTAMP and ``sequence`` its SEQUENCE. A subscribed feed
+    ``url`` (the patient's Today) is every event's URL; ``stamp`` is every event's DTSTAMP and
+    ``sequence`` its SEQUENCE. A subscribed feed
     (``publish`` False, no METHOD) stamps when its content last changed, so it reads the same
     until something changes; a one-off file is METHOD:PUBLISH, stamped when it was made, so a
     calendar importing it again takes it for the newer copy.
     """
-    calendar = Calendar.new(prodid=PRODID, uid=uid, name=name, url=url, calscale="GREGORIAN",
+    calendar = Calendar.new(prodid=PRODID, uid=uid, name=name, calscale="GREGORIAN",
                             method="PUBLISH" if publish else None)
     # RFC 7986's refresh hint (its VALUE parameter is required), and the older one Apple and
     # Microsoft read; X-WR-TIMEZONE sets the zone Google shows a new calendar in.
