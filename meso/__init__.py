@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, render_template, request
+from flask import Flask, request
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from meso import input_guard
+from meso import error_pages, input_guard
 from meso.config import load_config, require_base_url
 from meso.extensions import babel, csrf, db, login_manager, migrate
 from meso.host_header import LowercaseHost
@@ -110,39 +109,19 @@ def register_cli(app: Flask) -> None:
     init_app(app)
 
 
-# Error pages: (title, message) by status; JSON requests get {"error": message} instead.
-ERROR_PAGES = {
-    400: (_l("Bad request"), _l("Something in that request was wrong.")),
-    403: (_l("Not allowed"), _l("You do not have access to this page.")),
-    404: (_l("Not found"), _l("There is nothing at this address.")),
-    405: (_l("Not allowed"), _l("That action is not available here.")),
-    413: (_l("Too much data"),
-          _l("That was more than this app accepts at once. Please send less.")),
-    500: (_l("Something went wrong"),
-          _l("Sorry, that did not work. Please try again in a moment.")),
-}
-
-
 def register_errors(app: Flask) -> None:
-    def wants_json() -> bool:
-        return request.path.startswith("/api/") or request.is_json
-
-    def page(code: int, title, message):
-        if wants_json():
-            return {"error": str(message)}, code
-        return render_template("error.html", title=title, message=message), code
-
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return page(400, gettext("Page expired"),
-                    gettext("This form was open too long. Please go back, reload and try again."))
+        return error_pages.page(400, gettext("Page expired"),
+                                gettext("This form was open too long. Please go back, reload "
+                                        "and try again."))
 
     @app.errorhandler(SecurityError)
     def unknown_host(error):
         # A Host that is not MESO_BASE_URL's (TRUSTED_HOSTS): no URL can be built for such a
         # request, so no page template either.
         message = gettext("This server does not answer for that address.")
-        if wants_json():
+        if error_pages.wants_json():
             return {"error": message}, 400
         return message, 400, {"Content-Type": "text/plain; charset=utf-8"}
 
@@ -150,10 +129,10 @@ def register_errors(app: Flask) -> None:
         def handle(error):
             if code == 500:
                 db.session.rollback()
-            return page(code, *ERROR_PAGES[code])
+            return error_pages.for_status(code)
         return handle
 
-    for code in ERROR_PAGES:
+    for code in error_pages.ERROR_PAGES:
         app.register_error_handler(code, handler(code))
 
 

@@ -42,8 +42,9 @@ ACTIONS = {
     "patient.restored": _l("Restored the patient"),
     "checkin.acknowledged": _l("Acknowledged a check-in that needed attention"),
     "patient.exported": _l("Downloaded the patient's data"),
-    # Recorded without a staff member: the patient asked, from their phone.
+    # Recorded without a staff member: the patient asked (or withdrew), from their phone.
     "erasure.requested": _l("The patient asked for their data to be erased"),
+    "erasure.withdrawn": _l("The patient withdrew their request for erasure"),
     # Recorded without a patient id or detail: all that remains of an erased patient.
     "patient.erased": _l("Erased a patient and everything stored about them"),
 }

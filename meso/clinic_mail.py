@@ -1,18 +1,24 @@
-"""E-mail to the clinic when a check-in asks it to follow up: queued here, sent by the worker.
+"""E-mail to the clinic's admins: queued here, sent by the worker.
 
-An alert check-in (advice call_clinic or emergency) becomes one e-mail for each active admin of
-the patient's clinic, in the e-mail outbox (OutboundEmail), due at once: the worker (worker.py)
-sends it at its next poll and retries it like a push. The e-mail says only that a patient of the
-clinic needs attention, with a link to the staff patient page. An inbox is read on lock screens,
+Two kinds, each one e-mail for each active admin of the patient's clinic, in the e-mail outbox
+(OutboundEmail), due at once: the worker (worker.py) sends it at its next poll and retries it
+like a push.
+
+- An alert check-in (advice call_clinic or emergency): "a patient needs attention".
+- A patient asks for their data to be erased (admins erase, meso/erasure.py): "a patient asked
+  for their data to be erased".
+
+Each says only that, with a link to the staff patient page. An inbox is read on lock screens,
 forwarded and kept for years, and mail travels through servers we do not run: no name, no sign,
 no answer, no advice level goes in it. The page behind the link shows them, to signed-in staff
 of that clinic only.
 
-Services add and flush; the request that stored the check-in commits.
+Services add and flush; the request that stored the check-in (or the request) commits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -20,7 +26,7 @@ from flask_babel import gettext as _
 
 from meso import clinics, links
 from meso.extensions import db
-from meso.models import ALERT_LEVELS, CheckIn, OutboundEmail
+from meso.models import ALERT_LEVELS, CheckIn, OutboundEmail, Patient, StaffUser
 
 SUBJECT_MAX = 200  # OutboundEmail.subject
 
@@ -30,22 +36,47 @@ def attention_key(checkin_id: int, staff_id: int) -> str:
     return f"attention:{checkin_id}:{staff_id}"
 
 
+def erasure_key(patient_id: int, staff_id: int, requested_at: datetime) -> str:
+    """One e-mail per admin for a patient's erasure requests of one (UTC) day: asking, then
+    withdrawing and asking again, never fills an inbox; a request on another day is news."""
+    return f"erasure:{patient_id}:{staff_id}:{requested_at:%Y%m%d}"
+
+
 def notify_admins(checkin: CheckIn, now: datetime) -> int:
     """Queue "a patient needs attention" for every active admin of the patient's clinic who
     has not had it for this check-in; return how many were queued."""
     if checkin.advice not in ALERT_LEVELS:
         return 0
     patient = checkin.patient
-    admins = {attention_key(checkin.id, staff.id): staff
+    subject, body = texts(patient.clinic.name,
+                          # Straight to the open check-ins on the patient's page.
+                          links.external_url("staff.patient", patient_id=patient.id)
+                          + "#attention")
+    return _queue(patient, lambda staff: attention_key(checkin.id, staff.id), subject, body, now)
+
+
+def notify_erasure_requested(patient: Patient, now: datetime) -> int:
+    """Queue "a patient asked for their data to be erased" for every active admin of the
+    patient's clinic (admins erase); return how many were queued."""
+    requested_at = patient.erasure_requested_at or now
+    subject, body = erasure_texts(patient.clinic.name,
+                                  # Straight to the request on the patient's page.
+                                  links.external_url("staff.patient", patient_id=patient.id)
+                                  + "#data-rights")
+    return _queue(patient, lambda staff: erasure_key(patient.id, staff.id, requested_at),
+                  subject, body, now)
+
+
+def _queue(patient: Patient, key_for: Callable[[StaffUser], str], subject: str, body: str,
+           now: datetime) -> int:
+    """Queue one e-mail to each active admin of the patient's clinic whose key (``key_for``)
+    is not queued yet; return how many were queued."""
+    admins = {key_for(staff): staff
               for staff in db.session.scalars(clinics.active_admins(patient.clinic_id))}
     if not admins:
         return 0
     queued = set(db.session.scalars(
         sa.select(OutboundEmail.dedupe_key).where(OutboundEmail.dedupe_key.in_(list(admins)))))
-    subject, body = texts(patient.clinic.name,
-                          # Straight to the open check-ins on the patient's page.
-                          links.external_url("staff.patient", patient_id=patient.id)
-                          + "#attention")
     added = 0
     for key, staff in admins.items():
         if key in queued:
@@ -71,6 +102,28 @@ def texts(clinic_name: str, link: str) -> tuple[str, str]:
         _("A patient of %(clinic)s needs attention.", clinic=clinic_name),
         "",
         _("Open their page to see why (staff sign-in needed):"),
+        link,
+        "",
+        _("This e-mail says nothing more on purpose: the details are on that page, for the "
+          "clinic's signed-in staff only."),
+        "",
+    ])
+    return subject, body
+
+
+def erasure_texts(clinic_name: str, link: str) -> tuple[str, str]:
+    """The subject and body of the erasure e-mail: that a patient asked, and where to look.
+
+    No name and no detail, on purpose (see the module's docstring).
+    """
+    subject = " ".join(_("A patient of %(clinic)s asked for their data to be erased",
+                         clinic=clinic_name).split())[:SUBJECT_MAX]
+    body = "\n".join([
+        _("A patient of %(clinic)s asked for everything this app keeps about them to be "
+          "erased.", clinic=clinic_name),
+        "",
+        _("Open their page to see the request (staff sign-in needed). An admin confirms the "
+          "erasure there; the patient may also withdraw it:"),
         link,
         "",
         _("This e-mail says nothing more on purpose: the details are on that page, for the "

@@ -15,8 +15,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 
-from meso import audit
+from meso import audit, clinic_mail
 from meso.extensions import db
 from meso.models import AuditEvent, Patient, StaffUser
 from meso.patient_rows import owned_rows
@@ -31,12 +32,26 @@ def names_match(typed: str, name: str) -> bool:
 
 
 def request_erasure(patient: Patient, now: datetime) -> bool:
-    """The patient asks for erasure: the clinic sees it on the patient's page. Return False
-    when they had already asked (the first time is kept)."""
+    """The patient asks for erasure: the clinic sees it on the roster and the patient's page,
+    and with SMTP_URL set its admins get an e-mail (they erase). Return False when they had
+    already asked (the first time is kept)."""
     if patient.erasure_requested_at is not None:
         return False
     patient.erasure_requested_at = now
     audit.record("erasure.requested", clinic_id=patient.clinic_id, patient_id=patient.id)
+    if current_app.config.get("SMTP_URL"):
+        clinic_mail.notify_erasure_requested(patient, now)
+    db.session.flush()
+    return True
+
+
+def withdraw_request(patient: Patient) -> bool:
+    """The patient no longer wants to be erased: the request leaves the clinic's pages.
+    Return False when there was none."""
+    if patient.erasure_requested_at is None:
+        return False
+    patient.erasure_requested_at = None
+    audit.record("erasure.withdrawn", clinic_id=patient.clinic_id, patient_id=patient.id)
     db.session.flush()
     return True
 

@@ -2,8 +2,9 @@
 characters.
 
 The body's size is bounded by MAX_CONTENT_LENGTH (config.py; Werkzeug answers 413), so
-nothing large is parsed before anyone is signed in. A view that takes more (a photo upload)
-says so with @body_limit; every other route keeps the small limit.
+nothing large is parsed before anyone is signed in. A view that takes a file (a photo) says
+how large with @body_limit, and that limit holds for its multipart/form-data bodies only: its
+JSON and urlencoded bodies, like every other route's, keep the small limit.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def body_limit(max_bytes: int) -> Callable[[View], View]:
 
     Put it right under the route decorator. The limit is found from the URL's endpoint before
     anything reads the body (the CSRF check reads the form first), so it holds from the start.
+    Only a multipart/form-data body can carry a file, so only such a body gets the limit.
     """
 
     def mark(view: View) -> View:
@@ -32,13 +34,15 @@ def body_limit(max_bytes: int) -> Callable[[View], View]:
 
 
 class GuardedRequest(Request):
-    """Flask's request, whose body limit is its view's own @body_limit, if it has one."""
+    """Flask's request, whose body limit is its view's own @body_limit for a file upload."""
 
     @property
     def max_content_length(self) -> int | None:
         view = current_app.view_functions.get(self.endpoint or "")
         own = getattr(view, "body_limit", None)
-        return own if own is not None else super().max_content_length
+        if own is not None and self.mimetype == "multipart/form-data":
+            return own
+        return super().max_content_length
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:

@@ -92,6 +92,19 @@ def of_patient(patient_id: int) -> list[Photo]:
         .order_by(Photo.created_at, Photo.id)))
 
 
+def of_check_ins(check_in_ids: list[int]) -> dict[int, list[Photo]]:
+    """The photos sent with these check-ins, by check-in id, oldest first, without their
+    bytes: one query for a page of check-ins."""
+    by_check_in: dict[int, list[Photo]] = {}
+    if not check_in_ids:
+        return by_check_in
+    for photo in db.session.scalars(
+            sa.select(Photo).where(Photo.check_in_id.in_(check_in_ids))
+            .order_by(Photo.created_at, Photo.id)):
+        by_check_in.setdefault(photo.check_in_id or 0, []).append(photo)
+    return by_check_in
+
+
 @dataclass(frozen=True)
 class SessionPhotos:
     """The photos taken after one session (0: before the first)."""

@@ -36,6 +36,8 @@ QUALITY, THUMB_QUALITY = 85, 80
 CONTENT_TYPE = "image/jpeg"
 # Pillow's names for what a patient may send; "HEIF" covers .heic and .heif (pillow-heif).
 FORMATS = ("JPEG", "PNG", "HEIF")
+# A file field's accept: the phone offers its camera and its photos, these types only.
+ACCEPT = "image/jpeg,image/png,image/heic,image/heif"
 
 TOO_LARGE = _l("This photo is larger than 15 MB. Please choose a smaller one.")
 NOT_A_PHOTO = _l("This file is not a photo we can use. Please choose a JPEG, PNG or HEIC photo.")

@@ -63,6 +63,7 @@ class RosterRow:
     alert: str | None = None  # the worst open alert's advice: "emergency" or "call_clinic"
     alert_since: datetime | None = None  # local: the oldest open alert
     missed_days: tuple[int, ...] = ()  # days after the latest session with no check-in
+    erasure_requested: bool = False  # the patient asked for their data to be erased
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,8 @@ def _rows(ids, protocol, now, missed: dict[int, tuple[int, ...]]) -> list[Roster
                   stats.c.first_at, stats.c.last_known, stats.c.last_held,
                   stats.c.next_booked, last_checkin.label("last_checkin"),
                   alerts.c.emergency.label("alert_emergency"),
-                  alerts.c.since.label("alert_since"), not_opened.label("not_opened"))
+                  alerts.c.since.label("alert_since"), not_opened.label("not_opened"),
+                  Patient.erasure_requested_at)
         .join(Course, Course.patient_id == Patient.id)
         .join(stats, stats.c.course_id == Course.id)
         .outerjoin(alerts, alerts.c.patient_id == Patient.id)
@@ -211,6 +213,7 @@ def _row(row, protocol, now, missed_days: tuple[int, ...]) -> RosterRow:
         alert=alert,
         alert_since=row.alert_since.astimezone(zone) if row.alert_since else None,
         missed_days=missed_days,
+        erasure_requested=row.erasure_requested_at is not None,
     )
 
 

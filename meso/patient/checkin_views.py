@@ -1,21 +1,24 @@
-"""Check-in routes: the form page, and POST /checkins (a form, or JSON from the offline queue).
+"""Check-in routes: the form page, and POST /checkins (a form, JSON from the offline queue, or
+the queue's multipart/form-data when the check-in carries a photo).
 
 Both answer a repeated submission (same idempotency key) with the first one's result, so a
-phone that lost the answer can simply send again.
+phone that lost the answer can simply send again. A photo comes with its check-in or not at
+all: stored in the same transaction, tied to it, and never a second time for a repeat.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import datetime
 
 from flask import Blueprint, g, request
 from flask_babel import gettext as _
 
-from meso import checkins
+from meso import checkins, error_pages, input_guard, photo_store, photos
 from meso.extensions import db
-from meso.models import utcnow
-from meso.patient import pages
+from meso.models import CheckIn, Patient, utcnow
+from meso.patient import pages, photo_views
 from meso.patient.views import patient_required
 
 bp = Blueprint("checkins", __name__)
@@ -30,14 +33,22 @@ def new_checkin_key() -> str:
 @bp.get("/checkins/new")
 @patient_required
 def new():
-    return pages.render("patient/checkin.html", g.patient, errors={}, values={})
+    return form_page(g.patient, errors={}, values={})
+
+
+def form_page(patient: Patient, errors: dict, values: dict):
+    """The check-in page: blank, or again with the answers sent and what was wrong."""
+    return pages.render("patient/checkin.html", patient, errors=errors, values=values,
+                        checkin_photos=photo_store.enabled(patient.clinic_id))
 
 
 @bp.post("/checkins")
+@input_guard.body_limit(photos.MAX_BODY)  # a photo; JSON and plain forms keep the small limit
 @patient_required
 def submit():
-    as_json = request.is_json
-    data = request.get_json(silent=True) if as_json else form_data()
+    # The queue sends JSON, or a form asking for JSON back when the check-in has a photo.
+    as_json = error_pages.wants_json()
+    data = request.get_json(silent=True) if request.is_json else form_data()
     if not isinstance(data, dict):
         return {"error": "send a JSON object"}, 400
     owner = data.get("owner")
@@ -52,16 +63,23 @@ def submit():
     if submission is None:
         if as_json:
             return {"errors": errors}, 400
-        return pages.render("patient/checkin.html", g.patient, errors=errors, values=data), 400
+        return form_page(g.patient, errors, data), 400
     try:
         checkin, created = checkins.record(g.patient, submission, now)
-    except checkins.DayFull as full:
-        # A 400 with the reason, not a 429: waiting never helps (the check-in stays dated to
-        # that day), and the offline queue drops a 400 with errors but retries a 429 forever.
-        errors = {"at": str(full)}
+        if created:
+            add_photo(g.patient, checkin, submission.filled_at)
+    except (checkins.DayFull, photos.PhotoError) as refused:
+        # Nothing of it stays: not the check-in, not its alert, not half a photo. A 400 with
+        # the reason, not a 429: waiting never helps (the check-in stays dated to that day),
+        # and the offline queue drops a 400 with errors but retries a 429 forever.
+        db.session.rollback()
+        if isinstance(refused, photos.PhotoError):
+            message, errors = str(refused.message), {"photo": str(refused.message)}
+        else:
+            message, errors = str(refused), {"at": str(refused)}
         if as_json:
-            return {"error": str(full), "errors": errors}, 400
-        return pages.render("patient/checkin.html", g.patient, errors=errors, values=data), 400
+            return {"error": message, "errors": errors}, 400
+        return form_page(g.patient, errors, data), 400
     db.session.commit()
     if as_json:
         return checkins.result(checkin, submission.filled_at), 201 if created else 200
@@ -69,12 +87,39 @@ def submit():
                         reasons=checkins.reasons(checkin, submission.filled_at))
 
 
+def add_photo(patient: Patient, checkin: CheckIn, taken_at: datetime) -> None:
+    """Store the photo sent with a new check-in, tied to it; raise photos.PhotoError if refused.
+
+    It is filed on the day the check-in was filled in: one taken offline belongs to that day,
+    not to the day the network came back. A form whose file field was left empty has none.
+    """
+    upload = request.files.get("photo")
+    if upload is None:
+        return
+    # One byte more than allowed is enough to know it is too large.
+    data = upload.stream.read(photos.MAX_BYTES + 1)
+    if not data and not upload.filename:
+        return  # the field, with no file chosen
+    photo_store.add(patient, data, taken_at, check_in=checkin)
+
+
+@bp.errorhandler(413)
+def too_large(error):
+    """Only a check-in carrying its photo (multipart) may be large: past that, the photo's
+    limit is what to say. Anything else gets the app's own answer."""
+    if request.mimetype == "multipart/form-data":
+        return photo_views.too_large(error)
+    return error_pages.for_status(413)
+
+
 def form_data() -> dict:
-    """A form's fields as the JSON of a check-in: signs come as sign_<key>=<level>."""
+    """A form's fields as the JSON of a check-in: signs come as sign_<key>=<level>. The
+    offline queue's form (a check-in with its photo) carries its owner too."""
     form = request.form
     signs = {name.removeprefix(checkins.SIGN_FIELD): form.get(name) for name in form
              if name.startswith(checkins.SIGN_FIELD)}
     return {
+        "owner": form.get("owner"),
         "key": form.get("key"),
         "feeling": form.get("feeling"),
         "symptoms": form.getlist("symptoms"),

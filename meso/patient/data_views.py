@@ -1,5 +1,6 @@
-"""The patient's data rights: download everything stored about them (GET /me/export), and ask
-their clinic to erase it (/me/erase: a page, a confirmation, a POST)."""
+"""The patient's data rights: download everything stored about them (GET /me/export), ask
+their clinic to erase it (/me/erase: a page, a confirmation, a POST), and withdraw that
+request (POST /me/erase/withdraw) until the clinic has erased."""
 
 from __future__ import annotations
 
@@ -48,3 +49,12 @@ def erase():
     requested_on = asked.astimezone(policy.zone_for(g.patient)).date() if asked else None
     return pages.render("patient/erase.html", g.patient, form=form,
                         requested_on=requested_on), status
+
+
+@bp.post("/erase/withdraw")
+@patient_required
+def withdraw_erasure():
+    """Withdraw the request (CSRF-checked like every POST); nothing to withdraw is no error."""
+    if erasure.withdraw_request(g.patient):
+        db.session.commit()
+    return redirect(url_for("my_data.erase"), code=303)

@@ -33,6 +33,14 @@ def photo_thumb_size(width: int, height: int) -> tuple[int, int]:
     return photos.thumbnail_size(width, height)
 
 
+@bp.app_template_global("photo_upload")
+def photo_upload() -> dict:
+    """What a photo field tells the phone: the types it takes, the largest file, and the
+    message for a larger one (checked on the phone too, before anything is sent)."""
+    return {"accept": photos.ACCEPT, "max_bytes": photos.MAX_BYTES,
+            "too_large": str(photos.TOO_LARGE)}
+
+
 def wants_json() -> bool:
     """A script (the check-in's offline queue, later) asks for JSON; a form gets a page."""
     return request.accept_mimetypes.best == "application/json"

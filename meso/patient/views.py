@@ -121,6 +121,7 @@ def today():
         "patient/today.html", patient, plan=plan, red_flags_first=presenters.red_flags_first(plan),
         phase_steps=phase_strip.steps(plan, policy.protocol_for(patient)),
         checkin_today=cards.checkin_today(patient), reminders_card=cards.reminders_card(patient),
+        checkin_photos=photo_store.enabled(patient.clinic_id),
     )
 
 

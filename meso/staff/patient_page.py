@@ -28,6 +28,7 @@ from meso.models import (
     ClinicSettings,
     Patient,
     PatientDevice,
+    Photo,
     PushSubscription,
     TreatmentSession,
     utcnow,
@@ -70,9 +71,11 @@ class CheckInRow:
     day: int | None  # the day after the latest session on or before it (None: before any)
     signs: list[tuple[str, str]]  # (sign key, level key); [] when sent without signs
     flags: list[str]  # red-flag keys ticked, in the protocol's order
+    photos: tuple[Photo, ...] = ()  # sent with it (POST /checkins), oldest first
 
 
-def checkin_row(checkin: CheckIn, session_days: list[date], zone: ZoneInfo) -> CheckInRow:
+def checkin_row(checkin: CheckIn, session_days: list[date], zone: ZoneInfo,
+                photos: list[Photo] | None = None) -> CheckInRow:
     held = [d for d in session_days if d <= checkin.local_date]
     ticked = set(checkin.symptom_keys)
     signs = checkin.signs or {}
@@ -81,6 +84,7 @@ def checkin_row(checkin: CheckIn, session_days: list[date], zone: ZoneInfo) -> C
         day=(checkin.local_date - held[-1]).days if held else None,
         signs=[(key, signs[key]) for key in protocol.CHECKIN_SIGNS if key in signs],
         flags=[key for key in protocol.CHECKIN_FLAGS if key in ticked],
+        photos=tuple(photos or ()),
     )
 
 
@@ -91,12 +95,17 @@ def follow_up(patient: Patient, rows: list[SessionRow], now: datetime, zone: Zon
     alerts = attention.open_alerts(patient)
     recent = attention.recent_checkins(patient, RECENT_CHECKINS)
     missed = [(day, held[-1] + timedelta(days=day)) for day in attention.missed_days(patient, now)]
+    photos = photo_store.of_check_ins([c.id for c in (*alerts, *recent)])
+
+    def row(checkin: CheckIn) -> CheckInRow:
+        return checkin_row(checkin, held, zone, photos.get(checkin.id))
+
     return {
-        "alerts": [checkin_row(c, held, zone) for c in alerts],
+        "alerts": [row(c) for c in alerts],
         "level": "emergency" if any(c.advice == "emergency" for c in alerts) else "call_clinic",
         "seen_up_to": max((c.id for c in alerts), default=None),
         # The history below them: the rest, newest first (an open one is read at the top).
-        "checkins": [checkin_row(c, held, zone) for c in recent if not c.needs_attention],
+        "checkins": [row(c) for c in recent if not c.needs_attention],
         "missed": missed,
     }
 

@@ -1,7 +1,10 @@
 // The daily check-in (templates/patient/_checkin_card.html), kept on the phone while offline
 // and sent exactly once when the network is back. Runs on every page: any page sends what is
 // queued; Today also has the card, whose texts come from its data-t-* attributes.
-import { csrfToken, localStore, sendJson, setCsrfToken, texts, urlFor } from "./common.js";
+import { csrfToken, localStore, setCsrfToken, texts, urlFor } from "./common.js";
+import {
+  chosenPhoto, keepOnlyPhotos, keepPhoto, photoFits, photoNotAdded, sendCheckin,
+} from "./photo_queue.js";
 
 const QUEUE_KEY = "meso.checkins";  // localStorage: check-ins not yet accepted by the server
 
@@ -124,11 +127,12 @@ const renewToken = async () => {
 const send = async (item, mayRenewToken) => {
   let answer;
   try {
-    answer = await sendJson(urlFor("checkins"), "POST", item);
+    answer = await sendCheckin(urlFor("checkins"), item);  // with its photo, if it has one
   } catch {
     return "kept";  // offline, or no answer
   }
   const { ok, status, data } = answer;
+  if (answer.photoRefused !== undefined) photoNotAdded(card, form, answer.photoRefused);
   // Signed out, server trouble, or an answer that is not ours (a captive portal): later.
   if (data === null || (!ok && status !== 400)) return "kept";
   if (ok) {
@@ -152,6 +156,7 @@ const flush = async () => {
   const owner = pageOwner();
   if (owner && queue().some((item) => item.owner !== owner)) {
     save(queue().filter((item) => item.owner === owner));
+    keepOnlyPhotos(queue().map((item) => item.key), true);
   }
   if (flushing || !queue().length) return;
   flushing = true;
@@ -167,8 +172,11 @@ const flush = async () => {
   flush();
 };
 
-const submit = (event) => {
+let keeping = false;  // a photo being kept: a second tap must not queue the check-in twice
+
+const submit = async (event) => {
   event.preventDefault();
+  if (keeping) return;
   const checked = form.querySelector('input[name="feeling"]:checked');
   document.getElementById("feeling-error").hidden = Boolean(checked);
   form.querySelector(".feeling").classList.toggle("has-error", !checked);
@@ -176,6 +184,7 @@ const submit = (event) => {
     form.querySelector('input[name="feeling"]').focus();
     return;
   }
+  if (!photoFits(form)) return;
   const item = {
     owner: pageOwner(),
     key: newKey(),
@@ -191,7 +200,14 @@ const submit = (event) => {
     item.signs = Object.fromEntries(Array.from(signs,
       (radio) => [radio.name.slice("sign_".length), radio.value]));
   }
-  // Kept first, sent second: a crash or a closed tab between the two loses nothing.
+  // Kept first, sent second: a crash or a closed tab between the two loses nothing. The
+  // photo before its check-in: a check-in queued is one that may be sent.
+  const photo = chosenPhoto(form);
+  if (photo) {
+    keeping = true;
+    item.photo = true;
+    await keepPhoto(item.key, photo).finally(() => { keeping = false; });
+  }
   save([...queue(), item]);
   submittedHere = item.key;
   showForm(false);
@@ -203,4 +219,5 @@ const submit = (event) => {
 form?.addEventListener("submit", submit);
 window.addEventListener("online", flush);
 if (queue().length) say(t.queued);
+keepOnlyPhotos(queue().map((item) => item.key));
 flush();

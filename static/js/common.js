@@ -38,6 +38,19 @@ export const sendJson = async (url, method = "POST", body = undefined) => {
   return { ok: response.ok, status: response.status, data };
 };
 
+// Send a form (FormData: a file with its fields) with the page's CSRF token, asking for JSON
+// back; resolves and rejects like sendJson.
+export const sendForm = async (url, body) => {
+  const response = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+    body,
+  });
+  const data = await response.json().catch(() => null);
+  return { ok: response.ok, status: response.status, data };
+};
+
 // The service worker (static/sw.js) for the whole site. Registering again is harmless: the
 // browser hands back the registration it has.
 export const registerServiceWorker = () =>
