@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from meso import advice, attention, policy, protocol
+from meso import advice, attention, photo_store, policy, protocol
 from meso.extensions import db
 from meso.models import ALERT_LEVELS, CheckIn, Patient
 
@@ -125,8 +125,15 @@ def _filled_at(value: Any, now: datetime) -> datetime | None:
     return min(instant, now)
 
 
-def record(patient: Patient, submission: Submission, now: datetime) -> tuple[CheckIn, bool]:
-    """Store the check-in unless its key was seen; return the stored row and whether it is new."""
+def record(patient: Patient, submission: Submission, now: datetime,
+           photo: bytes | None = None) -> tuple[CheckIn, bool]:
+    """Store the check-in unless its key was seen; return the stored row and whether it is new.
+
+    ``photo`` (as sent) is stored with a new check-in, tied to it, or not at all: it is
+    checked and cleaned before anything is written (photos.PhotoError when refused), and
+    written in the check-in's own savepoint. A repeat never looks at it: the first answer
+    stands, with the photo it had or not.
+    """
     existing = _by_key(patient.id, submission.key)
     if existing is not None:
         return existing, False
@@ -134,6 +141,10 @@ def record(patient: Patient, submission: Submission, now: datetime) -> tuple[Che
     if _count_on(patient.id, local_date) >= MAX_PER_DAY:
         raise DayFull(_("You have already sent %(n)d check-ins for this day, so this one was "
                         "not kept. If something worries you, call your clinic.", n=MAX_PER_DAY))
+    # Filed on the day the check-in was filled in: a photo taken offline belongs to that day,
+    # not to the day the network came back.
+    picture = photo_store.prepare(patient, photo, submission.filled_at) if photo is not None \
+        else None
     told = advise(patient, submission.feeling, submission.signs or {}, submission.trend,
                   submission.symptoms, submission.filled_at)
     checkin = CheckIn(
@@ -150,8 +161,15 @@ def record(patient: Patient, submission: Submission, now: datetime) -> tuple[Che
     try:
         # A savepoint: a twin request that stored the same key a moment ago makes this insert
         # fail on the unique key; answer with the twin's row, the rest of the transaction intact.
+        # The photo in the same savepoint, so both are kept or neither is. (With pysqlite a
+        # savepoint opened before any write is the transaction itself, and its release
+        # commits: whatever could refuse the check-in must come before it.)
         with db.session.begin_nested():
             db.session.add(checkin)
+            if picture is not None:
+                db.session.flush()  # the check-in's id, for its photo
+                picture.check_in_id = checkin.id
+                db.session.add(picture)
     except IntegrityError:
         twin = _by_key(patient.id, submission.key)
         if twin is None:

@@ -35,6 +35,16 @@ def add(patient: Patient, data: bytes, now: datetime, check_in: CheckIn | None =
 
     It is filed under the session the patient is in and their local calendar day at ``now``.
     """
+    photo = prepare(patient, data, now)
+    photo.check_in_id = check_in.id if check_in is not None else None
+    db.session.add(photo)
+    db.session.flush()
+    return photo
+
+
+def prepare(patient: Patient, data: bytes, now: datetime) -> Photo:
+    """Check and clean a photo the patient sent, as a row not yet added (the caller adds it,
+    with what it belongs to); raise photos.PhotoError if refused. Nothing is written."""
     if not enabled(patient.clinic_id):
         raise photos.PhotoError(PHOTOS_OFF)
     day = now.astimezone(policy.zone_for(patient)).date()
@@ -44,9 +54,8 @@ def add(patient: Patient, data: bytes, now: datetime, check_in: CheckIn | None =
     if taken_today >= MAX_PER_DAY:
         raise photos.PhotoError(DAY_FULL)
     clean = photos.process(data)
-    photo = Photo(
+    return Photo(
         patient_id=patient.id,
-        check_in_id=check_in.id if check_in is not None else None,
         session_number=policy.plan_for(patient, now).sessions_done,
         local_date=day,
         content_type=clean.content_type,
@@ -56,9 +65,6 @@ def add(patient: Patient, data: bytes, now: datetime, check_in: CheckIn | None =
         height=clean.height,
         created_at=now,
     )
-    db.session.add(photo)
-    db.session.flush()
-    return photo
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime
 
 from flask import Blueprint, g, request
 from flask_babel import gettext as _
 
 from meso import checkins, error_pages, input_guard, photo_store, photos
 from meso.extensions import db
-from meso.models import CheckIn, Patient, utcnow
+from meso.models import Patient, utcnow
 from meso.patient import pages, photo_views
 from meso.patient.views import patient_required
 
@@ -65,14 +64,11 @@ def submit():
             return {"errors": errors}, 400
         return form_page(g.patient, errors, data), 400
     try:
-        checkin, created = checkins.record(g.patient, submission, now)
-        if created:
-            add_photo(g.patient, checkin, submission.filled_at)
+        checkin, created = checkins.record(g.patient, submission, now, photo=uploaded_photo())
     except (checkins.DayFull, photos.PhotoError) as refused:
-        # Nothing of it stays: not the check-in, not its alert, not half a photo. A 400 with
-        # the reason, not a 429: waiting never helps (the check-in stays dated to that day),
-        # and the offline queue drops a 400 with errors but retries a 429 forever.
-        db.session.rollback()
+        # Refused before anything was written: nothing of it stays, photo or check-in. A 400
+        # with the reason, not a 429: waiting never helps (the check-in stays dated to that
+        # day), and the offline queue drops a 400 with errors but retries a 429 forever.
         if isinstance(refused, photos.PhotoError):
             message, errors = str(refused.message), {"photo": str(refused.message)}
         else:
@@ -87,20 +83,17 @@ def submit():
                         reasons=checkins.reasons(checkin, submission.filled_at))
 
 
-def add_photo(patient: Patient, checkin: CheckIn, taken_at: datetime) -> None:
-    """Store the photo sent with a new check-in, tied to it; raise photos.PhotoError if refused.
-
-    It is filed on the day the check-in was filled in: one taken offline belongs to that day,
-    not to the day the network came back. A form whose file field was left empty has none.
-    """
+def uploaded_photo() -> bytes | None:
+    """The photo sent with the check-in (a form's file field), or None: JSON has none, and a
+    form whose file field was left empty sends it with no name and no bytes."""
     upload = request.files.get("photo")
     if upload is None:
-        return
+        return None
     # One byte more than allowed is enough to know it is too large.
     data = upload.stream.read(photos.MAX_BYTES + 1)
     if not data and not upload.filename:
-        return  # the field, with no file chosen
-    photo_store.add(patient, data, taken_at, check_in=checkin)
+        return None
+    return data
 
 
 @bp.errorhandler(413)
