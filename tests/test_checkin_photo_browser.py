@@ -212,8 +212,7 @@ def test_a_refused_photo_never_holds_its_check_in_back(app, live_server, browser
     card.get_by_role("button", name="Send check-in").click()
     expect(card.locator(".checkin-status")).to_have_text("Sent to your clinic.")
     note = card.locator(".checkin-photo-note")
-    expect(note).to_have_text(f"The photo was not added: {photos.DAMAGED} You can add one on "
-                              "your Timeline.")
+    expect(note).to_have_text(f"Your check-in was sent without its photo. {photos.DAMAGED}")
     expect(card.locator("#advice")).to_have_attribute("data-advice", "expected")
     wait_until(lambda: counts() == (1, 0), message="the check-in alone", page=page)
     wait_until(lambda: page.evaluate(KEPT_PHOTOS) == [], message="the photo forgotten",

@@ -110,8 +110,12 @@ def test_with_photos_off_the_form_has_no_photo_field(clinic, phone):
 def test_a_form_with_a_photo_stores_both_and_ties_them(phone, patient):
     response = send(phone, jpeg(gps=True, orientation=6))
     assert response.status_code == 200
-    assert "Your check-in was sent to your clinic." in text_of(response.get_data(as_text=True))
+    html = response.get_data(as_text=True)
+    assert "Your check-in was sent to your clinic." in text_of(html)
     [checkin], [photo] = stored()
+    sent = page_html(html).select_one(".checkin-photo-sent")
+    assert "Your photo went with it" in text_of(sent)
+    assert [img["src"] for img in sent.select("img")] == [f"/photos/{photo.id}/thumb"]
     assert (checkin.feeling, checkin.symptoms, checkin.advice) == (2, "fever", "call_clinic")
     assert (photo.patient_id, photo.check_in_id, photo.session_number) == (patient.id,
                                                                            checkin.id, 1)
@@ -147,6 +151,7 @@ def test_an_empty_file_field_is_a_check_in_without_a_photo(phone):
     """A form sent without choosing a file still carries the field, empty and unnamed."""
     response = send(phone, b"", filename="")
     assert response.status_code == 200
+    assert not page_html(response).select(".checkin-photo-sent")
     checkins_, photos_ = stored()
     assert len(checkins_) == 1 and photos_ == []
 

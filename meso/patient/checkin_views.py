@@ -80,7 +80,8 @@ def submit():
     if as_json:
         return checkins.result(checkin, submission.filled_at), 201 if created else 200
     return pages.render("patient/checkin_result.html", g.patient, checkin=checkin,
-                        reasons=checkins.reasons(checkin, submission.filled_at))
+                        reasons=checkins.reasons(checkin, submission.filled_at),
+                        photos=photo_store.of_check_ins([checkin.id]).get(checkin.id, []))
 
 
 def uploaded_photo() -> bytes | None:
