@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint typecheck pytest pytest-postgres screenshots chromium clean
+.PHONY: run test lint typecheck pytest pytest-postgres screenshots chromium bench wrk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,15 @@ pytest-postgres: $(VENV)/.dev
 # shows them; any other test run leaves its screenshots in test-artifacts/ (ignored by git).
 screenshots: $(VENV)/.dev chromium
 	MESO_README_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_browser.py -q
+
+# Every figure of issue 14 beside its target, in one table (bench/run.py: a few minutes, its
+# own SQLite file and PostgreSQL database, both gone afterwards). Never part of `make test`.
+bench: $(VENV)/.dev wrk
+	$(BIN)/python bench/run.py
+
+# The load generator the bench drives gunicorn with, from Debian.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

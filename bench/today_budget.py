@@ -22,15 +22,18 @@ from bs4 import BeautifulSoup
 BUDGET = 30 * 1024
 
 
-def first_load(client, path: str = "/today") -> list[tuple[str, bytes]]:
-    """Return (url, body) for the page and each stylesheet and script it loads."""
-    page = client.get(path)
+def first_load(client, path: str = "/today",
+               encoding: str = "br, gzip") -> list[tuple[str, bytes]]:
+    """Return (url, body) for the page and each stylesheet and script it loads, each body as
+    it travels when the browser accepts ``encoding`` (compressed, when the server does)."""
+    headers = {"Accept-Encoding": encoding}
+    page = client.get(path, headers=headers)
     assert page.status_code == 200, f"{path} answered {page.status_code}"
     resources = [(path, page.data)]
     html = BeautifulSoup(page.get_data(as_text=True), "html.parser")
     for tag in html.select('link[rel="stylesheet"][href], script[src]'):
         url = tag.get("href") or tag["src"]
-        response = client.get(url)
+        response = client.get(url, headers=headers)
         assert response.status_code == 200, f"{url} answered {response.status_code}"
         resources.append((url, response.data))
         response.close()

@@ -1,0 +1,147 @@
+"""Pushes a second: the reminder worker (`flask reminders run --once`, one process and two)
+against a bare ``pywebpush.webpush`` loop on one thread, both sending to the same local fake
+push service (bench/pushservice.py), which checks and decrypts every message.
+
+Every due row is one patient's test notification (the worker's one rule that ignores quiet
+hours, so the figure is the same at any hour), for a patient with one device.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from meso import push, trial_push
+from meso.extensions import db
+from meso.models import Course, Patient, PushSubscription, Reminder
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBJECT = "mailto:bench@clinic.example"
+
+
+@dataclass
+class Sending:
+    per_second: float
+    sent: int
+    received: int
+    rss_mb: float = 0.0
+
+
+class PushService:
+    """bench/pushservice.py, started and stopped by us."""
+
+    def __init__(self, count: int):
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "pushservice.py"), str(count)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        hello = json.loads(self.process.stdout.readline())
+        self.origin: str = hello["origin"]
+        self.subscriptions: list[dict] = hello["subscriptions"]
+
+    def ask(self, what: str) -> int:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(what + "\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline())
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def bare_loop(service: PushService, private_key: str) -> Sending:
+    """What a first version of a sender does: pywebpush.webpush, one message after another."""
+    from pywebpush import webpush
+
+    key = push.load_key(private_key)
+    before = service.ask("count")
+    started = time.perf_counter()
+    for subscription in service.subscriptions:
+        webpush(subscription, json.dumps({"title": "Reminder", "body": "bench"}),
+                vapid_private_key=key, vapid_claims={"sub": SUBJECT}, ttl=600,
+                headers={"Topic": "bench", "Urgency": "normal"})
+    seconds = time.perf_counter() - started
+    received = service.ask("count") - before
+    return Sending(len(service.subscriptions) / seconds, len(service.subscriptions), received)
+
+
+def queue(service: PushService, patient_ids: list[int]) -> None:
+    """Give each patient one subscription on the fake service and a test notification due now
+    (replacing any left by an earlier run)."""
+    now = datetime.now(UTC)
+    db.session.execute(sa.delete(Reminder).where(Reminder.rule == trial_push.RULE))
+    db.session.execute(sa.delete(PushSubscription))
+    db.session.execute(sa.insert(PushSubscription), [
+        {"patient_id": pid, "endpoint": sub["endpoint"], "p256dh": sub["keys"]["p256dh"],
+         "auth": sub["keys"]["auth"], "created_at": now}
+        for pid, sub in zip(patient_ids, service.subscriptions, strict=True)])
+    db.session.execute(sa.insert(Reminder), [
+        {"patient_id": pid, "session": trial_push.SESSION, "rule": trial_push.RULE,
+         "category": trial_push.RULE, "topic": trial_push.RULE, "anchor_at": now,
+         "fire_at": now, "next_attempt_at": now - timedelta(seconds=1),
+         "expires_at": now + timedelta(hours=1), "status": "pending", "attempts": 0,
+         "created_at": now, "updated_at": now}
+        for pid in patient_ids])
+    db.session.commit()
+
+
+def patients_with_a_course(count: int) -> list[int]:
+    return list(db.session.scalars(
+        sa.select(Patient.id).join(Course).order_by(Patient.id).limit(count)))
+
+
+def sent_rows() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Reminder).where(
+        Reminder.rule == trial_push.RULE, Reminder.status == "sent")) or 0
+
+
+def workers(count: int, env: dict[str, str]) -> tuple[float, float]:
+    """Run ``count`` workers at once until nothing is due; return (seconds, largest RSS in MB).
+
+    Timed from their start: what an operator starting workers would see, start-up included
+    (the caller subtracts a run that finds nothing to send).
+    """
+    flask = str(Path(sys.executable).with_name("flask"))
+    command = [flask, "--app", "app", "reminders", "run", "--once", "--batch", "50",
+               "--concurrency", "8"]
+    started = time.perf_counter()
+    processes = [subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for _ in range(count)]
+    rss = 0.0
+    for process in processes:
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        assert process.stderr is not None
+        errors = process.stderr.read()
+        if process.returncode != 0:
+            raise RuntimeError(f"reminder worker failed: {errors[-500:]}")
+        if re.search(r"\bfailed=[1-9]", errors):
+            raise RuntimeError(f"reminder worker failed sends: {errors[-500:]}")
+        rss = max(rss, usage.ru_maxrss / 1024)
+    return time.perf_counter() - started, rss
+
+
+def worker_runs(service: PushService, env: dict[str, str], count: int) -> Sending:
+    """Queue one message per subscription, run ``count`` workers; return the rate net of
+    start-up, and check every message arrived exactly once."""
+    idle, _ = workers(count, env)  # nothing due: the start-up and shut-down alone
+    ids = patients_with_a_course(len(service.subscriptions))
+    queue(service, ids)
+    before = service.ask("count")
+    seconds, rss = workers(count, env)
+    received = service.ask("count") - before
+    db.session.expire_all()
+    sent = sent_rows()
+    return Sending(len(ids) / max(seconds - idle, 1e-3), sent, received, rss)

@@ -1,0 +1,281 @@
+"""`make bench`: every figure of issue 14 beside its target, in one table.
+
+    .venv/bin/python bench/run.py
+
+Seeds its own data and cleans up after itself: a SQLite file in a temporary folder for the
+pages (served by gunicorn, measured with wrk), and a PostgreSQL database of its own (created
+on BENCH_PG_URL's server, `meso_bench_<pid>`, dropped at the end) for the roster, the planner
+and the reminder worker. Never part of `make test`.
+
+Settings (environment): BENCH_PATIENTS (the large roster, 100000), BENCH_SECONDS (each wrk
+run, 10), BENCH_PUSHES (messages per sending run, 600), BENCH_PG_URL (a PostgreSQL server
+the bench may create a database on; postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+import pushes  # noqa: E402 - the bench's own modules, found through the lines above
+import seed  # noqa: E402
+import today_budget  # noqa: E402
+import web  # noqa: E402
+
+from meso import create_app, outbox, policy, push  # noqa: E402
+from meso.extensions import db  # noqa: E402
+from meso.models import Clinic, Patient  # noqa: E402
+from meso.roster_query import roster_page  # noqa: E402
+
+LARGE = int(os.environ.get("BENCH_PATIENTS", "100000"))
+SMALL = min(1000, LARGE)
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+PUSHES = int(os.environ.get("BENCH_PUSHES", "600"))
+PG_URL = os.environ.get("BENCH_PG_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PAGES = ("/today", "/timeline", "/api/plan")
+ROSTER_VIEWS: dict[str, dict] = {
+    "by next session": {}, "by name": {"sort": "name"}, "by enrolment": {"sort": "recent"},
+    "needs attention": {"attention_only": True}, "name search": {"query": "ross"},
+}
+
+
+class Table:
+    """The figures as they come, printed at the end in one table."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def add(self, figure: str, value: str, target: str = "", met: bool | None = None) -> None:
+        verdict = "" if met is None else ("ok" if met else "MISSED")
+        self.rows.append((figure, value, target, verdict))
+        print(f"  {figure}: {value}", flush=True)
+
+    def print(self) -> None:
+        widths = [max(len(row[i]) for row in [*self.rows, HEADER]) for i in range(4)]
+        for row in [HEADER, tuple("-" * w for w in widths), *self.rows]:
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+HEADER = ("figure", "measured", "target", "")
+
+
+def make_app(url: str, instance: str, **config):
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
+                       "MESO_BASE_URL": "http://localhost", **config}, instance_path=instance)
+
+
+@contextmanager
+def counting_statements():
+    """Count the SQL statements sent while the block runs: ``with ... as count: count()``."""
+    seen = [0]
+
+    def count(*args) -> None:
+        seen[0] += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield lambda: seen[0]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def device_client(app, token: str):
+    client = app.test_client()
+    client.set_cookie(app.config["DEVICE_COOKIE"], token, domain="localhost")
+    return client
+
+
+def best_ms(run: Callable[[], object], times: int = 5) -> float:
+    best = float("inf")
+    for _ in range(times):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def median_ms(run: Callable[[], object], times: int) -> float:
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+# -- the pages, on SQLite ---------------------------------------------------------------------
+
+
+def pages(table: Table, folder: str) -> None:
+    url = f"sqlite:///{folder}/bench.sqlite3"
+    app = make_app(url, folder)
+    with app.app_context():
+        db.create_all()
+        _, token = seed.busiest_patient(seed.clinic())
+        client = device_client(app, token)
+        for path in PAGES:
+            with counting_statements() as cold:
+                assert client.get(path).status_code == 200, path
+            with counting_statements() as warm:
+                client.get(path)
+            table.add(f"SQL statements {path} (cold / warm)", f"{cold()} / {warm()}",
+                      "<= 6 / <= 3", cold() <= 6 and warm() <= 3)
+        cpu = median_ms(lambda: client.get("/today"), 200)
+        table.add("/today in-process, median", f"{cpu:.2f} ms")
+        wire = today_budget.first_load(client)
+        total = sum(len(body) for _, body in wire)
+        table.add("Today + CSS + JS on the wire", f"{total / 1024:.1f} KB "
+                  f"({len(wire)} responses, br)", "<= 30 KB", total <= today_budget.BUDGET)
+        cookie = f"{app.config['DEVICE_COOKIE']}={token}"
+    env = {"DATABASE_URL": url, "SECRET_KEY": "bench"}
+    with web.Gunicorn("bench.hello:app", env) as hello:
+        hello_load = web.measure(hello, "/", SECONDS, {})
+    with web.Gunicorn("app:app", env) as meso:
+        headers = {"Cookie": web.session_cookie(meso.base, cookie),
+                   "Accept-Encoding": "br, gzip"}
+        today_load = web.measure(meso, "/today", SECONDS, headers)
+    for name, load in (("hello world", hello_load), ("/today", today_load)):
+        errors = f", {load.errors} errors" if load.errors else ""
+        table.add(f"{name}: requests/s, p99", f"{load.requests_per_second:,.0f}/s, "
+                  f"{load.p99_ms:.1f} ms{errors}")
+    ratio = today_load.requests_per_second / hello_load.requests_per_second
+    table.add("/today / hello world, requests/s", f"{ratio:.2f}", ">= 0.50", ratio >= 0.5)
+    p99 = today_load.p99_ms / hello_load.p99_ms
+    table.add("/today / hello world, p99", f"{p99:.1f}x", "<= 4x", p99 <= 4)
+    table.add("RSS of a web worker", f"{today_load.worker_rss_mb:.0f} MB", "<= 80 MB",
+              today_load.worker_rss_mb <= 80)
+
+
+# -- the roster, the planner and the worker, on PostgreSQL ------------------------------------
+
+
+@contextmanager
+def postgres_database():
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"meso_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(PG_URL).set(database=name).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def at_size(clinic: Clinic, token: str, app) -> dict[str, float]:
+    """Time the roster's first page (each sort, the filter, a search) and Today."""
+    protocol = policy.clinic_protocol(clinic)
+    now = datetime.now(UTC)
+    times = {label: best_ms(lambda kw=kwargs: roster_page(clinic.id, protocol, now, **kw))
+             for label, kwargs in ROSTER_VIEWS.items()}
+    client = device_client(app, token)
+    client.get("/today")
+    times["/today"] = median_ms(lambda: client.get("/today"), 50)
+    return times
+
+
+def at_scale(table: Table, folder: str) -> None:
+    with postgres_database() as url:
+        app = make_app(url, folder)
+        with app.app_context():
+            db.create_all()
+            clinic = seed.clinic()
+            _, token = seed.busiest_patient(clinic)
+            seed.patients(clinic.id, SMALL - 1)
+            small = at_size(clinic, token, app)
+            started = time.perf_counter()
+            seed.patients(clinic.id, LARGE - SMALL, seed=4)
+            print(f"  (seeded {LARGE:,} patients in {time.perf_counter() - started:.0f} s)")
+            large = at_size(clinic, token, app)
+            for label in ROSTER_VIEWS:
+                table.add(f"roster {label}, {SMALL:,} / {LARGE:,}",
+                          f"{small[label]:.1f} / {large[label]:.1f} ms",
+                          "< 50 ms", large[label] < 50)
+            worst = max(ROSTER_VIEWS, key=lambda label: large[label] / small[label])
+            ratio = large[worst] / small[worst]
+            table.add(f"roster {LARGE:,}/{SMALL:,} (worst: {worst})", f"{ratio:.2f}",
+                      "<= 1.3", ratio <= 1.3)
+            ratio = large["/today"] / small["/today"]
+            table.add(f"/today {SMALL:,} / {LARGE:,} patients",
+                      f"{small['/today']:.1f} / {large['/today']:.1f} ms (ratio {ratio:.2f})",
+                      "<= 1.3", ratio <= 1.3)
+            planning(table)
+            sending(table, url, folder)
+            db.session.remove()
+            db.engine.dispose()
+
+
+def planning(table: Table, count: int = 300) -> None:
+    patients = db.session.scalars(sa.select(Patient).order_by(Patient.id).limit(count)).all()
+    started = time.perf_counter()
+    added = 0
+    for patient in patients:
+        added += outbox.replan(patient).added
+    db.session.commit()
+    seconds = time.perf_counter() - started
+    table.add("reminders planned", f"{added / seconds:,.0f}/s ({len(patients) / seconds:,.0f} "
+              f"patients/s)")
+
+
+def sending(table: Table, url: str, folder: str) -> None:
+    service = pushes.PushService(PUSHES)
+    try:
+        key = push.generate_private_key()
+        bare = pushes.bare_loop(service, key)
+        env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "VAPID_PRIVATE_KEY": key,
+               "VAPID_SUBJECT": pushes.SUBJECT, "MESO_PUSH_SERVICES": service.origin,
+               "MESO_LOG_FORMAT": "text"}
+        one = pushes.worker_runs(service, env, 1)
+        two = pushes.worker_runs(service, env, 2)
+        assert service.ask("errors") == 0, "the fake push service refused messages"
+    finally:
+        service.close()
+    table.add("bare pywebpush.webpush loop", f"{bare.per_second:,.0f}/s")
+    ratio = one.per_second / bare.per_second
+    table.add("reminder worker, 1 process", f"{one.per_second:,.0f}/s ({ratio:.1f}x bare)",
+              ">= 2x bare", ratio >= 2)
+    ratio = two.per_second / one.per_second
+    table.add("reminder workers, 2 processes", f"{two.per_second:,.0f}/s ({ratio:.2f}x one)",
+              ">= 1.6x one", ratio >= 1.6)
+    exact = all(run.sent == run.received == PUSHES for run in (one, two))
+    table.add("each message sent exactly once", f"{one.received} + {two.received} of "
+              f"{PUSHES} + {PUSHES}", "all, once", exact)
+    table.add("RSS of a reminder worker", f"{one.rss_mb:.0f} MB", "<= 120 MB",
+              one.rss_mb <= 120)
+
+
+def main() -> int:
+    table = Table()
+    with tempfile.TemporaryDirectory() as folder:
+        print(f"pages (SQLite, gunicorn -w {web.WORKERS} sync, wrk -c{web.CONNECTIONS} "
+              f"-d{SECONDS}s):", flush=True)
+        pages(table, folder)
+        print(f"at scale (PostgreSQL, {SMALL:,} and {LARGE:,} patients in one clinic):",
+              flush=True)
+        at_scale(table, folder)
+    print()
+    table.print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
