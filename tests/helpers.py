@@ -7,6 +7,7 @@ imports them from here (``from helpers import frozen, page_html``).
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -85,6 +86,12 @@ def field_error(source, field_id: str) -> str | None:
     """The error message shown next to a form field, or None."""
     error = page_html(source).select_one(f"p.error#{field_id}-error")
     return error.get_text() if error else None
+
+
+def unhashed(url: str) -> str:
+    """A static URL without its content hash (meso/assets.py): /static/js/app.1a2b3c4d5e6f.js
+    is /static/js/app.js."""
+    return re.sub(r"^(/static/.+)\.[0-9a-f]{12}(\.\w+)$", r"\1\2", url)
 
 
 def assert_no_inline_code(source) -> None:
