@@ -7,6 +7,8 @@
  * - Pages are network-first: a patient always gets the live plan when there is any network.
  *   The last copies of Today and Timeline (and of /api/plan) are kept so that, offline, the
  *   patient still sees their plan, marked as a copy (the page then says "offline - updated at").
+ * - With a copy kept, the worker asks the server whether it changed (If-None-Match with the
+ *   copy's ETag): a 304 costs no page on the wire, and the copy is shown as the live page.
  * - Staff pages are never stored: offline, a staff page shows the offline page instead.
  * - Photos and data exports are never touched at all (NEVER_TOUCHED): the worker does not
  *   answer for them, so they go to the network as if there were no worker, and no copy of a
@@ -54,9 +56,10 @@ self.addEventListener("activate", (event) => {
     await Promise.all(names
       .filter((name) => name.startsWith("meso-") && name !== SHELL_CACHE && name !== PAGES_CACHE)
       .map((name) => caches.delete(name)));
-    // Start the page request while the worker boots (it is network-first anyway).
+    // No navigation preload: its request cannot say which copy we hold (If-None-Match), so
+    // it would fetch the whole page each time; an older version of this worker enabled it.
     if (self.registration.navigationPreload) {
-      await self.registration.navigationPreload.enable();
+      await self.registration.navigationPreload.disable();
     }
     await self.clients.claim();
   })());
@@ -101,7 +104,8 @@ self.addEventListener("fetch", (event) => {
 async function navigate(event, url) {
   const isStaff = url.pathname === "/staff" || url.pathname.startsWith("/staff/");
   const fallback = isStaff ? null : FALLBACK[url.pathname];
-  const network = (async () => (await event.preloadResponse) || fetch(event.request))();
+  const network = isStaff ? fetch(event.request)
+    : revalidate(url.pathname, () => fetch(event.request));
   const response = await withTimeout(network, fallback && await hasCopy(fallback));
   if (response) {
     if (!isStaff) event.waitUntil(remember(url.pathname, response.clone()));
@@ -115,13 +119,29 @@ async function navigate(event, url) {
 // /api/plan: the network first, the last answer when offline.
 async function networkFirst(event, request, key) {
   try {
-    const response = await fetch(request);
+    const response = await revalidate(key, () => fetch(request), request.redirect);
     event.waitUntil(remember(key, response.clone()));
     return response;
   } catch (error) {
     const copy = await (await caches.open(PAGES_CACHE)).match(key);
     return copy || Response.error();
   }
+}
+
+// A kept path with a copy: ask for it only if it changed since the copy (If-None-Match), and
+// on a 304 answer with the copy. Anything else (or no copy yet): `plain()`, the request as is.
+// A navigation's redirect is handed to the page ("manual"), as the browser itself would.
+async function revalidate(path, plain, redirect = "manual") {
+  const copy = KEPT.includes(path) ? await (await caches.open(PAGES_CACHE)).match(path) : null;
+  const etag = copy && copy.headers.get("ETag");
+  if (!etag) return plain();
+  const response = await fetch(path, {
+    headers: { "If-None-Match": etag },
+    credentials: "same-origin",
+    cache: "no-store", // our own validator, not the HTTP cache's (the pages are no-store)
+    redirect,
+  });
+  return response.status === 304 ? copy : response;
 }
 
 // Shell files come from the cache of this version (which the install filled), else the network.

@@ -21,7 +21,7 @@ from conftest import (
     open_invite_in_browser,
     watch_console,
 )
-from helpers import screenshot, wait_until
+from helpers import frozen, screenshot, wait_until
 from playwright.sync_api import expect
 
 from meso import access
@@ -187,6 +187,50 @@ def test_a_revoked_phone_loses_its_stored_pages(app, live_server, browser, clini
     page.goto(f"{live_server}/timeline")
     expect(page.locator("h1")).to_have_text("You are offline")
     context.close()
+
+
+def test_the_worker_revalidates_its_copy_and_shows_it_on_a_304(app, live_server, browser,
+                                                               clinic):
+    """Online, a kept page costs a 304 while it is unchanged: the worker asks with its copy's
+    ETag and shows the copy, as the live page; a change brings the new page."""
+    patient, token = enrol_patient(clinic, first_session=datetime.now(UTC) - timedelta(hours=3))
+    inner = app.wsgi_app
+    asked = []  # (If-None-Match, status) of each request for /today
+
+    def spy(environ, start_response):
+        if environ["PATH_INFO"] != "/today":
+            return inner(environ, start_response)
+
+        def record(status, headers, *rest):
+            asked.append((environ.get("HTTP_IF_NONE_MATCH"), status.split()[0]))
+            return start_response(status, headers, *rest)
+
+        return inner(environ, record)
+
+    # One instant for the whole test: the page changes at least every minute (its countdowns).
+    with frozen(datetime.now(UTC).replace(second=0, microsecond=0)):
+        app.wsgi_app = spy
+        try:
+            context, page = patient_phone(browser, live_server, token)
+            errors = watch_console(page)
+            controlled(page, live_server)
+            asked.clear()
+            page.goto(f"{live_server}/today")
+            expect(page.locator("#today-title")).to_be_visible()
+            expect(page.locator(".offline-note")).to_be_hidden()  # shown as the live page
+            tag = page.evaluate("caches.open('meso-pages-v1').then((c) => c.match('/today'))"
+                                ".then((r) => r.headers.get('ETag'))")
+            assert asked == [(tag, "304")]
+
+            patient.name = "Lucia Rossi"  # a change: the next visit brings the new page
+            db.session.commit()
+            page.goto(f"{live_server}/today")
+            expect(page.locator(".hero .eyebrow")).to_have_text("Hello Lucia")
+            assert asked[-1] == (tag, "200")
+            context.close()
+        finally:
+            app.wsgi_app = inner
+    assert errors == []
 
 
 def test_offline_check_in_waits_on_the_phone_then_is_sent_exactly_once(app, live_server,

@@ -26,7 +26,7 @@ bp = Blueprint("checkins", __name__)
 @bp.app_template_global()
 def new_checkin_key() -> str:
     """A fresh idempotency key for a form (JavaScript makes its own for each submission)."""
-    return secrets.token_hex(16)
+    return pages.fresh(secrets.token_hex(16))
 
 
 @bp.get("/checkins/new")

@@ -117,18 +117,18 @@ def home():
 def today():
     patient = g.patient
     plan = policy.plan_for(patient)
-    return pages.render(
+    return pages.conditional(pages.render(
         "patient/today.html", patient, plan=plan, red_flags_first=presenters.red_flags_first(plan),
         phase_steps=phase_strip.steps(plan, policy.protocol_for(patient)),
         checkin_today=cards.checkin_today(patient), reminders_card=cards.reminders_card(patient),
         checkin_photos=photo_store.enabled(patient.clinic_id),
-    )
+    ))
 
 
 @bp.get("/timeline")
 @patient_required
 def timeline():
-    return timeline_page(g.patient)
+    return pages.conditional(timeline_page(g.patient))
 
 
 def timeline_page(patient: Patient, photo_error: str | None = None) -> str:
@@ -156,4 +156,4 @@ def access_code():
 @bp.get("/api/plan")
 @patient_required
 def api_plan():
-    return policy.plan_for(g.patient).to_json()
+    return pages.conditional(policy.plan_for(g.patient).to_json())
