@@ -14,6 +14,7 @@ the bench may create a database on; postgresql+psycopg://postgres@127.0.0.1:5432
 
 from __future__ import annotations
 
+import contextvars
 import os
 import secrets
 import statistics
@@ -82,18 +83,18 @@ def make_app(url: str, instance: str, **config):
 
 
 @contextmanager
-def counting_statements():
+def counting_statements(engine: sa.Engine):
     """Count the SQL statements sent while the block runs: ``with ... as count: count()``."""
     seen = [0]
 
     def count(*args) -> None:
         seen[0] += 1
 
-    event.listen(db.engine, "before_cursor_execute", count)
+    event.listen(engine, "before_cursor_execute", count)
     try:
         yield lambda: seen[0]
     finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def device_client(app, token: str):
@@ -129,21 +130,24 @@ def pages(table: Table, folder: str) -> None:
     with app.app_context():
         db.create_all()
         _, token = seed.busiest_patient(seed.clinic())
-        client = device_client(app, token)
-        for path in PAGES:
-            with counting_statements() as cold:
-                assert client.get(path).status_code == 200, path
-            with counting_statements() as warm:
-                client.get(path)
-            table.add(f"SQL statements {path} (cold / warm)", f"{cold()} / {warm()}",
-                      "<= 6 / <= 3", cold() <= 6 and warm() <= 3)
-        cpu = median_ms(lambda: client.get("/today"), 200)
-        table.add("/today in-process, median", f"{cpu:.2f} ms")
-        wire = today_budget.first_load(client)
-        total = sum(len(body) for _, body in wire)
-        table.add("Today + CSS + JS on the wire", f"{total / 1024:.1f} KB "
-                  f"({len(wire)} responses, br)", "<= 30 KB", total <= today_budget.BUDGET)
-        cookie = f"{app.config['DEVICE_COOKIE']}={token}"
+        engine = db.engine
+    # Requests from here on run outside the app context above, each in its own (as on a
+    # server): nothing they load is left in a shared session for the next one.
+    client = device_client(app, token)
+    for path in PAGES:
+        with counting_statements(engine) as cold:
+            assert client.get(path).status_code == 200, path
+        with counting_statements(engine) as warm:
+            client.get(path)
+        table.add(f"SQL statements {path} (first / again)", f"{cold()} / {warm()}",
+                  "<= 6 cold / <= 3 warm", cold() <= 6 and warm() <= 3)
+    cpu = median_ms(lambda: client.get("/today"), 200)
+    table.add("/today in-process, median", f"{cpu:.2f} ms")
+    wire = today_budget.first_load(client)
+    total = sum(len(body) for _, body in wire)
+    table.add("Today + CSS + JS on the wire", f"{total / 1024:.1f} KB "
+              f"({len(wire)} responses, br)", "<= 30 KB", total <= today_budget.BUDGET)
+    cookie = f"{app.config['DEVICE_COOKIE']}={token}"
     env = {"DATABASE_URL": url, "SECRET_KEY": "bench"}
     with web.Gunicorn("bench.hello:app", env) as hello:
         hello_load = web.measure(hello, "/", SECONDS, {})
@@ -188,8 +192,13 @@ def at_size(clinic: Clinic, token: str, app) -> dict[str, float]:
     times = {label: best_ms(lambda kw=kwargs: roster_page(clinic.id, protocol, now, **kw))
              for label, kwargs in ROSTER_VIEWS.items()}
     client = device_client(app, token)
-    client.get("/today")
-    times["/today"] = median_ms(lambda: client.get("/today"), 50)
+
+    def today() -> None:
+        # A context of its own, as on a server: not the bench's app context and session.
+        assert contextvars.Context().run(client.get, "/today").status_code == 200
+
+    today()
+    times["/today"] = median_ms(today, 50)
     return times
 
 

@@ -11,12 +11,21 @@ from datetime import datetime, timedelta
 from typing import cast
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app, request
 
 from meso import accesscode, calendar_feeds
 from meso.extensions import db
 from meso.links import external_url
-from meso.models import Patient, PatientDevice, PushSubscription, hash_token, new_token
+from meso.models import (
+    Clinic,
+    Course,
+    Patient,
+    PatientDevice,
+    PushSubscription,
+    hash_token,
+    new_token,
+)
 
 # A link is meant for one person's phone and maybe a tablet; more devices than this means it
 # was forwarded or posted somewhere, and the clinic should make a new one.
@@ -114,9 +123,15 @@ def device_for_cookie(token: str | None) -> PatientDevice | None:
     """Return the live device behind a cookie value, or None."""
     if not token or len(token) > 100:
         return None
-    device = db.session.scalar(
-        sa.select(PatientDevice).where(PatientDevice.token_hash == hash_token(token))
-    )
+    # The patient, their clinic (and its settings), course and sessions come in the same
+    # query: every patient page needs them, and one round trip beats five.
+    patient = so.joinedload(PatientDevice.patient)
+    device = db.session.execute(
+        sa.select(PatientDevice)
+        .where(PatientDevice.token_hash == hash_token(token))
+        .options(patient.joinedload(Patient.clinic).joinedload(Clinic.settings),
+                 patient.joinedload(Patient.course).joinedload(Course.sessions))
+    ).unique().scalar_one_or_none()
     if device is None or device.revoked_at is not None or device.patient.archived_at:
         return None
     return device

@@ -74,6 +74,7 @@ def update_settings(actor: StaffUser, window_hours: dict[str, int], first_weeks_
     settings.updated_at = utcnow()
     db.session.add(settings)
     db.session.flush()
+    db.session.expire(actor.clinic, ["settings"])  # a new row: Clinic.settings may hold None
     audit.by(actor, "settings.changed", changes=changes)
     courses.after_settings_change(actor.clinic)
     return changes

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
-from babel.dates import format_interval, format_skeleton
+from babel import Locale
+from babel.dates import format_datetime, format_interval, match_skeleton
 from flask_babel import get_locale, gettext
 
 from meso.reminder_texts import Wording
@@ -19,7 +21,20 @@ def _fmt(instant: datetime | date, skeleton: str) -> str:
     # The instant already carries the patient's zone; Flask-Babel's helpers would convert it
     # to the app's zone instead, so Babel is called directly.
     tzinfo = getattr(instant, "tzinfo", None)
-    return format_skeleton(skeleton, instant, tzinfo=tzinfo, locale=get_locale())
+    locale = get_locale()
+    return format_datetime(instant, pattern(str(locale), skeleton), tzinfo=tzinfo, locale=locale)
+
+
+@cache
+def pattern(locale: str, skeleton: str) -> str:
+    """The locale's pattern for a skeleton ('EEEHm' → 'EEE HH:mm'), found once per locale.
+
+    What babel.dates.format_skeleton does on every call: matching a skeleton the locale does
+    not list against all those it does cost more than the rest of a date's formatting.
+    """
+    skeletons = Locale.parse(locale).datetime_skeletons
+    return str(skeletons[skeleton if skeleton in skeletons
+                         else match_skeleton(skeleton, skeletons)].pattern)
 
 
 def weekday_time(instant: datetime) -> str:

@@ -27,9 +27,15 @@ from meso.models import (
 )
 
 
+def clinic_settings(clinic: Clinic) -> ClinicSettings:
+    """Return the clinic's settings: its row (loaded with the clinic when the query asked for
+    it, as a patient's pages do), or the defaults."""
+    return clinic.settings or ClinicSettings.defaults(clinic.id)
+
+
 def clinic_protocol(clinic: Clinic) -> protocol.Protocol:
     """Return the clinic's effective protocol: the defaults with the clinic's settings."""
-    settings = ClinicSettings.of(clinic.id)
+    settings = clinic_settings(clinic)
     merged = protocol.DEFAULT_PROTOCOL.with_overrides(settings.window_hours or {})
     return replace(merged, first_weeks=timedelta(days=settings.first_weeks_days))
 
@@ -73,7 +79,7 @@ def reminder_settings_for(patient: Patient) -> reminders.Settings:
     """Return the patient's reminder settings; without their own, the clinic's defaults."""
     row = db.session.get(ReminderSettings, patient.id)
     if row is None:
-        clinic = ClinicSettings.of(patient.clinic_id)
+        clinic = clinic_settings(patient.clinic)
         return reminders.Settings(
             morning=clinic.reminder_time,
             quiet_start=clinic.quiet_start,
@@ -88,17 +94,20 @@ def reminder_settings_for(patient: Patient) -> reminders.Settings:
     )
 
 
-def plan_for(patient: Patient, at: datetime | None = None) -> recovery.DayPlan:
-    """Return the patient's plan at ``at`` (default now), under their own protocol."""
+def plan_for(patient: Patient, at: datetime | None = None,
+             rules: protocol.Protocol | None = None) -> recovery.DayPlan:
+    """Return the patient's plan at ``at`` (default now), under their own protocol (``rules``,
+    when the caller has it already)."""
     course = patient.course
     return recovery.plan_day(
-        course, course.session_starts, at or utcnow(), protocol_for(patient)
+        course, course.session_starts, at or utcnow(), rules or protocol_for(patient)
     )
 
 
-def timeline_for(patient: Patient) -> list[recovery.TimelineDay]:
+def timeline_for(patient: Patient,
+                 rules: protocol.Protocol | None = None) -> list[recovery.TimelineDay]:
     """Return the patient's course day by day, from enrolment, under their own protocol."""
     course = patient.course
     return recovery.timeline(
-        course, course.session_starts, patient.created_at, protocol_for(patient)
+        course, course.session_starts, patient.created_at, rules or protocol_for(patient)
     )

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from conftest import create_clinic, csrf_token, enrol_patient, listed_push_service, open_invite
-from helpers import frozen
+from helpers import frozen, page_html, unhashed
 
 from meso import courses, push, subscriptions, worker
 from meso.extensions import db
@@ -625,7 +625,8 @@ def test_the_settings_page_shows_the_clinic_defaults_and_the_card(patient_client
     assert page.status_code == 200
     assert 'id="reminders"' in html and 'data-action="enable"' in html
     assert 'value="09:00"' in html and 'value="21:00"' in html and 'value="08:00"' in html
-    assert "reminders.js" in html and "Add to Home Screen" in html
+    scripts = [unhashed(tag["src"]) for tag in page_html(html).select("script[src]")]
+    assert "/static/js/reminders.js" in scripts and "Add to Home Screen" in html
 
 
 def test_saving_settings_re_plans_the_pending_reminders(patient_client):

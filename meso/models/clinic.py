@@ -49,18 +49,20 @@ class ClinicSettings(Model):
     @classmethod
     def of(cls, clinic_id: int) -> ClinicSettings:
         """Return the clinic's settings row, or an unsaved one holding the defaults."""
-        row = db.session.get(cls, clinic_id)
-        if row is None:
-            row = cls(
-                clinic_id=clinic_id,
-                window_hours={},
-                first_weeks_days=DEFAULT_FIRST_WEEKS_DAYS,
-                reminder_time=DEFAULT_REMINDER_TIME,
-                quiet_start=DEFAULT_QUIET_START,
-                quiet_end=DEFAULT_QUIET_END,
-                photos_enabled=True,
-            )
-        return row
+        return db.session.get(cls, clinic_id) or cls.defaults(clinic_id)
+
+    @classmethod
+    def defaults(cls, clinic_id: int) -> ClinicSettings:
+        """An unsaved row holding the defaults (a clinic that changed nothing has no row)."""
+        return cls(
+            clinic_id=clinic_id,
+            window_hours={},
+            first_weeks_days=DEFAULT_FIRST_WEEKS_DAYS,
+            reminder_time=DEFAULT_REMINDER_TIME,
+            quiet_start=DEFAULT_QUIET_START,
+            quiet_end=DEFAULT_QUIET_END,
+            photos_enabled=True,
+        )
 
 
 class WindowOverride(Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -13,6 +14,9 @@ from flask_login import UserMixin
 from meso import protocol
 from meso.extensions import Model
 from meso.timeutil import DEFAULT_ZONE_NAME
+
+if TYPE_CHECKING:
+    from meso.models.clinic import ClinicSettings
 
 
 def utcnow() -> datetime:
@@ -55,6 +59,10 @@ class Clinic(Model):
 
     staff: so.WriteOnlyMapped[StaffUser] = so.relationship(back_populates="clinic")
     patients: so.WriteOnlyMapped[Patient] = so.relationship(back_populates="clinic")
+    # The clinic's settings row, None for the defaults: read-only here, so that a patient's
+    # page loads it in the same query as the clinic (meso.access); written as its own row
+    # (meso.clinics, which expires this attribute when it adds one).
+    settings: so.Mapped[ClinicSettings | None] = so.relationship(viewonly=True)
 
 
 class StaffUser(UserMixin, Model):

@@ -134,8 +134,9 @@ def timeline():
 def timeline_page(patient: Patient, photo_error: str | None = None) -> str:
     """The Timeline: the course day by day, and the progress photos with their form (which
     comes back here with ``photo_error`` next to the file field)."""
-    plan = policy.plan_for(patient)
-    cycles = course_timeline.cycles(policy.timeline_for(patient), plan.at.date())
+    rules = policy.protocol_for(patient)
+    plan = policy.plan_for(patient, rules=rules)
+    cycles = course_timeline.cycles(policy.timeline_for(patient, rules), plan.at.date())
     return pages.render("patient/timeline.html", patient, plan=plan, cycles=cycles,
                         gallery=photo_store.gallery_of(patient),
                         photos_on=photo_store.enabled(patient.clinic_id),
