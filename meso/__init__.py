@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from meso import assets, error_pages, input_guard
+from meso import assets, error_pages, input_guard, page_cache, page_versions
 from meso.config import load_config, require_base_url
 from meso.extensions import babel, compress, csrf, db, login_manager, migrate
 from meso.host_header import LowercaseHost
@@ -66,6 +66,8 @@ def register_extensions(app: Flask) -> None:
         "text/html", "application/json", "application/manifest+json", "text/javascript"])
     app.config.setdefault("COMPRESS_STREAMS", False)  # files sent by Flask stay as they are
     compress.init_app(app)
+    page_versions.init_app(app)
+    page_cache.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "staff.sign_in"
     login_manager.login_message = None

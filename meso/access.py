@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app, request
 
-from meso import accesscode, calendar_feeds
+from meso import accesscode, calendar_feeds, page_versions
 from meso.extensions import db
 from meso.links import external_url
 from meso.models import (
@@ -98,6 +98,7 @@ def make_room_for_device(patient: Patient) -> None:
     ids = db.session.scalars(stale).all()
     if ids:
         db.session.execute(sa.delete(PatientDevice).where(PatientDevice.id.in_(ids)))
+        page_versions.changed([patient.id])  # their push subscriptions went with them
 
 
 def set_device_cookie(response, token: str) -> None:
@@ -147,6 +148,7 @@ def revoke_devices(patient: Patient, now: datetime) -> int:
     )
     db.session.execute(
         sa.delete(PushSubscription).where(PushSubscription.patient_id == patient.id))
+    page_versions.changed([patient.id])
     return cast(sa.CursorResult, result).rowcount
 
 
@@ -154,6 +156,7 @@ def drop_device(device: PatientDevice, now: datetime) -> None:
     """Sign one browser out (another patient's link is taking it over) and silence it."""
     device.revoked_at = now
     db.session.execute(sa.delete(PushSubscription).where(PushSubscription.device_id == device.id))
+    page_versions.changed([device.patient_id])
     db.session.flush()
 
 

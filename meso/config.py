@@ -70,6 +70,10 @@ def load_config(app, overrides: dict) -> None:
         SMTP_URL=os.environ.get("SMTP_URL") or "",
         MAIL_FROM=os.environ.get("MAIL_FROM") or "",
         MESO_EMERGENCY_NUMBER=emergency_number(os.environ.get("MESO_EMERGENCY_NUMBER", "")),
+        # Where rendered patient pages are kept (meso/page_cache.py): Redis, shared by every
+        # process and machine, when set; else each process keeps its own, up to so many.
+        REDIS_URL=os.environ.get("REDIS_URL") or "",
+        MESO_PAGE_CACHE_ENTRIES=env_int("MESO_PAGE_CACHE_ENTRIES", 500, 0),
         **limits_from_env(),
     )
     secure = os.environ.get("MESO_INSECURE_COOKIES") != "1" and not app.debug

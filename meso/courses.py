@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from meso import access, accesscode, audit, calendar_feeds, outbox, policy, protocol
+from meso import access, accesscode, audit, calendar_feeds, outbox, page_versions, policy, protocol
 from meso.extensions import db
 from meso.formatting import when
 from meso.models import (
@@ -177,6 +177,7 @@ def set_window_overrides(patient: Patient, hours: dict[str, int | None], actor):
         return
     db.session.execute(sa.delete(WindowOverride).where(
         WindowOverride.patient_id == patient.id, WindowOverride.key.in_(changes)))
+    page_versions.changed([patient.id])
     for key, (_old, new) in changes.items():
         if new is not None:
             db.session.add(WindowOverride(patient_id=patient.id, key=key, hours=new))

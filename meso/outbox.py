@@ -18,7 +18,7 @@ from typing import cast
 
 import sqlalchemy as sa
 
-from meso import policy, reminders
+from meso import page_versions, policy, reminders
 from meso.extensions import db
 from meso.models import OutboundEmail, Patient, PushSubscription, Reminder, utcnow
 
@@ -242,10 +242,12 @@ def prune(endpoints: list[str]) -> int:
     """Delete subscriptions the push service says are gone (404/410)."""
     if not endpoints:
         return 0
-    result = db.session.execute(
+    owners = db.session.scalars(
         sa.delete(PushSubscription).where(PushSubscription.endpoint.in_(endpoints))
-    )
-    return cast(sa.CursorResult, result).rowcount
+        .returning(PushSubscription.patient_id)
+    ).all()
+    page_versions.changed(owners)  # Today counts the devices that get reminders
+    return len(owners)
 
 
 def mark_success(endpoints: list[str], now: datetime) -> None:

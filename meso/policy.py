@@ -104,6 +104,13 @@ def plan_for(patient: Patient, at: datetime | None = None,
     )
 
 
+def next_change_for(patient: Patient, at: datetime,
+                    rules: protocol.Protocol | None = None) -> datetime:
+    """Return the first instant after ``at`` at which the patient's plan may change."""
+    course = patient.course
+    return recovery.next_change(course, course.session_starts, at, rules or protocol_for(patient))
+
+
 def timeline_for(patient: Patient,
                  rules: protocol.Protocol | None = None) -> list[recovery.TimelineDay]:
     """Return the patient's course day by day, from enrolment, under their own protocol."""

@@ -153,6 +153,36 @@ def plan_day(
     )
 
 
+def next_change(
+    course: CourseLike,
+    sessions: Sequence[datetime],
+    at: datetime,
+    protocol: p.Protocol = p.DEFAULT_PROTOCOL,
+) -> datetime:
+    """Return the first instant after ``at`` from which ``plan_day`` may answer differently.
+
+    Until then the plan is the same but for ``at`` itself and the hours since the session
+    (what countdowns show): no window starts or ends, no phase, session or day begins. Every
+    comparison plan_day makes holds from its boundary on (``start <= at < end``), so each
+    boundary is a candidate: a session (done, or overdue when projected), a window's start
+    and end, the end of the immediate phase and of the first weeks, the pre-session notice,
+    and local midnight (day numbers and daily lines).
+    """
+    zone = ZoneInfo(course.timezone)
+    at = to_utc(at)
+    schedule = session_schedule(sessions, course.planned_sessions, course.interval_weeks, zone)
+    tomorrow = at.astimezone(zone).date() + timedelta(days=1)
+    candidates = [datetime.combine(tomorrow, time(), zone).astimezone(UTC)]
+    windows = [protocol.windows[key] for key, rule in p.RESTRICTIONS.items()
+               if rule.applies_to(course.area)]
+    for start in schedule:
+        candidates += [start, start + protocol.immediate, start + protocol.first_weeks,
+                       start - protocol.prepare_notice]
+        candidates += [start + window for window in windows]
+        candidates += [start - window for window in windows]
+    return min(c for c in candidates if c > at)
+
+
 def phase_at(since_session: timedelta, any_done: bool, protocol: p.Protocol) -> str:
     """Return the phase for the time since the latest session.
 

@@ -10,7 +10,7 @@ from typing import cast
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from meso import outbox, push, push_services
+from meso import outbox, page_versions, push, push_services
 from meso.extensions import db
 from meso.models import Patient, PatientDevice, PushSubscription, utcnow
 from meso.models.push import ENDPOINT_MAX
@@ -95,6 +95,7 @@ def store(patient: Patient, device: PatientDevice, subscription: push.Subscripti
     ).all()
     if surplus:
         db.session.execute(sa.delete(PushSubscription).where(PushSubscription.id.in_(surplus)))
+        page_versions.changed([patient.id])
     if old_endpoint and old_endpoint != subscription.endpoint:
         forget(patient.id, old_endpoint)
     outbox.rearm(patient)
@@ -108,6 +109,7 @@ def forget(patient_id: int, endpoint: str) -> int:
             PushSubscription.endpoint == endpoint, PushSubscription.patient_id == patient_id
         )
     )
+    page_versions.changed([patient_id])
     return cast(sa.CursorResult, result).rowcount
 
 
@@ -139,4 +141,5 @@ def live(patient_ids, services) -> tuple[dict[int, list[push.Subscription]], int
             outside.append(sub.id)
     if outside:
         db.session.execute(sa.delete(PushSubscription).where(PushSubscription.id.in_(outside)))
+        page_versions.changed(sub.patient_id for sub in rows if sub.id in outside)
     return found, len(outside)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from types import SimpleNamespace
@@ -13,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from meso import protocol
-from meso.recovery import plan_day, session_schedule, timeline
+from meso.recovery import next_change, plan_day, session_schedule, timeline
 
 ROME = "Europe/Rome"
 NEW_YORK = "America/New_York"
@@ -623,3 +624,40 @@ def test_property_monotonic(c, sessions, offset, step):
         assert PHASE_ORDER[later.phase] >= PHASE_ORDER[earlier.phase]
         assert later.day >= earlier.day
         assert later.hours_since_session >= earlier.hours_since_session
+
+
+def without_the_moment(plan):
+    """A plan without what changes every moment: the instant and the hours since the session."""
+    return replace(plan, at=None, hours_since_session=None)
+
+
+protocols = st.sampled_from([
+    protocol.DEFAULT_PROTOCOL,
+    protocol.DEFAULT_PROTOCOL.with_overrides({"heat": 72, "sun": 1, "tanning_beds": 24 * 21}),
+    replace(protocol.DEFAULT_PROTOCOL, first_weeks=timedelta(days=10)),
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(c=courses, sessions=session_lists(), offset=offsets, rules=protocols,
+       fraction=st.floats(0, 1, exclude_max=True))
+def test_property_the_plan_holds_until_its_next_change(c, sessions, offset, rules, fraction):
+    """Kept pages rely on it (meso/page_cache.py): from ``at`` until next_change, plan_day
+    says the same, but for the instant itself."""
+    at = sessions[0] + offset
+    change = next_change(c, sessions, at, rules)
+    assert at < change <= at + timedelta(days=1, hours=1)  # local midnight comes at the latest
+    plan = without_the_moment(plan_day(c, sessions, at, rules))
+    last = change - timedelta(microseconds=1)
+    for instant in (min(at + (change - at) * fraction, last), last):  # (a float rounds up)
+        assert without_the_moment(plan_day(c, sessions, instant, rules)) == plan
+
+
+def test_the_next_change_is_the_first_window_to_end():
+    face = course()
+    session = local(ROME, 2026, 11, 20, 10, 0)
+    at = session + timedelta(hours=3)
+    change = next_change(face, [session], at)
+    assert change == local(ROME, 2026, 11, 21, 0, 0)  # midnight comes before any window ends
+    at = local(ROME, 2026, 11, 22, 9, 0)
+    assert next_change(face, [session], at) == session + timedelta(hours=48)  # heat, sun, ...

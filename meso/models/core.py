@@ -105,6 +105,9 @@ class Patient(Model):
     # When the patient asked, from their phone, for everything to be erased; their clinic
     # sees it on the patient's page, and an admin erases (meso/erasure.py).
     erasure_requested_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Bumped by every write a patient's page could show (meso/page_versions.py): a rendered
+    # page kept under an older version (meso/page_cache.py) is never shown again.
+    version: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     clinic: so.Mapped[Clinic] = so.relationship(back_populates="patients")
     course: so.Mapped[Course] = so.relationship(

@@ -9,7 +9,6 @@ all: stored in the same transaction, tied to it, and never a second time for a r
 from __future__ import annotations
 
 import hmac
-import secrets
 
 from flask import Blueprint, g, request
 from flask_babel import gettext as _
@@ -26,7 +25,7 @@ bp = Blueprint("checkins", __name__)
 @bp.app_template_global()
 def new_checkin_key() -> str:
     """A fresh idempotency key for a form (JavaScript makes its own for each submission)."""
-    return pages.fresh(secrets.token_hex(16))
+    return pages.fresh_token()
 
 
 @bp.get("/checkins/new")

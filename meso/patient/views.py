@@ -112,32 +112,58 @@ def home():
     return redirect(url_for("patient.today"))
 
 
+# Today and the Timeline are rendered once per change (pages.kept): each ``make`` below runs
+# only when the patient's pages changed or their plan reached its next instant, and says
+# until when its page holds. Anything a page shows must be written through the ORM (or
+# bump Patient.version itself: meso/page_versions.py), or come in page_cache.key.
+
+
 @bp.get("/today")
 @patient_required
 def today():
     patient = g.patient
-    plan = policy.plan_for(patient)
-    return pages.conditional(pages.render(
-        "patient/today.html", patient, plan=plan, red_flags_first=presenters.red_flags_first(plan),
-        phase_steps=phase_strip.steps(plan, policy.protocol_for(patient)),
-        checkin_today=cards.checkin_today(patient), reminders_card=cards.reminders_card(patient),
-        checkin_photos=photo_store.enabled(patient.clinic_id),
-    ))
+
+    def make():
+        now, rules = utcnow(), policy.protocol_for(patient)
+        plan = policy.plan_for(patient, now, rules)
+        page = pages.render(
+            "patient/today.html", patient, pages.MARKS, plan=plan,
+            red_flags_first=presenters.red_flags_first(plan),
+            phase_steps=phase_strip.steps(plan, rules),
+            checkin_today=cards.checkin_today(patient),
+            reminders_card=cards.reminders_card(patient),
+            checkin_photos=photo_store.enabled(patient.clinic_id),
+        )
+        return page, policy.next_change_for(patient, now, rules)
+
+    return pages.kept("today", patient, make)
 
 
 @bp.get("/timeline")
 @patient_required
 def timeline():
-    return pages.conditional(timeline_page(g.patient))
+    patient = g.patient
+
+    def make():
+        now, rules = utcnow(), policy.protocol_for(patient)
+        page = timeline_html(patient, now, rules, pages.MARKS)
+        return page, policy.next_change_for(patient, now, rules)
+
+    return pages.kept("timeline", patient, make)
 
 
 def timeline_page(patient: Patient, photo_error: str | None = None) -> str:
     """The Timeline: the course day by day, and the progress photos with their form (which
     comes back here with ``photo_error`` next to the file field)."""
-    rules = policy.protocol_for(patient)
-    plan = policy.plan_for(patient, rules=rules)
+    return timeline_html(patient, utcnow(), policy.protocol_for(patient),
+                         photo_error=photo_error)
+
+
+def timeline_html(patient: Patient, now: datetime, rules, served_at=None,
+                  photo_error: str | None = None) -> str:
+    plan = policy.plan_for(patient, now, rules)
     cycles = course_timeline.cycles(policy.timeline_for(patient, rules), plan.at.date())
-    return pages.render("patient/timeline.html", patient, plan=plan, cycles=cycles,
+    return pages.render("patient/timeline.html", patient, served_at, plan=plan, cycles=cycles,
                         gallery=photo_store.gallery_of(patient),
                         photos_on=photo_store.enabled(patient.clinic_id),
                         photo_error=photo_error)
