@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from flask import Flask, request
@@ -14,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from meso import assets, error_pages, input_guard, page_cache, page_versions
 from meso.config import load_config, require_base_url
-from meso.extensions import babel, compress, csrf, db, login_manager, migrate
+from meso.extensions import babel, compress, csrf, db, login_manager
 from meso.host_header import LowercaseHost
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,12 +57,19 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    if "gunicorn" not in sys.modules:
+        # `flask db …` needs Flask-Migrate; a gunicorn worker never migrates, and Alembic
+        # would cost each one 10 MB.
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app)
-    # Pages and JSON in brotli or gzip, as the browser accepts (br at level 4 costs about as
-    # much CPU as gzip -6 and is smaller); static files come precompressed (meso/assets.py).
+    # Pages and JSON in brotli or gzip, as the browser accepts; static files come
+    # precompressed (meso/assets.py). Brotli at quality 2: Today in 0.07 ms and 5.1 KB, where
+    # quality 4 takes 0.17 ms for 4.9 KB (and gzip -6 0.15 ms for 4.9 KB).
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_BR_LEVEL", 2)
     app.config.setdefault("COMPRESS_MIMETYPES", [
         "text/html", "application/json", "application/manifest+json", "text/javascript"])
     app.config.setdefault("COMPRESS_STREAMS", False)  # files sent by Flask stay as they are

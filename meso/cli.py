@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
-from flask_migrate import upgrade
 
 from meso import clinics, courses, protocol, recovery, timeutil
 from meso.access import invite_url
@@ -52,6 +51,14 @@ DEMO_CLINIC = "Demo Clinic"
 DEMO_EMAIL = "demo@clinic.example"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - local demo only; printed by `make run`
 DEMO_PATIENT = "Giulia Demo"
+
+
+def upgrade() -> None:
+    """Apply the migrations. Flask-Migrate (and Alembic) are imported only by the commands
+    that migrate: a web worker never pays for them."""
+    from flask_migrate import upgrade as migrate_upgrade
+
+    migrate_upgrade()
 
 
 def init_app(app) -> None:

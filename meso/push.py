@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
-from pywebpush import WebPusher, WebPushException
 
 from meso import push_http, push_services
 
@@ -228,6 +227,10 @@ class Pusher:
             "endpoint": subscription.endpoint,
             "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
         }
+        # Imported here: only the reminder worker sends, and pywebpush brings requests along,
+        # memory a web worker does not need.
+        from pywebpush import WebPusher, WebPushException
+
         try:
             body = WebPusher(info).encode(padded(message.payload))["body"]
         except (WebPushException, ValueError) as exc:  # keys that parse but do not encrypt

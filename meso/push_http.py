@@ -13,11 +13,14 @@ import asyncio
 import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 
-import aiohttp
 import certifi
 
-TLS = ssl.create_default_context(cafile=certifi.where())
+
+@cache
+def tls() -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 class TimedOut(Exception):
@@ -59,12 +62,15 @@ def _send(url: str, body: bytes, headers: dict[str, str], deadline: float) -> An
 
 
 async def _post(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Answer:
+    # Imported here: only the reminder worker sends; a web worker never needs aiohttp's memory.
+    import aiohttp
+
     timeout = aiohttp.ClientTimeout(total=deadline)
     try:
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
             session.post(url, data=body, headers=headers, allow_redirects=False,
-                         ssl=TLS) as response,
+                         ssl=tls()) as response,
         ):
             return Answer(response.status, response.reason or "",
                           response.headers.get("Retry-After"))
