@@ -13,12 +13,13 @@ import redis
 import sqlalchemy as sa
 from conftest import create_clinic, create_staff, enrol_patient, open_invite
 from helpers import frozen, page_html
+from photo_helpers import jpeg
 from sqlalchemy import event
 
-from meso import access, clinics, courses, create_app, outbox, page_cache, push
+from meso import access, clinics, courses, create_app, outbox, page_cache, photo_store, push
 from meso import subscriptions as subs
 from meso.extensions import db
-from meso.models import CheckIn, PatientDevice, ReminderSettings
+from meso.models import CheckIn, ClinicSettings, PatientDevice, ReminderSettings
 from meso.patient import pages
 
 SESSION = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -183,9 +184,23 @@ def rename(patient, phone):
     patient.name = "Lucia Rossi"
 
 
+def add_a_photo(patient, phone):
+    photo_store.add(patient, jpeg(), NOW)
+
+
+def photos_turned_off(patient, phone):
+    db.session.add(ClinicSettings(clinic_id=patient.clinic_id, photos_enabled=False))
+
+
 WRITES: dict[str, Callable] = {f.__name__: f for f in (
     check_in, record_session, change_plan, set_a_window, drop_a_window, reminder_settings,
-    subscribe_and_be_pruned, clinic_settings, clinic_phone, rename)}
+    subscribe_and_be_pruned, clinic_settings, clinic_phone, rename, add_a_photo,
+    photos_turned_off)}
+# What each write changes that the page shows (the rest leave Today as it was).
+CHANGES = {"/today": set(WRITES) - {"drop_a_window", "subscribe_and_be_pruned", "add_a_photo",
+                                    "photos_turned_off"},
+           "/timeline": {"record_session", "change_plan", "add_a_photo", "photos_turned_off",
+                         "clinic_phone"}}
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -198,7 +213,7 @@ def test_every_write_brings_the_new_page(app, patient_phone, path, write):
         db.session.commit()
         kept, rendered = as_rendered_now(app, phone, path)
     assert kept == rendered
-    if path == "/today" and write not in ("drop_a_window", "subscribe_and_be_pruned"):
+    if write in CHANGES[path]:
         assert kept != before, "the write changed nothing on the page: a weak test"
 
 
