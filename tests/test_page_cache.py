@@ -59,11 +59,18 @@ def patient_phone(app, clinic):
     return patient, phone
 
 
-def fresh_app(app):
-    """The same deployment with nothing kept: what a page is when rendered now."""
-    other = create_app({**app.config, "MESO_PAGE_CACHE_ENTRIES": 0},
+@contextmanager
+def fresh_app(app, **config):
+    """The same deployment with nothing kept: what a page is when rendered now. (Its
+    connections are closed at the end: PostgreSQL's would otherwise linger.)"""
+    other = create_app({**app.config, "MESO_PAGE_CACHE_ENTRIES": 0, **config},
                        instance_path=app.instance_path)
-    return other
+    try:
+        yield other
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def shown(response) -> str:
@@ -78,9 +85,10 @@ def shown(response) -> str:
 def as_rendered_now(app, phone, path):
     """The page as served (kept or not) and as a render with nothing kept would give it."""
     served = phone.get(path)
-    again = fresh_app(app).test_client()
-    again._cookies = phone._cookies  # the same phone: its device cookie and session
-    return shown(served), shown(again.get(path))
+    with fresh_app(app) as other:
+        again = other.test_client()
+        again._cookies = phone._cookies  # the same phone: its device cookie and session
+        return shown(served), shown(again.get(path))
 
 
 # -- kept, and cheap --------------------------------------------------------------------------
@@ -259,20 +267,18 @@ def redis_app(app):
     app.config["REDIS_URL"] = REDIS_URL
     page_cache.init_app(app)
     yield app
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(page_cache.PREFIX + "*"):
-        client.delete(key)
+    with redis.Redis.from_url(REDIS_URL) as client:
+        for key in client.scan_iter(page_cache.PREFIX + "*"):
+            client.delete(key)
 
 
 def test_with_redis_one_render_serves_every_machine(redis_app, patient_phone):
     patient, phone = patient_phone
-    other = fresh_app(redis_app)  # another machine: its own process memory, the same Redis
-    other.config["REDIS_URL"] = REDIS_URL
-    page_cache.init_app(other)
-    with frozen(NOW):
+    # Another machine: its own process memory, the same Redis.
+    with fresh_app(redis_app, REDIS_URL=REDIS_URL) as other, frozen(NOW):
         first = phone.get("/today")
-        with redis_app.test_request_context():
-            ttl = redis.Redis.from_url(REDIS_URL).pttl(page_cache.key("today", patient))
+        with redis_app.test_request_context(), redis.Redis.from_url(REDIS_URL) as client:
+            ttl = client.pttl(page_cache.key("today", patient))
         elsewhere = other.test_client()
         elsewhere._cookies = phone._cookies
         with other.app_context():
