@@ -1,7 +1,7 @@
 """patient version for kept pages
 
 Revision ID: 95de37b5dade
-Revises: e1f687e118c4
+Revises: 7cf228c98221
 Create Date: 2026-11-29 21:04:05.692593
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '95de37b5dade'
-down_revision = 'e1f687e118c4'
+down_revision = '7cf228c98221'
 branch_labels = None
 depends_on = None
 
