@@ -251,6 +251,7 @@ def sending(table: Table, url: str, folder: str) -> None:
         key = push.generate_private_key()
         bare = pushes.bare_loop(service, key)
         env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "VAPID_PRIVATE_KEY": key,
+               "MESO_BASE_URL": "http://localhost",
                "VAPID_SUBJECT": pushes.SUBJECT, "MESO_PUSH_SERVICES": service.origin,
                "MESO_LOG_FORMAT": "text"}
         one = pushes.worker_runs(service, env, 1)
