@@ -151,6 +151,9 @@ def open_invite_in_browser(page, base: str, token: str) -> None:
     page.goto(f"{base}/i/{token}")
     page.get_by_role("button", name="Open my aftercare").click()
     expect(page).to_have_url(f"{base}/today")
+    # The URL changes when the navigation commits, before the page's module scripts ran: a
+    # test that then fires an event (beforeinstallprompt, online) could fire it unheard.
+    page.wait_for_load_state("load")
 
 
 def create_clinic(name="Clinica Roma", phone="+39 06 1234 5678", timezone="Europe/Rome"):
