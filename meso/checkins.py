@@ -52,6 +52,7 @@ class Submission:
     # {sign: level} with all five signs, or None when the phone did not ask (an older page).
     signs: dict[str, str] | None = None
     trend: str | None = None
+    no_flags: bool = False  # "None of these" chosen for the red flags
 
 
 def parse(data: Mapping[str, Any], now: datetime) -> tuple[Submission | None, dict[str, str]]:
@@ -70,6 +71,13 @@ def parse(data: Mapping[str, Any], now: datetime) -> tuple[Submission | None, di
         isinstance(s, str) and s in protocol.CHECKIN_FLAGS for s in symptoms
     ):
         errors["symptoms"] = _("Tick only the signs listed.")
+    no_flags = data.get("no_flags", False)
+    if no_flags in (None, ""):
+        no_flags = False
+    if not isinstance(no_flags, bool):
+        errors["no_flags"] = _("Answer “None of these” with yes or no.")
+    elif no_flags and symptoms and "symptoms" not in errors:
+        errors["symptoms"] = _("Tick the signs you notice, or “None of these”, not both.")
     signs = None
     try:
         signs = _signs(data.get("signs"))
@@ -86,7 +94,8 @@ def parse(data: Mapping[str, Any], now: datetime) -> tuple[Submission | None, di
     if errors:
         return None, errors
     assert isinstance(key, str) and feeling is not None and filled_at is not None  # no errors
-    return Submission(key, feeling, frozenset(symptoms), filled_at, signs, trend), {}
+    return Submission(key, feeling, frozenset(symptoms), filled_at, signs, trend,
+                      no_flags is True), {}
 
 
 def _signs(value: Any) -> dict[str, str] | None:
@@ -152,6 +161,7 @@ def record(patient: Patient, submission: Submission, now: datetime,
         local_date=local_date,
         feeling=submission.feeling,
         symptoms=",".join(sorted(submission.symptoms)),
+        no_flags=submission.no_flags,
         signs=submission.signs or {},
         trend=submission.trend,
         advice=told.advice,
@@ -228,6 +238,7 @@ def result(checkin: CheckIn, filled_at: datetime | None = None) -> dict[str, Any
         "date": checkin.local_date.isoformat(),
         "feeling": checkin.feeling,
         "symptoms": checkin.symptom_keys,
+        "no_flags": checkin.no_flags,
         "signs": checkin.signs or {},
         "trend": checkin.trend,
         "advice": checkin.advice,

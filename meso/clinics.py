@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from meso import audit, courses, policy, protocol
+from meso import audit, courses, opening_hours, policy, protocol
 from meso.extensions import db
 from meso.models import (
     Clinic,
@@ -78,6 +78,21 @@ def update_settings(actor: StaffUser, window_hours: dict[str, int], first_weeks_
     audit.by(actor, "settings.changed", changes=changes)
     courses.after_settings_change(actor.clinic)
     return changes
+
+
+def set_opening_hours(actor: StaffUser, week: opening_hours.Week) -> bool:
+    """Save the clinic's opening hours (all days closed: none given); return whether they
+    changed. Today tells patients what to do when the clinic is closed."""
+    settings = ClinicSettings.of(actor.clinic_id)
+    stored, old = opening_hours.dump(week), settings.opening_hours
+    if stored == old:
+        return False
+    settings.opening_hours = stored
+    settings.updated_at = utcnow()
+    db.session.add(settings)
+    db.session.flush()
+    audit.by(actor, "settings.changed", changes={"opening_hours": [old, stored]})
+    return True
 
 
 def _settings_facts(settings: ClinicSettings) -> dict:

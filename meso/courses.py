@@ -114,6 +114,7 @@ def record_session(patient: Patient, starts_at: datetime, actor: StaffUser | Non
     check_session_time(course, starts_at)
     session = TreatmentSession(number=-len(course.sessions) - 1, starts_at=starts_at)
     course.sessions.append(session)
+    course.time_requested_at = None  # a booked or held session answers "Ask for a time"
     _renumber(course)
     audit.by(actor, "session.recorded", patient, number=session.number,
              at=starts_at.isoformat(), booked=starts_at > utcnow())
@@ -121,11 +122,20 @@ def record_session(patient: Patient, starts_at: datetime, actor: StaffUser | Non
     return session
 
 
+def ask_for_time(patient: Patient, now: datetime) -> None:
+    """The patient asks the clinic for a time for their next, not yet booked, session. Asking
+    twice keeps the first request; recording or moving a session answers it."""
+    course = patient.course
+    if course.time_requested_at is None:
+        course.time_requested_at = now
+
+
 def move_session(patient: Patient, session: TreatmentSession, starts_at: datetime,
                  actor: StaffUser | None) -> None:
     check_session_time(patient.course, starts_at, ignore=session)
     before = session.starts_at
     session.starts_at = starts_at
+    patient.course.time_requested_at = None
     _renumber(patient.course)
     audit.by(actor, "session.moved", patient, number=session.number,
              before=before.isoformat(), at=starts_at.isoformat())

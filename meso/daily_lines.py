@@ -195,3 +195,10 @@ RED_FLAGS: tuple[str, ...] = (
 )
 EMERGENCY = N_("Trouble breathing, or swelling of the lips, tongue or throat: call emergency "
                "services now.")
+
+# When the clinic's opening hours say it is closed (clinic practice: what a clinic's front desk
+# tells callers out of hours), under the red flags on Today.
+CLOSED_NOW = N_("Your clinic is closed now.")
+OPENS_AGAIN = N_("It opens again %(when)s.")
+OUT_OF_HOURS = N_("For an emergency, call %(number)s now. For anything else, call the clinic "
+                  "and leave a message, or call again when it opens.")

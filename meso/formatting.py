@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import math
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
 from babel import Locale
-from babel.dates import format_datetime, format_interval, match_skeleton
-from flask_babel import get_locale, gettext
+from babel.dates import format_datetime, format_interval, format_time, match_skeleton
+from flask_babel import get_locale, get_translations, gettext
 
 from meso.reminder_texts import Wording
 
@@ -74,19 +75,129 @@ def clock(instant: datetime) -> str:
     return _fmt(instant, "Hm")
 
 
-def duration(seconds: float) -> str:
-    """'2 days 3 h', '5 h 20 min', '12 min': how long until something ends, for a countdown.
+# From this hour on, an instant later today reads "tonight" (a patient's evening after a session).
+EVENING_HOUR = 18
+# Time left is told in hours and minutes only within this last stretch; before, in days.
+HOURS_AND_MINUTES_WITHIN = timedelta(hours=24)
+# From this many days on, time left is told in weeks.
+WEEKS_FROM_DAYS = 14
+
+
+def moment(instant: datetime, now: datetime) -> str:
+    """When something happens, in words that cannot be misread: 'tonight 21:00', 'today
+    14:00', 'tomorrow 14:00' for today and tomorrow in the instant's zone, otherwise the day
+    and month, 'Sun 13 Dec, 14:00'. A weekday alone never names a day: two Sundays a week
+    apart must read differently.
+
+    static/js/countdown.js picks among the same shapes as the clock moves (data-t-* texts).
+    """
+    days = calendar_days(now, instant)
+    if days == 0:
+        if instant.astimezone(UTC) >= now.astimezone(UTC) and instant.hour >= EVENING_HOUR:
+            return _tonight(clock(instant))
+        return _today(clock(instant))
+    if days == 1:
+        return _tomorrow(clock(instant))
+    return when(instant)
+
+
+def time_left(instant: datetime, now: datetime) -> str:
+    """How long until ``instant``, in words: 'in 2 days', 'in 2 weeks'; hours and minutes
+    only in the last 24 hours ('in 5 h 20 min', 'in 12 min'). Days are calendar days in the
+    instant's zone, so 'in 2 days' agrees with the date beside it, across a DST change too.
 
     static/js/countdown.js renders the same shapes from the same texts (data-t-* attributes).
     """
-    minutes = max(0, int(seconds // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days >= 2:
-        return gettext("%(d)s days %(h)s h", d=days, h=hours)
-    if days or hours:
-        return gettext("%(h)s h %(m)s min", h=days * 24 + hours, m=mins)
-    return gettext("%(m)s min", m=mins)
+    # In UTC: two instants of one zone would otherwise subtract as wall clocks, an hour off
+    # across a DST change.
+    seconds = (instant.astimezone(UTC) - now.astimezone(UTC)).total_seconds()
+    if seconds < HOURS_AND_MINUTES_WITHIN.total_seconds():
+        minutes = max(1, math.ceil(seconds / 60))
+        hours, mins = divmod(minutes, 60)
+        if not hours:
+            return _in_minutes(str(mins))
+        if not mins:
+            return _in_hours(str(hours))
+        return _in_hours_minutes(str(hours), str(mins))
+    days = calendar_days(now, instant)
+    if days < WEEKS_FROM_DAYS:
+        return _in_days(days) % {"num": days}
+    weeks = round(days / 7)
+    return _in_weeks(weeks) % {"num": weeks}
+
+
+# Each text once, here; the page hands the same ones to static/js/countdown.js with their
+# placeholders left in (countdown_texts).
+def _tonight(time: str) -> str:
+    return gettext("tonight %(time)s", time=time)
+
+
+def _today(time: str) -> str:
+    return gettext("today %(time)s", time=time)
+
+
+def _tomorrow(time: str) -> str:
+    return gettext("tomorrow %(time)s", time=time)
+
+
+def _in_minutes(m: str) -> str:
+    return gettext("in %(m)s min", m=m)
+
+
+def _in_hours(h: str) -> str:
+    return gettext("in %(h)s h", h=h)
+
+
+def _in_hours_minutes(h: str, m: str) -> str:
+    return gettext("in %(h)s h %(m)s min", h=h, m=m)
+
+
+def _in_days(n: int) -> str:
+    """The plural form for ``n`` days, its %(num)d placeholder still in."""
+    return get_translations().ngettext("in %(num)d day", "in %(num)d days", n)
+
+
+def _in_weeks(n: int) -> str:
+    return get_translations().ngettext("in %(num)d week", "in %(num)d weeks", n)
+
+
+def countdown_texts() -> dict[str, str]:
+    """The texts of moment() and time_left() with their placeholders in, for the page's
+    data-t-* attributes: countdown.js fills them as the clock moves. Plurals come once per
+    CLDR category of the locale ('day-one', 'day-other'...), which the script picks with
+    Intl.PluralRules."""
+    texts = {
+        "tonight": _tonight("%(time)s"), "today": _today("%(time)s"),
+        "tomorrow": _tomorrow("%(time)s"), "min": _in_minutes("%(m)s"),
+        "h": _in_hours("%(h)s"), "hmin": _in_hours_minutes("%(h)s", "%(m)s"),
+        "done": gettext("OK now"),
+    }
+    locale = get_locale()
+    for n in range(200):
+        category = locale.plural_form(n)
+        texts.setdefault(f"day-{category}", _in_days(n))
+        texts.setdefault(f"week-{category}", _in_weeks(n))
+    return texts
+
+
+def calendar_days(now: datetime, instant: datetime) -> int:
+    """Local calendar days from ``now`` to ``instant``, on the instant's own wall clock."""
+    return (instant.date() - now.astimezone(instant.tzinfo).date()).days
+
+
+def week_of(instant: datetime | date) -> str:
+    """'week of 20 Dec': a session the clinic has not booked has a week, not a time."""
+    return gettext("week of %(date)s", date=_fmt(instant, "MMMd"))
+
+
+def uses_24_hour_clock() -> bool:
+    """Whether the current locale writes times on a 24-hour clock (en-GB: yes; en-US: no)."""
+    return "H" in get_locale().time_formats["short"].pattern
+
+
+def time_label(value: time) -> str:
+    """A time of day as the locale writes it: '21:00' (en-GB), '9:00 PM' (en-US)."""
+    return format_time(value, "short", locale=get_locale())
 
 
 def wording() -> Wording:

@@ -40,11 +40,14 @@ from meso.checkin_rules import (  # noqa: F401 - re-exported: templates read the
     AdviceRule,
 )
 from meso.daily_lines import (  # noqa: F401 - re-exported
+    CLOSED_NOW,
     COURSE_BUILDS,
     CUMULATIVE_RESULTS,
     DO_LINES,
     EMERGENCY,
     NORMAL_LINES,
+    OPENS_AGAIN,
+    OUT_OF_HOURS,
     PREPARE,
     PREPARE_LINES,
     RED_FLAGS,

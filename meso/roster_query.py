@@ -64,6 +64,7 @@ class RosterRow:
     alert_since: datetime | None = None  # local: the oldest open alert
     missed_days: tuple[int, ...] = ()  # days after the latest session with no check-in
     erasure_requested: bool = False  # the patient asked for their data to be erased
+    time_requested: bool = False  # the patient tapped "Ask for a time" (next not booked)
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ def _rows(ids, protocol, now, missed: dict[int, tuple[int, ...]]) -> list[Roster
                   stats.c.next_booked, last_checkin.label("last_checkin"),
                   alerts.c.emergency.label("alert_emergency"),
                   alerts.c.since.label("alert_since"), not_opened.label("not_opened"),
-                  Patient.erasure_requested_at)
+                  Patient.erasure_requested_at, Course.time_requested_at)
         .join(Course, Course.patient_id == Patient.id)
         .join(stats, stats.c.course_id == Course.id)
         .outerjoin(alerts, alerts.c.patient_id == Patient.id)
@@ -214,6 +215,7 @@ def _row(row, protocol, now, missed_days: tuple[int, ...]) -> RosterRow:
         alert_since=row.alert_since.astimezone(zone) if row.alert_since else None,
         missed_days=missed_days,
         erasure_requested=row.erasure_requested_at is not None,
+        time_requested=row.time_requested_at is not None and not booked and next_at is not None,
     )
 
 

@@ -83,7 +83,7 @@ def test_json_check_in_is_stored_once_and_a_repeat_gets_the_same_answer(app, cli
         "key": KEY, "date": "2026-11-21", "feeling": 4, "symptoms": ["fever"],
         "signs": {}, "trend": None, "advice": "call_clinic",
         "reasons": ["You noticed a warning sign: your clinic wants to hear about it today."],
-        "guidance": "contact",
+        "guidance": "contact", "no_flags": False,
     }
     [row] = stored()
     assert (row.patient_id, row.local_date, row.feeling, row.symptoms) == (
@@ -590,8 +590,9 @@ def test_today_asks_for_a_check_in_then_says_thanks(app, clinic):
     with frozen(NOW):
         page = browser.get("/today").get_data(as_text=True)
         assert 'id="checkin"' in page and "You checked in today" not in page
-        for value, label in protocol.CHECKIN_FEELINGS.items():
-            assert f'name="feeling" value="{value}"> <span>{label}</span>' in page
+        feelings = page_html(page).select('#checkin input[name="feeling"]')
+        assert [(r["value"], text_of(r.parent)) for r in feelings] == [
+            (str(value), label) for value, label in protocol.CHECKIN_FEELINGS.items()]
         for key, label in protocol.CHECKIN_FLAGS.items():
             assert f'name="symptoms" value="{key}"> <span>{label}</span>' in page
         form = page_html(page).select_one("#checkin form.checkin-form")

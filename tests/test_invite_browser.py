@@ -37,6 +37,8 @@ CACHED_BODIES = """async () => {
     }
     return found;
 }"""
+IPHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+             "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1")
 CONTROLLED = "() => Boolean(navigator.serviceWorker && navigator.serviceWorker.controller)"
 
 
@@ -97,19 +99,30 @@ def test_another_patients_phone_is_asked_then_switches(app, live_server, browser
 
 def test_the_access_code_is_shown_on_demand_and_never_cached(app, live_server, browser,
                                                            clinic):
+    """On an iPhone (whose Home Screen app keeps its own cookies): Today's button fetches the
+    code and shows it with a copy button; neither Today nor the code's page is ever kept."""
     token = enrolled(clinic)
-    context = browser.new_context(**PHONE)
+    context = browser.new_context(**PHONE, user_agent=IPHONE_UA)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     errors = watch_console(page)
     open_invite_in_browser(page, live_server, token)
     wait_until(lambda: page.evaluate(CONTROLLED), message="the service worker in control",
                page=page)
     page.reload()  # Today and Timeline now go through the worker, which keeps them
-    page.get_by_role("link", name="Show my access code").click()
-    expect(page).to_have_url(f"{live_server}/access-code")
-    code_text = page.locator("#access-code")
+    card = page.locator("#access-code-card")
+    expect(card.locator("#access-code")).to_be_hidden()
+    card.get_by_role("link", name="Show my access code").click()
+    expect(page).to_have_url(f"{live_server}/today")  # shown in place, on demand
+    code_text = card.locator("#access-code")
     expect(code_text).to_have_text(re.compile(r"^[2-9A-Z]{4}-[2-9A-Z]{3}-[2-9A-Z]{3}$"))
     code = code_text.inner_text()
+    card.get_by_role("button", name="Copy the code").click()
+    expect(card.locator(".copy-status")).to_have_text("Copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == code
+    # Its own page, for a phone without scripts: the same code, and a copy button too.
+    page.goto(f"{live_server}/access-code")
+    expect(page.locator("#access-code")).to_have_text(code)
     page.get_by_role("link", name="Back to Today").click()
     page.goto(f"{live_server}/timeline")
     bodies = wait_until(lambda: kept_pages(page), message="Today and Timeline kept", page=page)

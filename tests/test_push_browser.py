@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from meso import ratelimit, trial_push, worker
 from meso.extensions import db
-from meso.models import PushSubscription, Reminder, utcnow
+from meso.models import PushSubscription, Reminder, ReminderSettings, utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -189,7 +189,15 @@ def test_turning_reminders_off_unsubscribes(app, live_server, browser, fake_push
     errors = watch_console(page)
     open_invite_in_browser(page, live_server, token)
     page.goto(f"{live_server}/reminders")
+    # Settings chosen, then the switch: turning reminders on saves them in the same step.
+    page.get_by_label("Morning reminders at").select_option("08:30")
+    page.get_by_label("Sun", exact=True).uncheck()
     page.get_by_role("button", name="Turn on reminders").click()
+    expect(page.locator(".reminders-status")).to_have_text(
+        "Done: reminders are on for this phone. Your settings are saved too.")
+    db.session.expire_all()
+    row = db.session.get(ReminderSettings, patient.id)
+    assert (row.morning.strftime("%H:%M"), row.sun, row.heat) == ("08:30", False, True)
     test_button = page.get_by_role("button", name="Send me a test notification")
     test_button.click()
     expect(page.get_by_text("On its way: it should appear within a minute.")).to_be_visible()
@@ -221,12 +229,15 @@ IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWe
                  "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
 
 
+@pytest.mark.parametrize("push_api", [False, True])
 def test_on_iphone_outside_the_installed_app_the_card_explains_the_home_screen(
-        app, live_server, browser, vapid):
+        app, live_server, browser, vapid, push_api):
+    """The Home Screen steps come before any switch on an iPhone, whether or not this Safari
+    shows a Push API outside the installed app (iPhone Safari does not; some iPads do)."""
     _, token = enrol_patient(create_clinic())
     context = browser.new_context(**PHONE, user_agent=IPHONE_SAFARI)
-    # Safari outside an installed web app has no Push API at all.
-    context.add_init_script("delete window.PushManager;")
+    if not push_api:
+        context.add_init_script("delete window.PushManager;")
     page = context.new_page()
     errors = watch_console(page)
     open_invite_in_browser(page, live_server, token)
@@ -238,6 +249,6 @@ def test_on_iphone_outside_the_installed_app_the_card_explains_the_home_screen(
         "Choose “Add to Home Screen”, then “Add”.",
         "Open the app from its new icon and tap “Turn on reminders” there."])
     card.scroll_into_view_if_needed()
-    screenshot(page, "reminders-iphone.png")
+    screenshot(page, f"reminders-iphone{'-push-api' if push_api else ''}.png")
     context.close()
     assert errors == []

@@ -15,6 +15,7 @@ from staff_helpers import actions, new_client, post, signed_in_client
 from meso import access, courses, policy
 from meso.extensions import db
 from meso.models import AuditEvent, ClinicSettings, StaffInvite, StaffUser, hash_token
+from meso.timeutil import iso
 
 NEW_PASSWORD = "a brand new password"
 
@@ -244,7 +245,8 @@ def test_settings_change_every_patient_s_plan(app, admin, clinic, monkeypatch):
     phone.set_cookie("meso_device", token)
     today = phone.get("/today").get_data(as_text=True)
     local = heat.astimezone(ZoneInfo("Europe/Rome"))
-    assert 'data-key="heat"' in today and f"OK from {local:%a %H:%M}" in today
+    row = page_html(today).select_one(f'li.until-row[data-until="{iso(local)}"]')
+    assert row is not None and row.select_one('.item[data-key="heat"]') is not None
     db.session.expire_all()
     assert clinic.phone == "+39 06 9999"
     assert actions()[-1] == "settings.changed"

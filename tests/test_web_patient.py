@@ -14,7 +14,7 @@ from helpers import assert_no_inline_code, csrf_meta, frozen, page_html, text_of
 import meso
 from meso import access, policy, protocol
 from meso.extensions import db
-from meso.models import PatientDevice
+from meso.models import ClinicSettings, PatientDevice
 
 # The `client` fixture makes every app.test_client() an IsolatedClient (conftest): each
 # request gets its own app context, `g` and database session, as on a real server.
@@ -65,8 +65,15 @@ def section(html: str, css_class: str):
 
 
 def items(card) -> dict:
-    """Return {data-key: the `.item` list entry} of a card."""
-    return {item["data-key"]: item for item in card.select("li.item[data-key]")}
+    """Return {data-key: the `.item` entry} of a card."""
+    return {item["data-key"]: item for item in card.select(".item[data-key]")}
+
+
+def until_rows(card) -> list[tuple[str, list[str], str, str]]:
+    """Each row of "Avoid for now": (data-until, its keys, "Until …", time left)."""
+    return [(row["data-until"], [i["data-key"] for i in row.select(".item[data-key]")],
+             text_of(row.select_one(".until")), text_of(row.select_one(".countdown")))
+            for row in card.select("li.until-row")]
 
 
 def day_line(html: str) -> str:
@@ -346,19 +353,26 @@ def test_today_the_morning_after_the_first_session(app, clinic):
     assert len(page.select('[aria-current="step"]')) == 1
     assert page.select_one("p.phase-summary")["data-phase"] == "immediate"
 
+    # What to avoid, one row per end instant, each with its end for the live countdown.
     avoid = section(html, "avoid")
-    avoided = items(avoid)
-    assert list(avoided) == ["heat", "sun", "makeup", "exfoliants", "vitamin_a", "acids_peels"]
-    heat = avoided["heat"]
-    assert "OK from Sun 10:00" in text_of(heat)
-    assert text_of(heat).startswith(protocol.RESTRICTIONS["heat"].name)
-    countdown = heat.select_one("span.countdown")
-    assert (countdown["data-until"], countdown.get_text()) == (
-        "2026-11-22T10:00:00+01:00", "25 h 0 min left")
-    assert "OK from Fri 10:00" in text_of(avoided["exfoliants"])
-    assert avoided["exfoliants"].select_one(".countdown")["data-until"] == (
-        "2026-11-27T10:00:00+01:00")
-    assert "6 days 1 h left" in text_of(avoided["exfoliants"])
+    assert until_rows(avoid) == [
+        ("2026-11-22T10:00:00+01:00", ["heat", "sun", "makeup"], "Until tomorrow 10:00",
+         "in 1 day"),
+        ("2026-11-27T10:00:00+01:00", ["exfoliants"], "Until Fri 27 Nov, 10:00", "in 6 days"),
+        ("2026-12-04T10:00:00+01:00", ["vitamin_a", "acids_peels"], "Until Fri 4 Dec, 10:00",
+         "in 13 days"),
+    ]
+    assert text_of(items(avoid)["heat"]) == protocol.RESTRICTIONS["heat"].name
+    # Each reason is one tap away, in the row's <details>.
+    heat_row = avoid.select_one("li.until-row details.why-toggle")
+    assert text_of(heat_row.select_one('.why[data-key="heat"]')) == protocol.RESTRICTIONS[
+        "heat"].why
+    assert heat_row.select_one("summary .item") is not None
+    moment = avoid.select_one("time.moment")
+    assert (moment["datetime"], moment["data-date"], moment["data-clock"]) == (
+        "2026-11-22T10:00:00+01:00", "Sun 22 Nov, 10:00", "10:00")
+    assert avoid["data-zone"] == "Europe/Rome"
+    assert avoid["data-t-tomorrow"] == "tomorrow %(time)s"
     assert page.select_one("section.card.ok") is None  # nothing allowed again yet
 
     assert "Mild redness, warmth, tenderness or swelling are normal" in text_of(
@@ -367,8 +381,8 @@ def test_today_the_morning_after_the_first_session(app, clinic):
     assert protocol.SUNSCREEN_TODAY in do_today
     assert "sunscreen until" not in do_today  # daily sunscreen has no end date
     next_card = text_of(section(html, "next"))
-    assert "Fri 11 Dec, 10:00" in next_card
-    assert "Session 2 of 4, planned" in next_card
+    assert "week of 11 Dec · time to be confirmed" in next_card
+    assert "1 of 4 done" in next_card
 
     assert 'href="tel:+390612345678"' in html
     assert "Call Clinica Roma · +39 06 1234 5678" in text_of(html)
@@ -390,8 +404,11 @@ def test_today_after_the_48_hour_window(app, clinic):
     assert [k for k, _, aria in phases(html) if aria] == ["first_weeks"]
     ok_items = items(section(html, "ok"))
     assert list(ok_items) == ["heat", "sun", "makeup", "exfoliants"]
-    assert text_of(ok_items["heat"]) == "Sauna, hot baths and workouts since Sun 10:00"
-    assert text_of(ok_items["exfoliants"]) == "Exfoliants (BHA, scrubs) since Fri 10:00"
+    assert text_of(ok_items["heat"]) == "Sauna, hot baths and workouts"
+    since = [(row["data-since"], text_of(row.select_one(".since")))
+             for row in section(html, "ok").select("li.since-row")]
+    assert since == [("2026-11-22T10:00:00+01:00", "since Sun 22 Nov, 10:00"),
+                     ("2026-11-27T10:00:00+01:00", "since Fri 27 Nov, 10:00")]
     assert list(items(section(html, "avoid"))) == ["vitamin_a", "acids_peels"]
     assert protocol.SECOND_WEEK_NORMAL[0] in text_of(section(html, "normal"))
 
@@ -408,14 +425,11 @@ def test_today_before_the_first_session(app, clinic):
     assert strip(html) == ["Getting ready", "Session 1 · Fri 20 Nov", "Settling · to Sun 22 Nov"]
     assert page_html(html).select_one("p.phase-summary")["data-phase"] == "preparation"
     assert text_of(section(html, "session-soon")) == "Your first session Fri 20 Nov, 10:00"
-    avoided = items(section(html, "avoid"))
-    assert list(avoided) == ["tanning_beds"]
     # Never "OK from": tanning beds are never fine during a course (DESIGN §3).
-    assert "Until your session, Fri 10:00" in text_of(avoided["tanning_beds"])
-    assert "OK" not in text_of(avoided["tanning_beds"])
-    assert avoided["tanning_beds"].select_one(".countdown")["data-until"] == (
-        "2026-11-20T10:00:00+01:00")
-    assert "2 days 1 h left" in text_of(avoided["tanning_beds"])
+    assert until_rows(section(html, "avoid")) == [
+        ("2026-11-20T10:00:00+01:00", ["tanning_beds"], "Until your session, Fri 20 Nov, 10:00",
+         "in 2 days")]
+    assert "OK" not in text_of(section(html, "avoid"))
     prepare = text_of(section(html, "prepare"))
     assert prepare.startswith("Before your session")
     for line in protocol.PREPARE:
@@ -440,27 +454,94 @@ def card_order(html: str) -> list[str]:
             page_html(html).select("main section.card")]
 
 
-@pytest.mark.parametrize("day", range(8))
-def test_red_flags_come_right_after_normal_today_in_the_first_week(app, clinic, day):
+@pytest.mark.parametrize("at", [SESSION + timedelta(hours=11),  # day 0, 21:00 in Rome
+                                SESSION + timedelta(days=3, hours=8),
+                                SESSION + timedelta(days=10, hours=1)])
+def test_today_follows_the_order_of_an_anxious_evening(app, clinic, at):
+    """Normal now, when to call, what to avoid, what to do, the check-in, then the next
+    session, reminders and the installed app."""
     _, browser = signed_in_patient(app, clinic)
-    with frozen(SESSION + timedelta(days=day, hours=8)):  # 18:00 in Rome
+    with frozen(at):
         html = browser.get("/today").get_data(as_text=True)
-    order = card_order(html)
-    assert order[order.index("normal") + 1] == "red-flags"
-    assert order.index("red-flags") < order.index("checkin") < order.index("reminders")
+    order = [card for card in card_order(html) if card != "ok-again"]
+    assert order == ["normal", "red-flags", "avoid", "do", "checkin", "next", "reminders",
+                     "access-code-card"]
     assert page_html(html).select_one("footer #install")  # the install card: below, always
 
 
-@pytest.mark.parametrize("at", [BEFORE, SESSION + timedelta(days=8, hours=1),
-                                SESSION + timedelta(days=40)])
-def test_red_flags_stand_lower_on_other_days(app, clinic, at):
-    _, browser = signed_in_patient(app, clinic, at=min(at, NOW))
+def test_day_0_at_nine_in_the_evening_reads_normal_tonight(app, clinic):
+    _, browser = signed_in_patient(app, clinic)
+    with frozen(SESSION + timedelta(hours=11)):
+        html = browser.get("/today").get_data(as_text=True)
+    assert text_of(page_html(html).select_one("#normal h2")) == "Normal tonight"
+    with frozen(SESSION + timedelta(days=1)):
+        html = browser.get("/today").get_data(as_text=True)
+    assert text_of(page_html(html).select_one("#normal h2")) == "Normal today"
+
+
+def test_the_call_buttons_are_in_the_header_and_the_red_flags_card(app, clinic):
+    _, browser = signed_in_patient(app, clinic)
+    with frozen(NOW):
+        pages = [browser.get(url).get_data(as_text=True)
+                 for url in ("/today", "/timeline", "/reminders", "/checkins/new")]
+    for html in pages:
+        call = page_html(html).select_one("header a.call-top")
+        assert (call["href"], call["aria-label"], text_of(call)) == (
+            "tel:+390612345678", "Call Clinica Roma", "Call")
+    flags = page_html(pages[0]).select_one("section#red-flags")
+    assert flags.select_one("a.button.call")["href"] == "tel:+390612345678"
+    emergency = flags.select_one("a.call-emergency-line")
+    assert (emergency["href"], text_of(emergency)) == ("tel:112", "Call 112")
+    assert not flags.select("#call-clinic, #call-emergency")  # the check-in answer's ids
+
+
+def test_no_call_button_without_a_clinic_phone(app):
+    _, browser = signed_in_patient(app, create_clinic(phone=""))
+    with frozen(NOW):
+        html = browser.get("/today").get_data(as_text=True)
+    assert page_html(html).select_one("header .call-top") is None
+    assert page_html(html).select_one("#red-flags a.call-emergency-line")["href"] == "tel:112"
+
+
+def set_opening_hours(clinic, hours) -> None:
+    settings = ClinicSettings.of(clinic.id)
+    settings.opening_hours = hours
+    db.session.add(settings)
+    db.session.commit()
+
+
+@pytest.mark.parametrize(("at", "closed"), [
+    (datetime(2026, 11, 23, 9, 0, tzinfo=UTC), None),  # Mon 10:00 in Rome: open
+    (datetime(2026, 11, 23, 20, 0, tzinfo=UTC), "It opens again tomorrow 09:00."),  # Mon 21:00
+    (datetime(2026, 11, 21, 20, 0, tzinfo=UTC), "It opens again Mon 23 Nov, 09:00."),  # Sat
+])
+def test_out_of_hours_the_red_flags_card_says_what_to_do(app, clinic, at, closed):
+    set_opening_hours(clinic, [["09:00", "19:00"]] * 5 + [None, None])
+    _, browser = signed_in_patient(app, clinic)
     with frozen(at):
         html = browser.get("/today").get_data(as_text=True)
+    note = page_html(html).select_one("#red-flags .out-of-hours")
+    if closed is None:
+        assert note is None
+        return
+    said = text_of(note)
+    assert said.startswith(f"{protocol.CLOSED_NOW} {closed}")
+    assert "For an emergency, call 112 now." in said
+
+
+def test_without_opening_hours_nobody_is_told_the_clinic_is_closed(app, clinic):
+    _, browser = signed_in_patient(app, clinic)
+    with frozen(datetime(2026, 11, 21, 23, 0, tzinfo=UTC)):  # midnight
+        html = browser.get("/today").get_data(as_text=True)
+    assert page_html(html).select_one(".out-of-hours") is None
+
+
+def test_red_flags_stand_after_the_session_card_before_the_first_session(app, clinic):
+    _, browser = signed_in_patient(app, clinic, at=BEFORE)
+    with frozen(BEFORE):
+        html = browser.get("/today").get_data(as_text=True)
     order = card_order(html)
-    assert order.count("red-flags") == 1
-    assert order.index("red-flags") > order.index("reminders")
-    assert order[order.index("normal") + 1] != "red-flags"
+    assert order.index("prepare") < order.index("red-flags") < order.index("reminders")
 
 
 def test_the_red_flags_card_lists_the_warning_signs(app, clinic):
@@ -511,9 +592,9 @@ def test_today_in_another_time_zone(app):
     with frozen(datetime(2026, 11, 21, 14, 0, tzinfo=UTC)):
         html = browser.get("/today").get_data(as_text=True)
     assert day_line(html) == "Day 1 · Session 1 of 4 · Face"
-    heat = items(section(html, "avoid"))["heat"]
-    assert "OK from Sun 10:00" in text_of(heat)
-    assert heat.select_one(".countdown")["data-until"] == "2026-11-22T10:00:00-05:00"
+    [first, *_] = until_rows(section(html, "avoid"))
+    assert first == ("2026-11-22T10:00:00-05:00", ["heat", "sun", "makeup"],
+                     "Until tomorrow 10:00", "in 1 day")
     assert 'href="tel:+12125550100"' in html
 
 

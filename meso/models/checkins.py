@@ -32,6 +32,9 @@ class CheckIn(Model):
     feeling: so.Mapped[int] = so.mapped_column(sa.SmallInteger)  # 1 bad ... 5 very good
     # Keys of protocol.CHECKIN_FLAGS, sorted, comma-separated; "" when none was ticked.
     symptoms: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    # The patient chose "None of these" for the red flags: all fine, not skipped. (False with
+    # no symptoms: the question was left unanswered, or came from an older page.)
+    no_flags: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     # The five signs as {sign key: level} (checkin_rules.CHECKIN_SIGNS / SIGN_LEVELS); {} for a
     # check-in sent without them (an old phone's queue).
     signs: so.Mapped[dict] = so.mapped_column(

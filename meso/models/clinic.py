@@ -39,6 +39,9 @@ class ClinicSettings(Model):
     # Patients may add progress photos (on by default). Off: no new photos; those already
     # taken stay the patient's, on their Timeline and in their export.
     photos_enabled: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
+    # The week's opening hours (meso/opening_hours.py: seven days, Monday first, each null or
+    # ["09:00", "19:00"]); null when the clinic gave none. Today says what to do out of hours.
+    opening_hours: so.Mapped[list | None] = so.mapped_column(sa.JSON)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

@@ -140,6 +140,9 @@ class Course(Model):
     interval_weeks: so.Mapped[int]
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    # The patient tapped "Ask for a time" for a session the clinic has not booked; cleared when
+    # a session is recorded or moved. The roster and the patient's page show it.
+    time_requested_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     patient: so.Mapped[Patient] = so.relationship(back_populates="course")
     sessions: so.Mapped[list[TreatmentSession]] = so.relationship(

@@ -116,6 +116,7 @@ def form_data() -> dict:
         "key": form.get("key"),
         "feeling": form.get("feeling"),
         "symptoms": form.getlist("symptoms"),
+        "no_flags": form.get("no_flags") == "1" if "no_flags" in form else None,
         "signs": signs or None,
         "trend": form.get("trend"),
         "at": form.get("at"),

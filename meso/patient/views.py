@@ -10,7 +10,7 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from meso import access, accesscode, photo_store, policy
+from meso import access, accesscode, courses, photo_store, policy
 from meso.extensions import csrf, db
 from meso.models import Patient, PatientDevice, utcnow
 from meso.patient import cards, course_timeline, pages, phase_strip, presenters
@@ -128,13 +128,18 @@ def today():
         plan = policy.plan_for(patient, now, rules)
         page = pages.render(
             "patient/today.html", patient, pages.MARKS, plan=plan,
-            red_flags_first=presenters.red_flags_first(plan),
             phase_steps=phase_strip.steps(plan, rules),
+            avoid_rows=presenters.avoid_rows(plan), allowed_rows=presenters.allowed_rows(plan),
+            clinic_closed=cards.clinic_closed(patient, now),
+            time_requested=cards.time_requested(patient, plan),
             checkin_today=cards.checkin_today(patient),
             reminders_card=cards.reminders_card(patient),
             checkin_photos=photo_store.enabled(patient.clinic_id),
         )
-        return page, policy.next_change_for(patient, now, rules)
+        # Today's words also change at the evening hour ("tonight") and when the clinic opens
+        # or closes (the out-of-hours advice), besides every change of the plan.
+        return page, min(policy.next_change_for(patient, now, rules),
+                         cards.today_words_change(patient, now))
 
     return pages.kept("today", patient, make)
 
@@ -178,6 +183,25 @@ def access_code():
     code = accesscode.ensure(g.patient)
     db.session.commit()  # a patient enrolled before access codes gets one now
     return pages.render("patient/access_code.html", g.patient, code=code)
+
+
+@bp.get("/api/access-code")
+@patient_required
+def api_access_code():
+    """The access code for Today's "Show my access code" button: asked for on demand, never
+    in a page the service worker keeps (static/sw.js passes this address to the network)."""
+    code = accesscode.ensure(g.patient)
+    db.session.commit()
+    return {"code": code}
+
+
+@bp.post("/next-session/ask")
+@patient_required
+def ask_for_time():
+    """"Ask for a time" for a next session the clinic has not booked: the roster shows it."""
+    courses.ask_for_time(g.patient, utcnow())
+    db.session.commit()
+    return redirect(url_for("patient.today", _anchor="next"), code=303)
 
 
 @bp.get("/api/plan")

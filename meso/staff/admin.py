@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from meso import audit, clinics, policy
+from meso import audit, clinics, opening_hours, policy
 from meso.extensions import db
 from meso.links import external_url
 from meso.models import AuditEvent, ClinicSettings, Patient, StaffInvite, StaffUser, utcnow
@@ -150,8 +151,11 @@ def settings():
         reminder_time=current.reminder_time, quiet_start=current.quiet_start,
         quiet_end=current.quiet_end, photos_enabled=current.photos_enabled,
         **policy.clinic_window_hours(current))
+    if request.method == "GET":
+        form.opening_hours_data(opening_hours.parse(current.opening_hours))
     if form.validate_on_submit():
         clinics.set_phone(current_user, form.phone.data)
+        clinics.set_opening_hours(current_user, form.week())
         clinics.update_settings(current_user, form.window_hours(), form.first_weeks_days.data,
                                 form.reminder_time.data, form.quiet_start.data,
                                 form.quiet_end.data, photos_enabled=form.photos_enabled.data)
@@ -160,7 +164,14 @@ def settings():
         return redirect(url_for("staff.settings"), code=303)
     status = 400 if request.method == "POST" else 200
     return render_template("staff/settings.html", form=form,
-                           defaults=policy.default_window_hours()), status
+                           defaults=policy.default_window_hours(),
+                           day_names=opening_hours_day_names()), status
+
+
+def opening_hours_day_names() -> list[str]:
+    """Monday to Sunday, as the locale writes them."""
+    names = get_locale().days["format"]["wide"]
+    return [names[day] for day in range(opening_hours.DAYS)]
 
 
 # -- audit log --------------------------------------------------------------------------------

@@ -14,9 +14,17 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
-from meso import protocol, reminders
+from meso import opening_hours, protocol, reminders
 from meso.passwords import MIN_LENGTH
 from meso.staff.forms import strip, window_field
 
@@ -68,9 +76,39 @@ class SettingsForm(FlaskForm):
     def window_hours(self) -> dict[str, int]:
         return {key: self[key].data for key in protocol.RESTRICTIONS}
 
+    def week(self) -> opening_hours.Week:
+        """The opening hours entered: a day with both times is open, else closed."""
+        days = []
+        for day in range(opening_hours.DAYS):
+            opens, closes = self[f"opens_{day}"].data, self[f"closes_{day}"].data
+            days.append((opens, closes) if opens and closes else None)
+        return tuple(days)
+
+    def opening_hours_data(self, week: opening_hours.Week | None) -> None:
+        """Fill the day fields from a stored week (on GET)."""
+        for day in range(opening_hours.DAYS):
+            hours = week[day] if week else None
+            self[f"opens_{day}"].data = hours[0] if hours else None
+            self[f"closes_{day}"].data = hours[1] if hours else None
+
+    def _validate_opening_hours(self) -> bool:
+        valid = True
+        for day in range(opening_hours.DAYS):
+            opens, closes = self[f"opens_{day}"], self[f"closes_{day}"]
+            if bool(opens.data) != bool(closes.data):
+                (closes if opens.data else opens).errors.append(
+                    _l("Give both times, or neither for a closed day."))
+                valid = False
+            elif opens.data and closes.data and not opens.data < closes.data:
+                closes.errors.append(_l("Closing comes after opening."))
+                valid = False
+        return valid
+
     def validate(self, extra_validators=None) -> bool:
         """Also check the quiet hours make sense and leave the morning time free."""
         if not super().validate(extra_validators):
+            return False
+        if not self._validate_opening_hours():
             return False
         problem = reminders.quiet_hours_conflict(
             self.quiet_start.data, self.quiet_end.data, self.reminder_time.data)
@@ -90,3 +128,9 @@ class EraseForm(FlaskForm):
 
     name = StringField(_l("Type the patient's full name to confirm"),
                        validators=[DataRequired(), Length(max=200)], filters=[strip])
+
+
+# Opening hours, Monday first: on Today, patients are told what to do when the clinic is closed.
+for _day in range(opening_hours.DAYS):
+    setattr(SettingsForm, f"opens_{_day}", TimeField(_l("Opens"), validators=[Optional()]))
+    setattr(SettingsForm, f"closes_{_day}", TimeField(_l("Closes"), validators=[Optional()]))

@@ -21,6 +21,40 @@ let started = false;
 form?.addEventListener("change", () => { started = true; });
 export const checkinStarted = () => Boolean(form && !form.hidden && started);
 
+// Today's card starts as one row of feelings; choosing one opens the rest of the check-in.
+const openRest = () => {
+  const rest = form.querySelector(".checkin-more");
+  if (rest?.hidden) rest.hidden = false;
+};
+
+// "None of these" and the red flags exclude each other. A ticked red flag says at once, before
+// sending, what to do: call the clinic today, or emergency services now (role="alert").
+const flagBoxes = () => Array.from(form.querySelectorAll('input[name="symptoms"]'));
+
+const showFlagAlert = () => {
+  const alert = form.querySelector(".flag-alert");
+  if (!alert) return;
+  const ticked = flagBoxes().filter((box) => box.checked).map((box) => box.value);
+  const level = localAdvice({ symptoms: ticked }, form.dataset.emergency.split(" "));
+  alert.querySelectorAll("[data-flag-level]").forEach((block) => {
+    block.hidden = block.dataset.flagLevel !== level;
+  });
+  alert.hidden = level === null;
+};
+
+const answerChanged = (event) => {
+  const input = event.target;
+  if (input.name === "feeling") openRest();
+  const none = form.querySelector('input[name="no_flags"]');
+  if (input.name === "no_flags" && input.checked) {
+    flagBoxes().forEach((box) => { box.checked = false; });
+  } else if (input.name === "symptoms" && input.checked && none) {
+    none.checked = false;
+  }
+  if (input.name === "no_flags" || input.name === "symptoms") showFlagAlert();
+};
+form?.addEventListener("change", answerChanged);
+
 const queue = () => {
   try {
     return JSON.parse(store.get(QUEUE_KEY) || "[]");
@@ -194,6 +228,9 @@ const submit = async (event) => {
     symptoms: Array.from(form.querySelectorAll('input[name="symptoms"]:checked'),
       (box) => box.value),
   };
+  // "None of these": all fine, told apart from a question left out. (An older copy of the
+  // page has no such box, and sends nothing.)
+  if (form.querySelector('input[name="no_flags"]:checked')) item.no_flags = true;
   // An older copy of the page never asked about signs: send none rather than "none" for all.
   const signs = form.querySelectorAll('input[name^="sign_"]:checked');
   if (signs.length) {

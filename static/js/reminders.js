@@ -70,7 +70,25 @@ const enable = (button) => busy(button, t.failed, async () => {
   await send("POST", card.dataset.subscriptionsUrl, subscription.toJSON());
   show("on");
   say(t.on);
+  await saveSettings();
 });
+
+// On the settings page, turning reminders on also saves the settings chosen above it, in the
+// same step: nobody should have to find a second button for the choices they just made.
+const saveSettings = async () => {
+  const form = document.querySelector("form.reminder-settings-form");
+  if (!form) return;
+  let saved = false;
+  try {
+    const response = await fetch(form.action, {
+      method: "POST", credentials: "same-origin", body: new FormData(form),
+    });
+    saved = response.ok;
+  } catch {
+    // Offline just now: said below.
+  }
+  say(saved ? `${t.on} ${t.saved}` : `${t.on} ${t.notSaved}`);
+};
 
 const disable = (button) => busy(button, t.failed, async () => {
   const registration = await serviceWorkerReady();
@@ -100,10 +118,10 @@ const test = async (button) => {
 
 // What this browser can do, and whether it is already subscribed.
 const start = async () => {
-  if (!supported()) {
-    show(isIos() && !isInstalled() ? "ios" : "unsupported");
-    return;
-  }
+  // On an iPhone or iPad, reminders work only in the app added to the Home Screen: the steps
+  // come first there, never a button that cannot work.
+  if (isIos() && !isInstalled()) return show("ios");
+  if (!supported()) return show("unsupported");
   if (Notification.permission === "denied") return show("denied");
   if (Notification.permission !== "granted") return show("off");
   try {
