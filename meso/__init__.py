@@ -213,7 +213,6 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["iso"] = timeutil.iso
     app.jinja_env.filters["moment"] = formatting.moment
     app.jinja_env.filters["time_left"] = formatting.time_left
-    app.jinja_env.filters["week_of"] = formatting.week_of
     app.jinja_env.filters["time_label"] = formatting.time_label
     app.jinja_env.globals["countdown_texts"] = formatting.countdown_texts
     app.jinja_env.globals["evening_hour"] = formatting.EVENING_HOUR

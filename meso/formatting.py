@@ -185,11 +185,6 @@ def calendar_days(now: datetime, instant: datetime) -> int:
     return (instant.date() - now.astimezone(instant.tzinfo).date()).days
 
 
-def week_of(instant: datetime | date) -> str:
-    """'week of 20 Dec': a session the clinic has not booked has a week, not a time."""
-    return gettext("week of %(date)s", date=_fmt(instant, "MMMd"))
-
-
 def uses_24_hour_clock() -> bool:
     """Whether the current locale writes times on a 24-hour clock (en-GB: yes; en-US: no)."""
     return "H" in get_locale().time_formats["short"].pattern
