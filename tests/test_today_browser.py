@@ -74,7 +74,7 @@ def test_day_0_at_nine_in_the_evening_fits_three_screens_with_the_call_button_fi
         expect(why).to_be_hidden()
         screenshot(page, "today-day0-2100.png", full_page=True)
         height = page.evaluate(PAGE_HEIGHT)
-        assert height <= HEIGHT_BUDGET, page.evaluate(SECTION_HEIGHTS)
+        assert height <= HEIGHT_BUDGET, str(page.evaluate(SECTION_HEIGHTS))
         phone.close()
     assert errors == []
 
