@@ -465,7 +465,7 @@ def test_today_follows_the_order_of_an_anxious_evening(app, clinic, at):
         html = browser.get("/today").get_data(as_text=True)
     order = [card for card in card_order(html) if card != "ok-again"]
     assert order == ["normal", "red-flags", "avoid", "do", "checkin", "next", "reminders",
-                     "access-code-card"]
+                     "access-code-card", "your-data"]
     assert page_html(html).select_one("footer #install")  # the install card: below, always
 
 
