@@ -212,6 +212,18 @@ ADVICE_TEXTS = MappingProxyType(
         "emergency": N_("Do not wait for your clinic to answer."),
     }
 )
+# What an answer means for the rest of the day (issue 15), under its title: the day's plan
+# (what to avoid, what to do) stands either way. Clinical caution.
+ADVICE_FOR_TODAY = MappingProxyType(
+    {
+        "expected": N_("For today: nothing changes. Keep to today's list of what to avoid and "
+                       "what to do."),
+        "watch": N_("For today: keep to today's aftercare as usual, and note whether it gets "
+                    "better or worse."),
+        "call_clinic": N_("For today: call before the day is over, and keep to today's "
+                          "aftercare until your clinic says otherwise."),
+    }
+)
 CALL_CLINIC_NO_PHONE = N_("Contact your clinic today and tell them what you noticed.")
 AFTER_EMERGENCY = N_("When you are safe, let your clinic know too.")
 # A check-in is not a call: nobody may read it for hours.

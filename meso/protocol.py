@@ -19,6 +19,7 @@ from datetime import datetime, time, timedelta
 from types import MappingProxyType
 
 from meso.checkin_rules import (  # noqa: F401 - re-exported: templates read them as p.*
+    ADVICE_FOR_TODAY,
     ADVICE_LEVELS,
     ADVICE_RULES,
     ADVICE_TEXTS,

@@ -251,3 +251,28 @@ def test_the_clinic_closed_tonight_on_today(app, clinic):
         html = phone.get("/today").get_data(as_text=True)
     note = text_of(page_html(html).select_one("#red-flags .out-of-hours"))
     assert note.startswith("Your clinic is closed now. It opens again tomorrow 09:00.")
+
+
+def test_the_answer_says_what_it_means_for_today(app, clinic):
+    _, phone = patient_phone(app, clinic)
+    with frozen(NOW):
+        html = phone.get("/today").get_data(as_text=True)
+    blocks = page_html(html).select("#checkin #advice [data-advice-block]")
+    said = {b["data-advice-block"]: text_of(b.select_one(".advice-today") or "") for b in blocks}
+    assert said == {
+        "expected": "For today: nothing changes. Keep to today's list of what to avoid and "
+                    "what to do.",
+        "watch": "For today: keep to today's aftercare as usual, and note whether it gets "
+                 "better or worse.",
+        "call_clinic": "For today: call before the day is over, and keep to today's aftercare "
+                       "until your clinic says otherwise.",
+        "emergency": "",  # nothing but the call
+    }
+    with frozen(NOW):
+        token = csrf_meta(html)
+        form = page_html(html).select_one("#checkin form")
+        answer = phone.post("/checkins", data={
+            "csrf_token": token, "key": form.select_one('input[name="key"]')["value"],
+            "feeling": "4", "no_flags": "1"}).get_data(as_text=True)
+    shown = page_html(answer).select_one('#advice [data-advice-block="expected"]')
+    assert "For today: nothing changes." in text_of(shown)
