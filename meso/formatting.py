@@ -185,11 +185,6 @@ def calendar_days(now: datetime, instant: datetime) -> int:
     return (instant.date() - now.astimezone(instant.tzinfo).date()).days
 
 
-def uses_24_hour_clock() -> bool:
-    """Whether the current locale writes times on a 24-hour clock (en-GB: yes; en-US: no)."""
-    return "H" in get_locale().time_formats["short"].pattern
-
-
 def time_label(value: time) -> str:
     """A time of day as the locale writes it: '21:00' (en-GB), '9:00 PM' (en-US)."""
     return format_time(value, "short", locale=get_locale())

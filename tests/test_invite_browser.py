@@ -117,6 +117,7 @@ def test_the_access_code_is_shown_on_demand_and_never_cached(app, live_server, b
     code_text = card.locator("#access-code")
     expect(code_text).to_have_text(re.compile(r"^[2-9A-Z]{4}-[2-9A-Z]{3}-[2-9A-Z]{3}$"))
     code = code_text.inner_text()
+    expect(card.get_by_role("link", name="Show my access code")).to_be_hidden()
     card.get_by_role("button", name="Copy the code").click()
     expect(card.locator(".copy-status")).to_have_text("Copied.")
     assert page.evaluate("navigator.clipboard.readText()") == code

@@ -14,6 +14,7 @@ const show = async (event) => {
   const url = card.dataset.codeUrl;
   if (!url) return;  // no address: the link opens the code's own page
   event.preventDefault();
+  const link = event.currentTarget;  // gone from the event once it has been dispatched
   const t = texts(card);
   try {
     const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
@@ -21,7 +22,7 @@ const show = async (event) => {
     if (!data?.code) throw new Error("no code");
     card.querySelector("#access-code").textContent = data.code;
     card.querySelector(".code-shown").hidden = false;
-    event.target.hidden = true;
+    link.hidden = true;
     say("");
   } catch {
     say(t.failed);
