@@ -424,7 +424,9 @@ def test_today_before_the_first_session(app, clinic):
                             ("immediate", False, False)]
     assert strip(html) == ["Getting ready", "Session 1 · Fri 20 Nov", "Settling · to Sun 22 Nov"]
     assert page_html(html).select_one("p.phase-summary")["data-phase"] == "preparation"
-    assert text_of(section(html, "session-soon")) == "Your first session Fri 20 Nov, 10:00"
+    first = section(html, "session-soon")
+    assert text_of(first.select_one("p.big")) == "Fri 20 Nov, 10:00"
+    assert first.select_one("#calendar a[href='/calendar']") is not None
     # Never "OK from": tanning beds are never fine during a course (DESIGN §3).
     assert until_rows(section(html, "avoid")) == [
         ("2026-11-20T10:00:00+01:00", ["tanning_beds"], "Until your session, Fri 20 Nov, 10:00",

@@ -258,3 +258,7 @@ window.addEventListener("online", flush);
 if (queue().length) say(t.queued);
 keepOnlyPhotos(queue().map((item) => item.key));
 flush();
+// Answers given before this script ran (a slow phone, a form sent back with errors): open the
+// rest of the check-in and say what a ticked red flag means all the same.
+if (form?.querySelector('input[name="feeling"]:checked')) openRest();
+if (form) showFlagAlert();
