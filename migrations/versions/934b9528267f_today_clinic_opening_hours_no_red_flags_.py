@@ -1,7 +1,7 @@
 """Today: clinic opening hours, "None of these" red flags on a check-in, "Ask for a time"
 
 Revision ID: 934b9528267f
-Revises: 7cf228c98221
+Revises: 95de37b5dade
 Create Date: 2026-11-29 21:00:40.364423
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '934b9528267f'
-down_revision = '7cf228c98221'
+down_revision = '95de37b5dade'
 branch_labels = None
 depends_on = None
 
