@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from meso import checkins, opening_hours, policy, subscriptions
 from meso.formatting import EVENING_HOUR
-from meso.models import CheckIn, ClinicSettings, Patient, utcnow
+from meso.models import CheckIn, Patient, utcnow
 from meso.recovery import DayPlan
 
 
@@ -46,7 +46,7 @@ class ClinicClosed:
 def clinic_closed(patient: Patient, now: datetime | None = None) -> ClinicClosed | None:
     """ClinicClosed when the clinic's opening hours say it is closed now, else None (open, or
     no hours given: then nobody is told it is closed)."""
-    week = opening_hours.parse(ClinicSettings.of(patient.clinic_id).opening_hours)
+    week = clinic_week(patient)
     if week is None:
         return None
     at = (now or utcnow()).astimezone(ZoneInfo(patient.clinic.timezone))
@@ -74,10 +74,16 @@ def today_words_change(patient: Patient, now: datetime) -> datetime:
         evening = datetime.combine(local.date() + timedelta(days=1), time(EVENING_HOUR),
                                    local.tzinfo)
     candidates = [evening]
-    week = opening_hours.parse(ClinicSettings.of(patient.clinic_id).opening_hours)
+    week = clinic_week(patient)
     if week is not None:
         boundary = opening_hours.next_boundary(
             week, now.astimezone(ZoneInfo(patient.clinic.timezone)))
         if boundary is not None:
             candidates.append(boundary)
     return min(candidates)
+
+
+def clinic_week(patient: Patient) -> opening_hours.Week | None:
+    """The clinic's opening hours, from the settings loaded with the patient (no query)."""
+    settings = patient.clinic.settings
+    return opening_hours.parse(settings.opening_hours if settings is not None else None)
