@@ -276,3 +276,22 @@ def test_the_answer_says_what_it_means_for_today(app, clinic):
             "feeling": "4", "no_flags": "1"}).get_data(as_text=True)
     shown = page_html(answer).select_one('#advice [data-advice-block="expected"]')
     assert "For today: nothing changes." in text_of(shown)
+
+
+def test_the_kept_today_changes_its_words_at_the_evening_and_when_the_clinic_closes(app,
+                                                                                   clinic):
+    """Today is kept until its next change (meso/page_cache.py): the evening hour and the
+    clinic's closing are changes too, with no write in between."""
+    settings = ClinicSettings(clinic_id=clinic.id, opening_hours=[["09:00", "18:30"]] * 7)
+    db.session.add(settings)
+    db.session.commit()
+    _, phone = patient_phone(app, clinic)
+    saturday = datetime(2026, 11, 21, tzinfo=UTC)  # Rome is UTC+1
+    said = []
+    for hour, minute in ((16, 59), (17, 1), (17, 29), (17, 31)):  # 17:59 ... 18:31 in Rome
+        with frozen(saturday.replace(hour=hour, minute=minute)):
+            html = page_html(phone.get("/today").get_data(as_text=True))
+        said.append((text_of(html.select_one("#normal h2")),
+                     html.select_one("#red-flags .out-of-hours") is not None))
+    assert said == [("Normal today", False), ("Normal tonight", False),
+                    ("Normal tonight", False), ("Normal tonight", True)]
