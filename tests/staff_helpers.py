@@ -47,7 +47,7 @@ def actions(**where) -> list[str]:
 
 
 def add_checkin(patient, at, advice="expected", *, local_date=None, feeling=3, symptoms="",
-                signs=None, trend=None):
+                signs=None, trend=None, no_flags=False):
     """Store a check-in as the patient side does (its advice already worked out) and return it.
 
     ``local_date`` defaults to ``at``'s day in the patient's zone, as checkins.record dates it.
@@ -58,6 +58,7 @@ def add_checkin(patient, at, advice="expected", *, local_date=None, feeling=3, s
     checkin = CheckIn(
         patient_id=patient.id, feeling=feeling, symptoms=symptoms, signs=signs or {},
         trend=trend, advice=advice, idempotency_key=new_token()[:40], created_at=at,
+        no_flags=no_flags,
         local_date=local_date or at.astimezone(policy.zone_for(patient)).date(),
     )
     db.session.add(checkin)

@@ -422,3 +422,15 @@ def test_an_archived_patient_receives_nothing(client, clinic):
     section = page_html(client.get(f"/staff/patients/{patient.id}")).select_one(
         "#planned-reminders")
     assert "the patient is archived" in text_of(section.select_one(".reminders-state.off"))
+
+
+def test_staff_tell_none_of_these_from_a_question_left_out(client, clinic):
+    patient = enrol(clinic, "Maria Rossi", 2)
+    add_checkin(patient, NOW - timedelta(hours=3), no_flags=True)
+    add_checkin(patient, NOW - timedelta(hours=2))
+    entries = page_html(client.get(f"/staff/patients/{patient.id}")).select(
+        "#checkins .checkin-entry")
+    ticked = [{text_of(div.dt): text_of(div.dd) for div in entry.select("dl.answers > div")}[
+        "Warning signs ticked"] for entry in entries]
+    assert sorted(ticked) == ["None (the patient chose “None of these”)",
+                              "None ticked (“None of these” not chosen)"]
