@@ -143,7 +143,7 @@ def test_the_queue_s_multipart_gets_the_same_json_as_without_a_photo(app, clinic
     assert response.status_code == 201
     assert response.get_json() == with_photo
     assert set(with_photo) == {"key", "date", "feeling", "symptoms", "signs", "trend", "advice",
-                               "reasons", "guidance"}
+                               "reasons", "guidance", "no_flags"}
     assert len(stored()[1]) == 1  # JSON never carries a photo
 
 
