@@ -21,8 +21,9 @@ from meso.extensions import db
 from meso.models import Patient, TreatmentSession
 
 # Rows no patient page shows: writing them leaves the pages as they are. (A device's
-# last-seen time is written once an hour by the pages themselves.)
-NEUTRAL = frozenset({"AuditEvent", "PatientDevice", "RateLimit", "Reminder"})
+# last-seen time is written once an hour by the pages themselves; the worker's outbox rows,
+# reminders and e-mails to staff, change with every send and are never on a patient page.)
+NEUTRAL = frozenset({"AuditEvent", "OutboundEmail", "PatientDevice", "RateLimit", "Reminder"})
 
 
 def changed(patient_ids: Iterable[int]) -> None:

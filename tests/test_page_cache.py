@@ -19,7 +19,7 @@ from sqlalchemy import event
 from meso import access, clinics, courses, create_app, outbox, page_cache, photo_store, push
 from meso import subscriptions as subs
 from meso.extensions import db
-from meso.models import CheckIn, ClinicSettings, PatientDevice, ReminderSettings
+from meso.models import CheckIn, ClinicSettings, OutboundEmail, PatientDevice, ReminderSettings
 from meso.patient import pages
 
 SESSION = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -307,3 +307,28 @@ def test_the_kept_page_holds_its_marks_not_anyones_token(app, patient_phone):
     kept = list(app.extensions["meso_page_cache"].pages.values())
     assert kept and all(token not in page for _, page in kept)
     assert all(pages.CSRF_MARK in page and pages.FRESH_MARK in page for _, page in kept)
+
+
+def test_the_workers_outbox_rows_leave_the_patients_pages_kept(app, patient_phone):
+    """The worker writes a reminder or a staff e-mail at every send: no patient page shows
+    them, so they neither bump the version nor touch the patient's row."""
+    patient, _phone = patient_phone
+    db.session.refresh(patient)
+    before = patient.version
+    email = OutboundEmail(clinic_id=patient.clinic_id, patient_id=patient.id,
+                          dedupe_key="attention:test", to_address="a@clinic.example",
+                          subject="s", body="b", status="pending", attempts=0,
+                          next_attempt_at=NOW)
+    db.session.add(email)
+    db.session.commit()
+    with statements() as seen:
+        email.status, email.attempts = "sent", 1
+        db.session.commit()
+    db.session.refresh(patient)
+    assert patient.version == before
+    assert not any("UPDATE patient" in s for s in seen)
+    db.session.add(CheckIn(patient_id=patient.id, local_date=NOW.date(), feeling=4,
+                           idempotency_key="v" * 32))
+    db.session.commit()
+    db.session.refresh(patient)
+    assert patient.version == before + 1  # a row a page shows still bumps it
