@@ -55,6 +55,8 @@ class Clinic(Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)
     phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default=DEFAULT_ZONE_NAME)
+    # The language a new patient gets unless staff pick another (a locale: "en", "it", ...).
+    lang: so.Mapped[str] = so.mapped_column(sa.String(8), default="en", server_default="en")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     staff: so.WriteOnlyMapped[StaffUser] = so.relationship(back_populates="clinic")
@@ -78,6 +80,8 @@ class StaffUser(UserMixin, Model):
     # Bumped on deactivation and password change: signed-in sessions of the old one end.
     session_version: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     last_sign_in_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # The staff member's own language for the staff pages; None: the browser's Accept-Language.
+    lang: so.Mapped[str | None] = so.mapped_column(sa.String(8))
 
     clinic: so.Mapped[Clinic] = so.relationship(back_populates="staff")
 
@@ -94,8 +98,15 @@ class StaffUser(UserMixin, Model):
 class Patient(Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     clinic_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("clinic.id"), index=True)
-    # The least we need: how the clinic and the app address the patient. No contact data.
+    # The least we need: how the clinic and the app address the patient, and an e-mail
+    # address only when the patient consented to reminders by e-mail (issue 13).
     name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    # The patient's language (pages, notifications, the offline copy); None: the clinic's.
+    lang: so.Mapped[str | None] = so.mapped_column(sa.String(8))
+    # A confirmed address reminders may go to when push cannot reach the patient, and when
+    # the patient (or the desk, on their behalf) consented. None: no e-mail reminders.
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    email_consent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     invite_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
     invite_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     # Devices the current invite has opened (meso.access caps it); a new invite starts at 0.
