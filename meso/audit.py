@@ -45,6 +45,8 @@ ACTIONS = {
     # Recorded without a staff member: the patient asked (or withdrew), from their phone.
     "erasure.requested": _l("The patient asked for their data to be erased"),
     "erasure.withdrawn": _l("The patient withdrew their request for erasure"),
+    "calendar.linked": _l("The patient made a calendar link"),
+    "calendar.unlinked": _l("The patient stopped their calendar link"),
     # Recorded without a patient id or detail: all that remains of an erased patient.
     "patient.erased": _l("Erased a patient and everything stored about them"),
 }

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -40,6 +41,18 @@ def erasure_key(patient_id: int, staff_id: int, requested_at: datetime) -> str:
     """One e-mail per admin for a patient's erasure requests of one (UTC) day: asking, then
     withdrawing and asking again, never fills an inbox; a request on another day is news."""
     return f"erasure:{patient_id}:{staff_id}:{requested_at:%Y%m%d}"
+
+
+def cancel_erasure_notices(patient_id: int) -> int:
+    """Drop the patient's erasure e-mails still waiting in the outbox (the request was
+    withdrawn); return how many. Sent ones stay: they are the record of what admins got."""
+    prefix = f"erasure:{patient_id}:"
+    result = db.session.execute(
+        sa.delete(OutboundEmail)
+        .where(OutboundEmail.patient_id == patient_id, OutboundEmail.status == "pending",
+               OutboundEmail.dedupe_key.startswith(prefix, autoescape=True))
+        .execution_options(synchronize_session=False))
+    return cast(sa.CursorResult, result).rowcount or 0
 
 
 def notify_admins(checkin: CheckIn, now: datetime) -> int:

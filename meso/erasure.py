@@ -52,6 +52,9 @@ def withdraw_request(patient: Patient) -> bool:
         return False
     patient.erasure_requested_at = None
     audit.record("erasure.withdrawn", clinic_id=patient.clinic_id, patient_id=patient.id)
+    # An e-mail about the request that has not gone yet would send admins to erase a patient
+    # who no longer wants it: it goes no further. One already sent is history.
+    clinic_mail.cancel_erasure_notices(patient.id)
     db.session.flush()
     return True
 

@@ -24,7 +24,7 @@ from staff_helpers import new_client, post, signed_in_client
 from meso import access, calendar_feeds, courses
 from meso.extensions import db
 from meso.logredact import redact
-from meso.models import CalendarFeed, ReminderSettings, TreatmentSession
+from meso.models import AuditEvent, CalendarFeed, ReminderSettings, TreatmentSession
 
 ROME = ZoneInfo("Europe/Rome")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # day 5 after session 1 (2026-11-20 10:00 Rome)
@@ -287,6 +287,11 @@ def test_stopping_the_link_and_making_a_new_one(app, patient, phone):
     assert app.test_client().get(f"/cal/{old}.ics").status_code == 404
     shown = page_html(phone.get("/calendar"))
     assert "Your calendar link is stopped." in text_of(shown)
+    # Who can read the appointments changed: the clinic's trail says when, and no secret.
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.patient_id == patient.id)
+                                .order_by(AuditEvent.id)).all()
+    assert [e.action for e in events][-2:] == ["calendar.linked", "calendar.unlinked"]
+    assert all(e.detail == {} and e.staff_user_id is None for e in events[-2:])
     assert shown.select_one("#calendar-off") is not None
     new = make_link(phone)
     assert new != old

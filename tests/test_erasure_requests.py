@@ -169,16 +169,39 @@ def test_without_smtp_url_nothing_is_queued(app, patient, phone):
 def test_asking_again_the_same_day_after_withdrawing_e_mails_no_one_twice(app, patient, phone):
     app.config["SMTP_URL"] = "smtp://127.0.0.1:2525"  # queued only: no worker runs here
     ask(phone)
+    queued = len(emails())
+    assert queued >= 1
+    for email in emails():  # the worker sent them
+        email.status = "sent"
+    db.session.commit()
     assert withdraw(phone).status_code == 303
     ask(phone)
-    assert len(emails()) == 2
+    assert len(emails()) == queued, "the same day's request is no news to the same admins"
     # Another day's request is news again.
     assert withdraw(phone).status_code == 303
     with frozen(NOW + timedelta(days=1)):
         ask(phone)
-    assert len(emails()) == 4
+    assert len(emails()) == 2 * queued
     keys = {e.dedupe_key for e in emails()}
     assert {key.rsplit(":", 1)[1] for key in keys} == {"20261125", "20261126"}
+
+
+def test_withdrawing_drops_the_e_mails_not_sent_yet(app, patient, phone):
+    """An admin must not be sent to erase a patient who no longer wants it; what was already
+    sent stays as the record of what admins got."""
+    app.config["SMTP_URL"] = "smtp://127.0.0.1:2525"  # queued only: no worker runs here
+    ask(phone)
+    assert {e.status for e in emails()} == {"pending"}
+    assert withdraw(phone).status_code == 303
+    assert emails() == []
+    with frozen(NOW + timedelta(days=1)):
+        ask(phone)
+    sent = emails()
+    for email in sent:
+        email.status = "sent"
+    db.session.commit()
+    assert withdraw(phone).status_code == 303
+    assert [(e.dedupe_key, e.status) for e in emails()] == [(e.dedupe_key, "sent") for e in sent]
 
 
 def test_erasure_keys_are_per_patient_admin_and_day():

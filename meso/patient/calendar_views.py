@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, get_flashed_messages, redirect, session, url_for
 from flask_babel import gettext as _
 
-from meso import calendar_feeds, policy
+from meso import audit, calendar_feeds, policy
 from meso.extensions import db
 from meso.models import utcnow
 from meso.patient import pages
@@ -49,6 +49,8 @@ def page():
 def make_link():
     """Make the calendar link (a new one replaces the old, which stops at once)."""
     session[SHOW_ONCE] = calendar_feeds.issue(g.patient, utcnow())
+    # Who can read the patient's appointments changed: the clinic's trail says when.
+    audit.record("calendar.linked", clinic_id=g.patient.clinic_id, patient_id=g.patient.id)
     db.session.commit()
     return redirect(url_for("calendar.page"), code=303)
 
@@ -57,6 +59,7 @@ def make_link():
 @patient_required
 def stop_link():
     if calendar_feeds.stop(g.patient):
+        audit.record("calendar.unlinked", clinic_id=g.patient.clinic_id, patient_id=g.patient.id)
         flash(_("Your calendar link is stopped. Your calendar will no longer update, and the "
                 "events it shows may go away at its next refresh."))
     db.session.commit()
