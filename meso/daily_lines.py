@@ -159,7 +159,7 @@ DO_LINES: tuple[Line, ...] = (
 # Before a session: shown in the days before the next one, and from enrolment before the first.
 PREPARE_LINES: tuple[Line, ...] = (
     Line(N_("Tell your clinic if you take blood thinners, have a medical condition, or have "
-            "taken isotretinoin tablets (for acne) recently."), ("preparation",),
+            "recently taken isotretinoin by mouth (an acne medicine)."), ("preparation",),
          source="if you take a blood thinner, have an existing medical condition, or have "
          "recently used oral isotretinoin"),
     Line(N_("If you get cold sores (fever blisters), ask beforehand whether you should take "

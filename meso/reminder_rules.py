@@ -240,8 +240,11 @@ _BEFORE_SESSION = (
         windows=("tanning_beds",), useful_for=timedelta(hours=12),
         texts={("sessions",): _text(
             N_("No tanning beds before your session"),
-            N_("Your next session is on %(session_day)s. Skip tanning beds for the "
-               "%(tanning_beds_window)s before it: they make the skin more sensitive."),
+            # The window in brackets, not "for the 7 days before": an article before a length
+            # cannot agree in every language (translators' note).
+            N_("Your next session is on %(session_day)s. From now until then "
+               "(%(tanning_beds_window)s), skip tanning beds: they make the skin more "
+               "sensitive."),
             N_("Skip tanning beds until %(session_day)s."),
         )},
     ),
@@ -251,7 +254,7 @@ _BEFORE_SESSION = (
         texts={("sessions",): _text(
             N_("Your session is tomorrow at %(session_time)s"),
             N_("Tell your practitioner about blood thinners, medical conditions, recent "
-               "isotretinoin tablets, cold sores, allergies, earlier treatments, scarring "
+               "isotretinoin by mouth, cold sores, allergies, earlier treatments, scarring "
                "easily, and any inflamed skin in the area."),
             N_("Your appointment is tomorrow at %(session_time)s."),
         )},

@@ -122,7 +122,7 @@ def test_before_the_first_session_the_preparation_list_covers_the_guide(area):
     plan = on_day(course(area), -3)
     assert plan.phase == "preparation"
     shown = " ".join(plan.prepare)
-    for words in ("blood thinners", "medical condition", "isotretinoin tablets", "cold sores",
+    for words in ("blood thinners", "medical condition", "isotretinoin by mouth", "cold sores",
                   "antiviral", "allergies", "sensitive skin", "procedures", "scar easily",
                   "inflamed or infected", "the session may need to move",
                   "No tanning beds in the days before"):

@@ -245,5 +245,6 @@ def test_before_the_first_session_the_days_before_it_are_open(app, clinic):
     ]
     [current] = html.select("section.cycle.current")
     assert [text_of(row) for row in current.select("li.day")] == [
-        "Sun 15 Nov Day -5 · Getting ready Today", f"Mon 16 Nov {TO} Thu 19 Nov Days -4 to -1 · "
+        "Sun 15 Nov 5 days before · Getting ready Today",
+        f"Mon 16 Nov {TO} Thu 19 Nov 1 to 4 days before · "
         "Getting ready"]

@@ -195,7 +195,7 @@ def test_course_position_says_where_the_patient_is(app):
     source = '{% from "_macros.html" import course_position %}{{ course_position(plan) }}'
     before = SimpleNamespace(day=-3, phase="preparation", sessions_done=0, sessions_planned=4)
     after = SimpleNamespace(day=2, phase="immediate", sessions_done=1, sessions_planned=4)
-    assert text_of(render(app, source, plan=before)) == "Day -3 · Before your first session"
+    assert text_of(render(app, source, plan=before)) == "3 days to go · Before your first session"
     assert text_of(render(app, source, plan=after)) == "Day 2 · Session 1 of 4"
 
 

@@ -86,11 +86,11 @@ def test_every_reminder_text_of_every_rule_names_no_default_window():
 
 def test_reminder_texts_name_the_windows_in_force():
     items = {i["key"]: i for i in reminders.preview(course(), kept(course()), CHANGED)}
-    assert "for the 5 days before it" in items["tanning_beds"]["body"]
+    assert "until then (5 days), skip tanning beds" in items["tanning_beds"]["body"]
     assert "until Mon 10:00" in items["session_day"]["body"]  # heat: 72 h after Fri 10:00
     assert "stay out of direct sun until Sun 22:00" in items["session_day"]["body"]  # 60 h
     default = {i["key"]: i for i in reminders.preview(course(), kept(course()))}
-    assert "for the 7 days before it" in default["tanning_beds"]["body"]
+    assert "until then (7 days), skip tanning beds" in default["tanning_beds"]["body"]
 
 
 def test_durations_are_worded_for_the_locale():

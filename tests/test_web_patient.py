@@ -99,6 +99,8 @@ def assert_invalid_link_page(response) -> None:
     html = response.get_data(as_text=True)
     assert f"<h1>{INVALID}</h1>" in html
     assert "ask your clinic for a new link" in html
+    # The lifetime it names is the one in force (INVITE_DAYS), not a fixed "two weeks".
+    assert "stop working after 14 days," in html
     assert "Traceback" not in html
     assert not any(h.startswith(f"{COOKIE}=") for h in response.headers.getlist("Set-Cookie"))
 
@@ -419,7 +421,7 @@ def test_today_before_the_first_session(app, clinic):
         response = browser.get("/today")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert day_line(html) == "Day -2 · Before your first session · Face"
+    assert day_line(html) == "2 days to go · Before your first session · Face"
     assert phases(html) == [("preparation", True, True), ("session", False, False),
                             ("immediate", False, False)]
     assert strip(html) == ["Getting ready", "Session 1 · Fri 20 Nov", "Settling · to Sun 22 Nov"]
@@ -754,7 +756,7 @@ def test_timeline_before_the_first_session(app, clinic):
     rows = timeline_rows(html)
     [current] = [r for r in rows if r[1]]
     assert current[0] == "day today phase-preparation"
-    assert current[2].startswith("Wed 18 Nov Day -2 · Getting ready Today")
+    assert current[2].startswith("Wed 18 Nov 2 days before · Getting ready Today")
     assert not [r for r in rows if " past " in f" {r[0]} "]
     assert "Session 0 of 4 done." in text_of(html)
 
