@@ -67,7 +67,7 @@ def test_sign_out_all_devices_ends_devices_link_and_code(app, staff, maria):
     old_salt = db.session.get(AccessCode, patient.id).salt
     response = post(staff, f"/staff/patients/{patient.id}/devices/revoke")
     assert response.status_code == 303
-    assert "Signed out everywhere (1 devices)" in staff.get(
+    assert "Signed out everywhere (1 device)." in staff.get(
         response.headers["Location"]).get_data(as_text=True)
     # The phone is out, and its reminders with it.
     assert phone.get("/today").status_code == 401

@@ -742,7 +742,7 @@ def test_timeline(app, clinic, area):
         ("4", "future", "Session 4 · week of 22 Jan · same aftercare"),
     ]
     page = text_of(html)
-    assert "4 sessions, about every 3 weeks." in page
+    assert "4 sessions, about 3 weeks apart." in page
     assert "Session 1 of 4 done." in page
     assert protocol.CUMULATIVE_RESULTS[area] in page
     for other in {"face", "scalp", "body"} - {area}:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import segno
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -132,8 +133,10 @@ def revoke_devices(patient_id: int):
     def change(patient: Patient) -> str:
         count = access.sign_out_everywhere(patient, utcnow())
         audit.by(current_user, "devices.revoked", patient, devices=count)
-        return _("Signed out everywhere (%(n)d devices). The link and the old access code no "
-                 "longer work: make a new link to hand over.", n=count)
+        return ngettext("Signed out everywhere (%(num)d device). The link and the old access "
+                        "code no longer work: make a new link to hand over.",
+                        "Signed out everywhere (%(num)d devices). The link and the old access "
+                        "code no longer work: make a new link to hand over.", count)
 
     return changed(patient_id, change)
 
