@@ -291,7 +291,7 @@ def test_preview_with_changed_windows_and_quiet_hours(runner):
     assert [t["at"] for t in by_key["tanning_beds"]] == [
         "2026-11-15T19:30:00+01:00", "2026-12-13T19:30:00+01:00"]
     tanning = by_key["tanning_beds"][1]
-    assert "for the 5 days before it" in tanning["body"]
+    assert "until then (5 days), skip tanning beds" in tanning["body"]
     assert "still no sunbathing" in by_key["sun_ok"][0]["body"]
 
 
