@@ -107,7 +107,14 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from meso import pwa
-    from meso.patient import calendar_views, checkin_views, data_views, photo_views, push_views
+    from meso.patient import (
+        calendar_views,
+        checkin_views,
+        data_views,
+        email_views,
+        photo_views,
+        push_views,
+    )
     from meso.patient.open_views import bp as open_bp
     from meso.patient.views import bp as patient_bp
     from meso.staff import bp as staff_bp
@@ -121,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(photo_views.bp)
     app.register_blueprint(data_views.bp)
     app.register_blueprint(calendar_views.bp)
+    app.register_blueprint(email_views.bp)
 
 
 def register_cli(app: Flask) -> None:

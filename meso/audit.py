@@ -42,6 +42,11 @@ ACTIONS = {
     "patient.restored": _l("Restored the patient"),
     "checkin.acknowledged": _l("Acknowledged a check-in that needed attention"),
     "patient.exported": _l("Downloaded the patient's data"),
+    # Never which address: only that one was set (at the desk, or confirmed by its link),
+    # removed (by staff, the patient or an unsubscribe link) or dropped after it bounced.
+    "email.set": _l("Set the e-mail address for reminders"),
+    "email.removed": _l("Removed the e-mail address for reminders"),
+    "email.dropped": _l("The e-mail address for reminders bounced and was removed"),
     # Recorded without a staff member: the patient asked (or withdrew), from their phone.
     "erasure.requested": _l("The patient asked for their data to be erased"),
     "erasure.withdrawn": _l("The patient withdrew their request for erasure"),

@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
-from meso import clinics, courses, protocol, recovery, timeutil
+from meso import clinics, courses, patient_email, protocol, recovery, timeutil
 from meso.access import invite_url
 from meso.cli_input import course_options, parse_course, parse_time, parse_windows
 from meso.cli_reminders import ensure_vapid_key, reminders_cli
@@ -136,10 +136,18 @@ def staff_create(email: str, clinic_name: str, role: str, password_stdin: bool) 
 @click.option("--clinic", "clinic_name", required=True)
 @click.option("--name", required=True)
 @course_options
+@click.option("--email", "email_text", default=None, metavar="ADDRESS",
+              help="The patient's e-mail for reminders, given at the desk with their consent.")
 def patients_enrol(clinic_name, name, area, session_text, tz_name, sessions_text,
-                   interval_text) -> None:
+                   interval_text, email_text) -> None:
     """Enrol a patient; the last line printed is their invite link. (Also: enroll.)"""
     links_base_url()
+    address = None
+    if email_text is not None:
+        try:
+            address = patient_email.normalise(email_text)
+        except patient_email.AddressError as exc:
+            raise click.ClickException(f"--email: {exc}") from None
     course = parse_course(area, tz_name, sessions_text, interval_text)
     first = parse_time(session_text, course.timezone)
     clinic = db.session.scalar(sa.select(Clinic).where(Clinic.name == clinic_name))
@@ -150,8 +158,12 @@ def patients_enrol(clinic_name, name, area, session_text, tz_name, sessions_text
     data = courses.Enrolment(name, course.area, first, course.timezone,
                              course.planned_sessions, course.interval_weeks)
     patient, token = courses.enrol(clinic, data, current_app.config["INVITE_DAYS"])
+    if address is not None:  # consent taken at the desk, recorded as such (patient_email)
+        patient_email.set_at_desk(patient, address, None, utcnow())
     db.session.commit()
     click.echo(f"Enrolled {patient.name} (patient {patient.id}) at {clinic.name}.")
+    if address is not None:
+        click.echo("Reminders by e-mail: on (consent given at the desk).")
     click.echo(invite_url(token))
 
 

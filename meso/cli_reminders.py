@@ -51,19 +51,23 @@ def run_command(once: bool, batch: int, concurrency: int, lease: int, poll: floa
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     log.setLevel(logging.INFO)
     try:
+        emails = mailer.mailer_for(current_app.config) is not None
+    except mailer.MailConfigError as exc:  # never quotes the URL: it may hold a password
+        raise click.ClickException(f"cannot send e-mail: {exc}") from None
+    try:
         pusher = push.pusher_for(current_app)
     except push.PushConfigError as exc:
-        raise click.ClickException(f"cannot send reminders: {exc}") from None
+        if not emails:
+            raise click.ClickException(f"cannot send reminders: {exc}") from None
+        # E-mail alone: reminders reach patients with an address on file (email_reminders.py).
+        log.warning("push is off (%s); reminders go by e-mail only", exc)
+        pusher = None
     try:
         # Every push names the page a tap opens as an absolute address (Declarative Web Push).
         links.public_base_url()
     except ConfigError as exc:
         raise click.ClickException(f"cannot send reminders: {exc}") from None
-    try:
-        emails = mailer.mailer_for(current_app.config) is not None
-    except mailer.MailConfigError as exc:  # never quotes the URL: it may hold a password
-        raise click.ClickException(f"cannot send e-mail: {exc}") from None
-    worst = -(-batch // concurrency) * pusher.deadline
+    worst = -(-batch // concurrency) * (pusher.deadline if pusher else mailer.TIMEOUT)
     if lease < worst:
         # A batch outliving its lease may be claimed again by another worker (a double send).
         log.warning("--lease %ds is shorter than a batch of hung push services could take "

@@ -34,7 +34,9 @@ LEFT_OUT = {
     # E-mails to staff about the patient: when and whether sent, not the colleague's address
     # (nor the body and key, which name staff accounts).
     "outbound_email": {"to_address", "body", "dedupe_key"},
-    "check_in": {"acknowledged_by_id"},  # which staff account: a colleague's data
+    "check_in": {"acknowledged_by_id"},
+    # With SECRET_KEY it makes the confirmation link (meso/patient_email.py).
+    "email_confirmation": {"nonce"},  # which staff account: a colleague's data
     "audit_event": {"staff_user_id"},
     "photo": {"data", "thumbnail"},  # in the ZIP as files instead
 }

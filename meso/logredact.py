@@ -12,8 +12,9 @@ import logging
 import re
 
 # /i/<token> and /staff/i/<token>: invite and password links; /cal/<token>.ics: a patient's
-# calendar feed (webcal:// links too). Their token must never be logged.
-_TOKEN_PATH = re.compile(r"(/i/|/cal/)[A-Za-z0-9_\-%.~]+")
+# calendar feed (webcal:// links too); /email/confirm/<token> and /unsubscribe/<token>: the
+# links in e-mails to patients. Their token must never be logged.
+_TOKEN_PATH = re.compile(r"(/i/|/cal/|/email/confirm/|/unsubscribe/)[A-Za-z0-9_\-%.~]+")
 # Query values, in request lines or URLs: only these keys are known to hold nothing personal
 # (the roster's sort, paging and filters); any other value (a name searched for) is redacted.
 SAFE_QUERY_KEYS = frozenset({"sort", "page", "attention", "archived"})

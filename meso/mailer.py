@@ -20,7 +20,7 @@ import ipaddress
 import re
 import smtplib
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
@@ -69,6 +69,9 @@ class Outcome:
 
     kind: str
     error: str = ""
+    # The recipient's server refused the address for good (a 5xx answer to RCPT TO): the
+    # address bounces, whatever we try. Other 5xx answers (sign-in, sender, content) do not.
+    bounced: bool = False
 
 
 def parse_url(value: str) -> SmtpSettings:
@@ -116,8 +119,9 @@ def sender_address(mail_from: str, base_url: str) -> str:
     return formataddr((SENDER_NAME, f"no-reply@{host}"))
 
 
-def message(sender: str, to: str, subject: str, body: str, now: datetime) -> EmailMessage:
-    """Build a plain-text e-mail."""
+def message(sender: str, to: str, subject: str, body: str, now: datetime,
+            headers: dict[str, str] | None = None) -> EmailMessage:
+    """Build a plain-text e-mail; ``headers`` are added as given (e.g. List-Unsubscribe)."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     mail = EmailMessage()
     mail["From"] = sender
@@ -127,6 +131,8 @@ def message(sender: str, to: str, subject: str, body: str, now: datetime) -> Ema
     mail["Message-ID"] = make_msgid(domain=domain)  # given a domain: no slow getfqdn()
     # RFC 3834: an automatic message, so vacation responders do not answer it.
     mail["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        mail[name] = value
     # Quoted-printable outside ASCII: any server takes it, 8BITMIME or not.
     mail.set_content(body, cte=None if body.isascii() else "quoted-printable")
     return mail
@@ -140,10 +146,17 @@ class Mailer:
         self.sender = sender
         self.timeout = timeout
 
-    def send(self, to: str, subject: str, body: str, now: datetime) -> Outcome:
-        """Send one e-mail and say how it went; never raises for a network or SMTP error."""
+    def send(self, to: str, subject: str, body: str, now: datetime,
+             headers: dict[str, str] | None = None, sender_name: str | None = None) -> Outcome:
+        """Send one e-mail and say how it went; never raises for a network or SMTP error.
+
+        ``sender_name`` replaces the From's display name (the address stays MAIL_FROM's).
+        """
+        sender = self.sender
+        if sender_name is not None:
+            sender = formataddr((sender_name, parseaddr(self.sender)[1]))
         try:
-            self._deliver(message(self.sender, to, subject, body, now))
+            self._deliver(message(sender, to, subject, body, now, headers))
         except (smtplib.SMTPException, OSError) as exc:
             return classify(exc)
         return Outcome(SENT)
@@ -192,7 +205,8 @@ def classify(exc: BaseException) -> Outcome:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         answers = list(exc.recipients.values())
         code, text = answers[0] if answers else (550, b"")
-        return by_code(code, text)
+        outcome = by_code(code, text)
+        return replace(outcome, bounced=outcome.kind == FAILED)
     if isinstance(exc, smtplib.SMTPResponseException):  # sign-in, sender, data, greeting
         return by_code(exc.smtp_code, exc.smtp_error)
     if isinstance(exc, ssl.SSLCertVerificationError):

@@ -100,6 +100,7 @@ def _fresh(item: reminders.Planned, now: datetime) -> dict:
         "lease_until": None,  # a worker holding the old version will find its lease gone
         "sent_at": None,
         "last_error": None,
+        "channel": None,
         "updated_at": now,
     }
 

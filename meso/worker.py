@@ -7,6 +7,11 @@ message, and a late row is checked once more: still useful (sent at once), point
 (skipped, never sent late), or in quiet hours (moved). A patient's test notification is a row
 too (trial_push.py), sent whatever the hour.
 
+A reminder for a patient with no working push subscription goes by e-mail instead when they
+have a confirmed address and SMTP_URL is set (email_reminders.py: the marked lines below are
+all the worker knows of it). Without VAPID settings but with SMTP_URL the worker runs for
+e-mail alone (``pusher`` None).
+
 The same loop sends the e-mails queued for the clinics (clinic_mail.py) when SMTP_URL is set:
 claimed under a lease like reminders, sent in the pool, retried with the same backoff. An
 e-mail batch that fails is logged and left to its lease; it never stops the pushes. Log lines
@@ -26,7 +31,18 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
-from meso import checkins, mailer, outbox, policy, push, reminders, subscriptions, trial_push
+from meso import (
+    checkins,
+    email_reminders,
+    mailer,
+    outbox,
+    patient_email,
+    policy,
+    push,
+    reminders,
+    subscriptions,
+    trial_push,
+)
 from meso import protocol as p
 from meso.extensions import db
 from meso.models import Course, OutboundEmail, Patient, Reminder
@@ -48,6 +64,10 @@ class Job:
     message: push.Message | None = None
     subscriptions: list[push.Subscription] = field(default_factory=list)
     decision: dict | None = None  # outcome values when nothing is to be sent
+    # E-mail fallback (email_reminders.py): the e-mail to send instead of a push, or whether a
+    # push that finds every device gone may be e-mailed at once.
+    email: email_reminders.Mail | None = None
+    emailable: bool = False
 
 
 @dataclass
@@ -82,25 +102,37 @@ class BatchStats:
                 f"skipped={self.skipped} in {seconds:.2f}s")
 
 
-def run_batch(pusher: push.Pusher, pool: ThreadPoolExecutor, size: int, lease: timedelta,
-              now: datetime) -> BatchStats:
+def run_batch(pusher: push.Pusher | None, pool: ThreadPoolExecutor, size: int,
+              lease: timedelta, now: datetime, sender: mailer.Mailer | None = None) -> BatchStats:
     """Claim, prepare, send and record one batch; return what happened."""
     ids, token = outbox.claim_due(now, size, lease)
     stats = BatchStats(claimed=len(ids))
     if not ids:
         return stats
-    jobs, stats.pruned = prepare(ids, pusher.services, now)
-    futures = {}
+    jobs, stats.pruned = prepare(ids, pusher.services if pusher else None, now,
+                                 email=sender is not None)
+    futures: dict = {}  # a push's outcomes, or an e-mail's
     for job in jobs:
         if job.decision is not None:
             _count(stats, job.decision)
             outbox.record(job.id, token, job.decision)
+        elif job.email is not None:  # e-mail fallback
+            assert sender is not None
+            futures[pool.submit(email_reminders.send, sender, job.email, now, job.id)] = job
         else:
+            assert pusher is not None, "without push every patient is without a device"
             futures[pool.submit(_send_all, pusher, job)] = job
     db.session.commit()
     for future in as_completed(futures):
         job = futures[future]
-        values = settle(job, future.result(), now, stats)
+        if job.email is not None:  # e-mail fallback
+            values = email_reminders.settle(job.id, job.attempts, job.expires_at, job.email,
+                                            future.result(), now)
+            _count(stats, values)
+        else:
+            values = settle(job, future.result(), now, stats)
+            if job.emailable:  # e-mail fallback: every device gone, e-mail it next batch
+                values = email_reminders.fall_back(values, now)
         outbox.record(job.id, token, values)
         db.session.commit()  # one row at a time: a crash re-sends at most what is in flight
     return stats
@@ -134,7 +166,7 @@ def settle(job: Job, results, now: datetime, stats: BatchStats) -> dict:
     for o in failures:
         log.warning("reminder %s to a device failed: %s", job.id, o.error)
     if delivered:
-        values = outbox.sent(now, job.attempts + 1)
+        values = {**outbox.sent(now, job.attempts + 1), "channel": "push"}
     elif retries:
         after = max((o.retry_after for o in retries if o.retry_after is not None), default=None)
         values = outbox.retry(job.attempts, job.expires_at, now, after, retries[0].error)
@@ -158,9 +190,12 @@ def _count(stats: BatchStats, values: dict) -> None:
         stats.retried += 1
 
 
-def prepare(ids: list[int], services, now: datetime) -> tuple[list[Job], int]:
+def prepare(ids: list[int], services, now: datetime,
+            email: bool = False) -> tuple[list[Job], int]:
     """Load the claimed rows with what their messages need, in a few queries; return the jobs
-    and how many subscriptions outside ``services`` were deleted on the way."""
+    and how many subscriptions outside ``services`` were deleted on the way. ``services``
+    None: push is off (no VAPID settings), every patient counts as without a device.
+    ``email``: the worker can send reminders by e-mail."""
     rows = db.session.scalars(sa.select(Reminder).where(Reminder.id.in_(ids))).all()
     patient_ids = {row.patient_id for row in rows}
     patients = {
@@ -172,7 +207,7 @@ def prepare(ids: list[int], services, now: datetime) -> tuple[list[Job], int]:
                      so.joinedload(Patient.clinic))
         )
     }
-    devices, outside = subscriptions.live(patient_ids, services)
+    devices, outside = subscriptions.live(patient_ids, services) if services else ({}, 0)
     context = {}
     jobs = []
     for row in rows:
@@ -180,15 +215,18 @@ def prepare(ids: list[int], services, now: datetime) -> tuple[list[Job], int]:
         if patient.id not in context:
             context[patient.id] = (policy.reminder_settings_for(patient),
                                    policy.zone_for(patient), policy.protocol_for(patient))
-        jobs.append(decide(row, patient, *context[patient.id], devices.get(patient.id, []), now))
+        jobs.append(decide(row, patient, *context[patient.id], devices.get(patient.id, []), now,
+                           email=email))
     return jobs, outside
 
 
-def decide(row, patient, settings, zone, protocol, devices, now) -> Job:
-    """Return the job for a due row: its message, or why it is not sent now."""
+def decide(row, patient, settings, zone, protocol, devices, now, email: bool = False) -> Job:
+    """Return the job for a due row: its message (a push, or with ``email`` an e-mail when
+    the patient has no device but an address), or why it is not sent now."""
     job = Job(row.id, row.attempts, row.expires_at)
     trial = row.rule == trial_push.RULE  # the patient's own test, asked for a moment ago
     rule = p.REMINDER_RULES.get(row.rule)
+    emailable = email and rule is not None and email_reminders.reachable(patient)
     enabled = () if rule is None else tuple(
         c for c in rule.categories if c in settings.categories
     )
@@ -205,6 +243,10 @@ def decide(row, patient, settings, zone, protocol, devices, now) -> Job:
     elif row.rule.startswith("checkin_") and checkins.latest_on(
             patient.id, row.fire_at.astimezone(zone).date()) is not None:
         job.decision = outbox.closed("skipped", "already checked in", now)
+    elif not devices and emailable:  # e-mail fallback
+        assert rule is not None
+        job.email = email_reminders.compose(row, rule, enabled, settings, zone, protocol,
+                                            patient)
     elif not devices:
         job.decision = outbox.closed("skipped", outbox.NO_DEVICE, now)
     else:
@@ -214,6 +256,7 @@ def decide(row, patient, settings, zone, protocol, devices, now) -> Job:
         # Topic names the rule and the course, and only its keyed digest leaves (Pusher.topic).
         job.message = replace(message, topic=f"{row.rule}:course {patient.course.id}")
         job.subscriptions = devices
+        job.emailable = emailable
     return job
 
 
@@ -235,9 +278,16 @@ def run_mail_batch(sender: mailer.Mailer, pool: ThreadPoolExecutor, size: int,
     stats = MailStats(claimed=len(ids))
     if not ids:
         return stats
-    jobs = [MailJob(row.id, row.attempts, row.to_address, row.subject, row.body)
-            for row in db.session.scalars(
-                sa.select(OutboundEmail).where(OutboundEmail.id.in_(ids)))]
+    jobs = []
+    for row in db.session.scalars(sa.select(OutboundEmail).where(OutboundEmail.id.in_(ids))):
+        # A patient's confirmation e-mail gets its link only now (patient_email.py).
+        body = patient_email.body_at_send(row, now)
+        if body is None:
+            outbox.record(row.id, token, outbox.closed("failed", "no longer asked for", now),
+                          OutboundEmail)
+            stats.failed += 1
+            continue
+        jobs.append(MailJob(row.id, row.attempts, row.to_address, row.subject, body))
     db.session.commit()  # no transaction held open while the sends take their time
     futures = {pool.submit(_mail, sender, job, now): job for job in jobs}
     for future in as_completed(futures):
@@ -304,14 +354,14 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
         sleep: Callable[[float], object] = clock.sleep) -> BatchStats:
     """Work batches until ``should_stop`` (checked between batches) or, with ``once``, until
     nothing is due. Return the totals."""
-    pusher = push.pusher_for(current_app)
     sender = mailer.mailer_for(current_app.config)
+    pusher = push_if_configured(sender is not None)
     total = BatchStats()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="push") as pool:
         while not should_stop():
             started = clock.monotonic()
             try:
-                stats = run_batch(pusher, pool, batch, lease, now())
+                stats = run_batch(pusher, pool, batch, lease, now(), sender)
             except sa.exc.OperationalError as exc:
                 # The database went away for a moment: leased rows wait for their lease.
                 db.session.rollback()
@@ -334,3 +384,14 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
                     break
                 sleep(poll)
     return total
+
+
+def push_if_configured(email: bool) -> push.Pusher | None:
+    """The Pusher; or, when push is not set up (no VAPID settings) but e-mail is, None: the
+    worker then sends reminders by e-mail alone. Neither: PushConfigError."""
+    try:
+        return push.pusher_for(current_app)
+    except push.PushConfigError:
+        if not email:
+            raise
+        return None

@@ -26,6 +26,7 @@ from meso.models.core import (
     new_token,
     utcnow,
 )
+from meso.models.email import EmailConfirmation
 from meso.models.photos import Photo
 from meso.models.push import OutboundEmail, PushSubscription, Reminder, ReminderSettings
 
@@ -38,6 +39,7 @@ __all__ = [
     "Clinic",
     "ClinicSettings",
     "Course",
+    "EmailConfirmation",
     "OutboundEmail",
     "Patient",
     "PatientDevice",

@@ -107,6 +107,9 @@ class Patient(Model):
     # the patient (or the desk, on their behalf) consented. None: no e-mail reminders.
     email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     email_consent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # When the address on file bounced for good and was dropped (the reminders page says so
+    # until the patient gives an address again); the address itself is not kept.
+    email_dropped_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     invite_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
     invite_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     # Devices the current invite has opened (meso.access caps it); a new invite starts at 0.

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from meso import access, courses, policy, push, subscriptions, trial_push
+from meso import access, courses, patient_email, policy, push, subscriptions, trial_push
 from meso.extensions import db
 from meso.models import ReminderSettings, utcnow
 from meso.models.push import ENDPOINT_MAX
@@ -136,7 +136,21 @@ def reminder_settings():
         db.session.commit()
         flash(_("Saved. Your reminders follow these settings from now on."))
         return redirect(url_for("push.reminder_settings"), code=303)
-    status = 400 if form.errors else 200
+    return render_reminders_page(patient, form=form, status=400 if form.errors else 200)
+
+
+def render_reminders_page(patient, form=None, email_form=None, status: int = 200):
+    """The reminder settings page; ``form`` and ``email_form`` are the submitted forms."""
+    from meso.patient.email_views import AddressForm  # the e-mail card's form
+
+    if form is None:
+        row = db.session.get(ReminderSettings, patient.id)
+        form = ReminderSettingsForm(obj=row, formdata=None) if row else ReminderSettingsForm(
+            formdata=None,
+            data=ReminderSettingsForm.defaults(policy.reminder_settings_for(patient)))
     return pages.render("patient/reminders.html", patient, form=form,
-                        saved=get_flashed_messages(),
+                        saved=get_flashed_messages(category_filter=["message"]),
+                        email_saved=get_flashed_messages(category_filter=["email"]),
+                        email=patient_email.state_for(patient, utcnow()),
+                        email_form=email_form or AddressForm(prefix="email", formdata=None),
                         reminders_card=cards.reminders_card(patient)), status

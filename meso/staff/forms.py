@@ -7,6 +7,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     EmailField,
     HiddenField,
@@ -27,7 +28,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from meso import attention, courses, protocol, timeutil
+from meso import attention, courses, patient_email, protocol, timeutil
 
 # What a datetime-local field sends (browsers add seconds when the step asks for them).
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -63,12 +64,45 @@ class LocalTimeForm(FlaskForm):
         return True
 
 
+def reminder_address(form, field) -> None:
+    """An optional e-mail address for reminders, stored as patient_email normalises it."""
+    if not (field.data or "").strip():
+        field.data = None
+        return
+    try:
+        field.data = patient_email.normalise(field.data)
+    except patient_email.AddressError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def consent_given(form, field) -> None:
+    """An address needs the patient's consent, ticked by staff who asked them."""
+    if form.email.data and not field.data:
+        raise ValidationError(_l("Tick this once the patient has agreed to reminders by "
+                                 "e-mail, or leave the address empty."))
+
+
+class ReminderEmailFields:
+    """The patient's e-mail for reminders and their consent (enrolment, the patient's page)."""
+
+    email = EmailField(
+        _l("E-mail for reminders (optional)"),
+        description=_l("Only if the patient wants reminders by e-mail: they come when the app "
+                       "cannot notify the phone."),
+        validators=[reminder_address],
+    )
+    email_consent = BooleanField(
+        _l("The patient agreed to receive reminders at this address"),
+        validators=[consent_given],
+    )
+
+
 class SignInForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
 
 
-class EnrolForm(LocalTimeForm):
+class EnrolForm(ReminderEmailFields, LocalTimeForm):
     name = StringField(
         _l("Patient name"),
         description=_l("As the patient likes to be addressed. No other personal data is needed."),
@@ -179,3 +213,15 @@ class AcknowledgeForm(FlaskForm):
         if isinstance(value, str) and value.isdigit() and len(value) < 12:
             return int(value)
         return None
+
+
+class PatientEmailForm(ReminderEmailFields, FlaskForm):
+    """Set or change the patient's e-mail for reminders from their page (given at the desk)."""
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if not self.email.data:
+            self.email.errors.append(_l("Enter an e-mail address, or use Remove."))
+            return False
+        return True

@@ -15,6 +15,7 @@ from meso import (
     accesscode,
     attention,
     formatting,
+    patient_email,
     photo_store,
     policy,
     protocol,
@@ -33,7 +34,13 @@ from meso.models import (
     TreatmentSession,
     utcnow,
 )
-from meso.staff.forms import AcknowledgeForm, PatientWindowsForm, PlanForm, SessionTimeForm
+from meso.staff.forms import (
+    AcknowledgeForm,
+    PatientEmailForm,
+    PatientWindowsForm,
+    PlanForm,
+    SessionTimeForm,
+)
 
 RECENT_EVENTS = 8
 RECENT_CHECKINS = 20
@@ -167,8 +174,10 @@ def render(patient: Patient, status: int = 200, **forms):
                            starts_at=local_input(row.session.starts_at, zone))
         for row in rows if row.session is not None
     }
+    email_form = forms.get("email") or PatientEmailForm(prefix="email", formdata=None)
     return render_template(
         "staff/patient.html", patient=patient, plan=policy.plan_for(patient, now),
+        email_form=email_form, email_pending=patient_email.pending(patient, now),
         rows=rows, record=record, plan_form=plan_form, windows=windows, moves=moves,
         errors=forms.get("errors", {}), window_table=window_table(patient, overrides),
         access_code=accesscode.ensure(patient), devices=device_rows,

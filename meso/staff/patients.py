@@ -12,13 +12,13 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from meso import access, accesscode, audit, courses, policy
+from meso import access, accesscode, audit, courses, patient_email, policy
 from meso.access import invite_url
 from meso.extensions import db
 from meso.links import external_url
 from meso.models import Patient, utcnow
 from meso.staff import bp, clinic_patient, patient_page
-from meso.staff.forms import EnrolForm
+from meso.staff.forms import EnrolForm, PatientEmailForm
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
@@ -39,6 +39,8 @@ def enrol():
         patient, token = courses.enrol(
             current_user.clinic, data, current_app.config["INVITE_DAYS"], actor=current_user
         )
+        if form.email.data:  # given at the desk, consent ticked (the form checked both)
+            patient_email.set_at_desk(patient, form.email.data, current_user, utcnow())
         db.session.commit()
         remember_invite(patient, token)
         return redirect(url_for("staff.invite", patient_id=patient.id), code=303)
@@ -157,6 +159,36 @@ def restore(patient_id: int):
     def change(patient: Patient) -> str:
         courses.restore(patient, current_user)
         return _("Restored. Make a new link to hand over.")
+
+    return changed(patient_id, change)
+
+
+@bp.post("/patients/<int:patient_id>/email")
+@login_required
+def set_email(patient_id: int):
+    """Record the e-mail address the patient gives at the desk, with their consent."""
+    patient = clinic_patient(patient_id)
+    form = PatientEmailForm(prefix="email")
+    if not form.validate_on_submit():
+        return patient_page.render(patient, 400, email=form)
+    if patient_email.set_at_desk(patient, form.email.data, current_user, utcnow()):
+        message = _("E-mail address saved: reminders go there when the app cannot notify the "
+                    "patient's phone.")
+    else:
+        message = _("That is already the patient's e-mail address.")
+    db.session.commit()
+    flash(message)
+    return redirect(url_for("staff.patient", patient_id=patient.id) + "#reminder-email",
+                    code=303)
+
+
+@bp.post("/patients/<int:patient_id>/email/remove")
+@login_required
+def remove_email(patient_id: int):
+    def change(patient: Patient) -> str:
+        if patient_email.remove(patient, current_user, via="staff"):
+            return _("E-mail address removed: no more reminders by e-mail.")
+        return _("The patient has no e-mail address on file.")
 
     return changed(patient_id, change)
 
