@@ -15,7 +15,17 @@ from helpers import field_error, frozen, page_html, text_of
 from photo_helpers import jpeg, opened, patient_client
 from staff_helpers import actions, new_client, post, signed_in_client
 
-from meso import access, accesscode, audit, calendar_feeds, erasure, export, photo_store, protocol
+from meso import (
+    access,
+    accesscode,
+    audit,
+    calendar_feeds,
+    erasure,
+    export,
+    patient_email,
+    photo_store,
+    protocol,
+)
 from meso.extensions import db
 from meso.models import (
     AuditEvent,
@@ -110,6 +120,9 @@ def fill(patient: Patient, staff_id: int, tag: str) -> dict[str, str]:
     photo_store.add(patient, jpeg(gps=True), DAY_0, check_in=checkin)
     photo_store.add(patient, jpeg(size=(60, 90)), DAY_0)
     calendar_token = calendar_feeds.issue(patient, DAY_0)
+    # An address for reminders on file, and a new one waiting for its confirmation link.
+    patient_email.set_at_desk(patient, f"{tag}@mail.example", None, DAY_0)
+    confirmation = patient_email.request_change(patient, f"{tag}.new@mail.example", DAY_0)
     db.session.commit()  # enrolment planned the reminders (meso/outbox.py)
     return {"device token hash": device.token_hash, "device token": device_token,
             "invite hash": patient.invite_hash or "", "access code": code,
@@ -117,6 +130,8 @@ def fill(patient: Patient, staff_id: int, tag: str) -> dict[str, str]:
             "p256dh": subscription.p256dh, "auth": subscription.auth,
             "calendar token": calendar_token,
             "calendar token hash": calendar_feeds.live(patient).token_hash,
+            "confirmation nonce": confirmation.nonce,
+            "confirmation token": patient_email.confirmation_token(confirmation),
             "staff e-mail": STAFF_EMAIL}
 
 
@@ -180,6 +195,9 @@ def test_the_patient_downloads_everything_about_them_and_no_secret(app, maria, l
         table = key.split(".")[0]
         assert len(tables[table]) >= count, key
     assert tables["patient"][0]["name"] == "Maria Rossi"
+    assert tables["patient"][0]["email"] == "maria@mail.example"
+    assert tables["patient"][0]["email_consent_at"] == DAY_0.isoformat()
+    assert tables["email_confirmation"][0]["address"] == "maria.new@mail.example"
     assert len(tables["treatment_session"]) == 1 and len(tables["patient_device"]) == 2
     [checkin] = tables["check_in"]
     assert {k: checkin[k] for k in ("local_date", "feeling", "symptoms", "signs", "trend",
