@@ -26,6 +26,7 @@ SENSITIVE_COLUMNS = {
     "StaffInvite": ("email",),
     "PushSubscription": ("endpoint", "p256dh", "auth"),
     "OutboundEmail": ("to_address",),
+    "EmailConfirmation": ("address", "nonce"),
     "CheckIn": ("idempotency_key", "symptoms", "note"),
 }
 # Request fields (form, JSON or query string) whose values are names or secrets.
@@ -151,7 +152,7 @@ def install(check: LeakCheck) -> LineRecorder:
 
     import meso.models
     import meso.passwords
-    from meso import accesscode
+    from meso import accesscode, patient_email
 
     # Modules imported later (blueprints) take the wrapped names from these.
     _wrap_everywhere(meso.models, "new_token", "token", None, check)
@@ -159,6 +160,9 @@ def install(check: LeakCheck) -> LineRecorder:
     _wrap_everywhere(meso.passwords, "check_password", "password", 1, check)
     for name in ("issue", "code_for"):
         _wrap_everywhere(accesscode, name, "access code", None, check)
+    # The links in e-mails to patients: HMACs, never stored, never logged.
+    for name in ("confirmation_token", "unsubscribe_token"):
+        _wrap_everywhere(patient_email, name, "e-mail link token", None, check)
 
     def after_flush(session, flush_context):
         _on_flush(check, session)

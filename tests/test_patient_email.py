@@ -311,3 +311,11 @@ def test_the_unsubscribe_page_s_button_leaves_a_clean_address(app, patient, smtp
     assert (done.status_code, done.headers["Location"]) == (303, "/email/unsubscribed")
     assert reload(patient).email is None
     assert "email.removed" in actions(patient_id=patient.id)
+
+
+def test_the_links_in_e_mails_never_reach_a_log_line():
+    from meso.logredact import redact
+
+    assert redact("GET /email/confirm/12.abcdef0123 HTTP/1.1") == \
+        "GET /email/confirm/[redacted] HTTP/1.1"
+    assert redact("POST /unsubscribe/7.0a1b2c HTTP/1.1") == "POST /unsubscribe/[redacted] HTTP/1.1"
