@@ -28,11 +28,14 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 
-from meso import audit, links, outbox, policy
+from meso import audit, links, outbox, policy, ratelimit
 from meso.extensions import db
 from meso.models import EmailConfirmation, OutboundEmail, Patient, StaffUser
 
 CONFIRM_DAYS = 2  # a confirmation link works this long
+# Confirmation e-mails a patient may have sent a day: enough for typos, too few to use the
+# app to fill a stranger's inbox.
+LINKS_LIMIT: ratelimit.Limit = (5, timedelta(days=1))
 ADDRESS_MAX = 254
 CONFIRM_KEY = "email-confirm:"  # OutboundEmail.dedupe_key prefix of a confirmation e-mail
 LINK_PLACEHOLDER = "{confirmation_link}"  # in the stored body; the worker writes the link
@@ -110,8 +113,14 @@ def pending(patient: Patient, now: datetime) -> EmailConfirmation | None:
 
 def request_change(patient: Patient, address: str, now: datetime) -> EmailConfirmation:
     """Keep the address the patient typed until they confirm it, and queue the e-mail with
-    the link (the worker sends it). Asking again replaces the pending address and its link."""
+    the link (the worker sends it). Asking again replaces the pending address and its link.
+    AddressError when it is not an address, or when the patient asked too often today."""
     address = normalise(address)
+    limit_key = f"email-confirm:{patient.id}"
+    wait = ratelimit.retry_after([(limit_key, LINKS_LIMIT)], now)
+    if wait is not None:
+        raise AddressError(_("Too many links sent today.") + " " + ratelimit.wait_text(wait))
+    ratelimit.count_failure(limit_key, LINKS_LIMIT, now)  # counts requests, as trial_push
     _cancel_pending(patient)
     row = EmailConfirmation(patient_id=patient.id, address=address,
                             nonce=secrets.token_hex(16), created_at=now,

@@ -319,3 +319,16 @@ def test_the_links_in_e_mails_never_reach_a_log_line():
     assert redact("GET /email/confirm/12.abcdef0123 HTTP/1.1") == \
         "GET /email/confirm/[redacted] HTTP/1.1"
     assert redact("POST /unsubscribe/7.0a1b2c HTTP/1.1") == "POST /unsubscribe/[redacted] HTTP/1.1"
+
+
+def test_a_patient_cannot_use_the_app_to_fill_an_inbox(app, patient, smtp):
+    phone = patient_client(app, patient)
+    for n in range(patient_email.LINKS_LIMIT[0]):
+        response = phone.post("/reminders/email", data={
+            "email-email": f"try{n}@mail.example", "csrf_token": csrf_token(phone, "/reminders")})
+        assert response.status_code == 303
+    refused = phone.post("/reminders/email", data={
+        "email-email": "one.more@mail.example", "csrf_token": csrf_token(phone, "/reminders")})
+    assert refused.status_code == 400
+    assert "Too many links sent today." in field_error(refused, "email-email")
+    assert db.session.scalar(sa.select(EmailConfirmation.address)) == "try4@mail.example"

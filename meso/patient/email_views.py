@@ -68,7 +68,11 @@ def add():
         return render_reminders_page(g.patient, email_form=form, status=409)
     if not form.validate_on_submit():
         return render_reminders_page(g.patient, email_form=form, status=400)
-    patient_email.request_change(g.patient, form.email.data, utcnow())
+    try:
+        patient_email.request_change(g.patient, form.email.data, utcnow())
+    except patient_email.AddressError as exc:  # asked too often today
+        form.email.errors = [str(exc)]
+        return render_reminders_page(g.patient, email_form=form, status=400)
     db.session.commit()
     flash(_("We sent a link to %(address)s. Open it to start reminders by e-mail.",
             address=form.email.data), "email")
