@@ -325,3 +325,38 @@ def test_the_texts_are_the_push_texts(patient, smtp, runner):
     run(runner, rome("2026-11-21T09:00"))
     rule = protocol.REMINDER_RULES["sun_day1"]
     assert subjects(smtp) == [str(rule.texts[tuple(rule.categories)].title)]
+
+
+def test_quiet_hours_end_on_the_local_clock_across_the_spring_change(app, vapid, smtp, runner):
+    """Rome moves to summer time at 02:00 on Sunday 28 March 2027: quiet hours still end at
+    08:00 local time, which is 06:00 UTC that morning (07:00 UTC the day before)."""
+    session = datetime(2027, 3, 25, 10, 0, tzinfo=ROME)
+    with frozen(session + timedelta(hours=3)):
+        patient, _ = enrol_patient(create_clinic(), first_session=session.astimezone(UTC))
+        patient_email.set_at_desk(patient, ADDRESS, None, session)
+        db.session.commit()
+    row = rows(patient)["heat_sun_ok"]  # Saturday 27 March 10:00, useful for a day
+    row.next_attempt_at = rome("2027-03-27T22:30")
+    db.session.commit()
+    run(runner, rome("2027-03-27T22:30"))
+    assert smtp.received == []
+    held = rows(patient)["heat_sun_ok"].next_attempt_at
+    assert held == rome("2027-03-28T08:00") == datetime(2027, 3, 28, 6, 0, tzinfo=UTC)
+    run(runner, held)
+    assert len(smtp.received) == 1
+
+
+def test_only_a_refused_recipient_counts_as_a_bounce():
+    import smtplib
+
+    from meso import mailer
+
+    refused = mailer.classify(smtplib.SMTPRecipientsRefused(
+        {ADDRESS: (550, b"5.1.1 no such user")}))
+    assert (refused.kind, refused.bounced) == (mailer.FAILED, True)
+    busy = mailer.classify(smtplib.SMTPRecipientsRefused({ADDRESS: (452, b"4.2.2 full")}))
+    assert (busy.kind, busy.bounced) == (mailer.RETRY, False)
+    sign_in = mailer.classify(smtplib.SMTPAuthenticationError(535, b"5.7.8 bad credentials"))
+    assert (sign_in.kind, sign_in.bounced) == (mailer.FAILED, False)
+    content = mailer.classify(smtplib.SMTPDataError(554, b"5.6.0 rejected"))
+    assert (content.kind, content.bounced) == (mailer.FAILED, False)
