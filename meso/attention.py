@@ -23,9 +23,17 @@ import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import gettext as _
 
-from meso import audit, clinic_mail
+from meso import audit, clinic_mail, reach
 from meso.extensions import db
-from meso.models import ALERT_LEVELS, CheckIn, Course, Patient, StaffUser, TreatmentSession
+from meso.models import (
+    ALERT_LEVELS,
+    CheckIn,
+    Course,
+    Patient,
+    StaffUser,
+    TreatmentSession,
+    utcnow,
+)
 from meso.protocol_base import N_
 
 # How staff read the advice a patient was given (the patient's own words live in checkin_rules).
@@ -52,11 +60,13 @@ class NoteError(ValueError):
 
 @dataclass(frozen=True)
 class Attention:
-    """A patient with open alerts: the worst advice among them and the oldest one's time."""
+    """A patient who needs attention: with open alerts, the worst advice among them and the
+    oldest one's time; reached by nothing in their first hours (meso/reach.py), "unreached"
+    and when those hours began."""
 
     patient_id: int
-    level: str  # "emergency" or "call_clinic"
-    since: datetime  # UTC: the oldest open alert
+    level: str  # "emergency", "call_clinic" or "unreached"
+    since: datetime  # UTC: the oldest open alert, or the start of the first hours
 
 
 def checkin_needs_attention(checkin: CheckIn, now: datetime) -> None:
@@ -102,8 +112,9 @@ def attention_order(alerts) -> list:
     return [rank, alerts.c.since.asc()]
 
 
-def needing_attention(clinic_id: int) -> list[Attention]:
-    """The clinic's patients (not archived) with open alerts, in the roster's order."""
+def needing_attention(clinic_id: int, now: datetime | None = None) -> list[Attention]:
+    """The clinic's patients (not archived) with open alerts, in the roster's order, then
+    those reached by nothing in their first hours (reach.unreached_early), longest first."""
     alerts = open_alerts_subquery(Patient.clinic_id == clinic_id)
     rows = db.session.execute(
         sa.select(alerts.c.patient_id, alerts.c.emergency, alerts.c.since)
@@ -111,8 +122,24 @@ def needing_attention(clinic_id: int) -> list[Attention]:
         .where(Patient.archived_at.is_(None))
         .order_by(*attention_order(alerts), alerts.c.patient_id)
     )
-    return [Attention(row.patient_id, "emergency" if row.emergency else "call_clinic",
-                      row.since) for row in rows]
+    found = [Attention(row.patient_id, "emergency" if row.emergency else "call_clinic",
+                       row.since) for row in rows]
+    return found + _unreached(clinic_id, now or utcnow(), {a.patient_id for a in found})
+
+
+def _unreached(clinic_id: int, now: datetime, listed: set[int]) -> list[Attention]:
+    first = (sa.select(sa.func.min(TreatmentSession.starts_at))
+             .where(TreatmentSession.course_id == Course.id).scalar_subquery())
+    rows = db.session.execute(
+        sa.select(Patient.id, Patient.created_at, first.label("first_at"))
+        .join(Course, Course.patient_id == Patient.id)
+        .where(Patient.clinic_id == clinic_id, Patient.archived_at.is_(None),
+               reach.unreached_early_sql(first, now))
+        .order_by(sa.case((first <= now, first), else_=Patient.created_at), Patient.id)
+    )
+    return [Attention(row.id, "unreached",
+                      reach.first_hours_start(row.first_at, row.created_at, now))
+            for row in rows if row.id not in listed]
 
 
 def open_alerts(patient: Patient) -> list[CheckIn]:

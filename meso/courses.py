@@ -104,14 +104,22 @@ def check_plausible(starts_at: datetime) -> None:
             _("Check the date: it must be within a year before or two years after today."))
 
 
-def record_session(patient: Patient, starts_at: datetime, actor: StaffUser | None):
-    """Add a session (held if in the past, booked if in the future) and renumber them."""
+def check_new_session(patient: Patient, starts_at: datetime) -> int:
+    """Return the number a session at ``starts_at`` would get, or raise CourseChangeError
+    for one record_session would refuse (so staff confirm only what will be saved)."""
     course = patient.course
     if len(course.sessions) >= course.planned_sessions:
         raise CourseChangeError(_(
             "All %(n)d planned sessions are already recorded or booked. Change the plan to "
             "add another.", n=course.planned_sessions))
     check_session_time(course, starts_at)
+    return 1 + sum(1 for s in course.sessions if s.starts_at < starts_at)
+
+
+def record_session(patient: Patient, starts_at: datetime, actor: StaffUser | None):
+    """Add a session (held if in the past, booked if in the future) and renumber them."""
+    course = patient.course
+    check_new_session(patient, starts_at)
     session = TreatmentSession(number=-len(course.sessions) - 1, starts_at=starts_at)
     course.sessions.append(session)
     course.time_requested_at = None  # a booked or held session answers "Ask for a time"

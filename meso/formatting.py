@@ -54,6 +54,11 @@ def day_month(instant: datetime | date) -> str:
     return _fmt(instant, "MMMEd")
 
 
+def full_day(instant: datetime | date) -> str:
+    """'Sunday 13 December 2026': a date to confirm, where nothing may be guessed."""
+    return _fmt(instant, "yMMMMEEEEd")
+
+
 def day_short(instant: datetime | date) -> str:
     """'19 Dec': a date weeks away, where a weekday would be one more thing to read."""
     return _fmt(instant, "MMMd")

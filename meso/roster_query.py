@@ -4,7 +4,11 @@ Sorting and filtering happen in the database (one aggregate over the clinic's se
 page stays fast at 10,000 patients; the page's rows are then finished in Python with the
 planner's own rules (local days, phases, projected dates at the same wall-clock time).
 Whatever the sort, patients with open alerts come first (meso/attention.py): emergency, then
-call the clinic, the oldest alert first. A fixed number of statements, whatever the size.
+call the clinic, the oldest alert first. The default sort ("attention") then puts the other
+patients who need attention (overdue, missed check-ins, link not opened, reached by nothing
+in their first hours) before the rest, each group in the order of "next". How each patient is
+reached (meso/reach.py) is read in the same statement as the rest of the page's rows. A fixed
+number of statements, whatever the size.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from meso import attention, recovery
+from meso import attention, reach, recovery
 from meso.extensions import db
 from meso.models import CheckIn, Course, Patient, PatientDevice, TreatmentSession, UTCDateTime
 
 PER_PAGE = 50
-SORTS = ("next", "name", "recent")
+SORTS = ("attention", "next", "name", "recent")
+DEFAULT_SORT = "attention"
 
 
 class add_weeks(FunctionElement):  # noqa: N801 - reads as the SQL function it stands for
@@ -59,12 +64,14 @@ class RosterRow:
     next_booked: bool
     overdue: bool
     last_checkin: datetime | None  # local
-    attention: tuple[str, ...]  # "alert", "overdue", "missed", "not_opened"
+    attention: tuple[str, ...]  # "alert", "overdue", "missed", "not_opened", "unreached"
     alert: str | None = None  # the worst open alert's advice: "emergency" or "call_clinic"
     alert_since: datetime | None = None  # local: the oldest open alert
     missed_days: tuple[int, ...] = ()  # days after the latest session with no check-in
     erasure_requested: bool = False  # the patient asked for their data to be erased
     time_requested: bool = False  # the patient tapped "Ask for a time" (next not booked)
+    reached: reach.Reach = reach.NOTHING  # how the patient is reached
+    reminders_off: bool = False  # no reminder gets through (reach.reminders_off)
 
 
 @dataclass(frozen=True)
@@ -113,10 +120,12 @@ def _conditions(stats, now: datetime,
                            stats.c.known < Course.planned_sessions, projected < now),
         "missed": Patient.id.in_(list(missed)),
         "not_opened": ~sa.exists().where(PatientDevice.patient_id == Patient.id),
+        "unreached": reach.unreached_early_sql(stats.c.first_at, now),
     }
 
 
-def roster_page(clinic_id: int, protocol, now: datetime, query: str = "", sort: str = "next",
+def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
+                sort: str = DEFAULT_SORT,
                 attention_only: bool = False, page: int = 1,
                 archived: bool = False) -> RosterPage:
     """Return one page of the clinic's roster, patients with open alerts first."""
@@ -144,13 +153,17 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "", sort: 
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(max(1, page), pages)
     ids = db.session.scalars(
-        base.order_by(*attention.attention_order(alerts), *_order(sort, stats))
+        base.order_by(*attention.attention_order(alerts), *_order(sort, stats, conditions))
         .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
     ).all()
     return RosterPage(_rows(ids, protocol, now, missed), total, page, pages)
 
 
-def _order(sort: str, stats) -> list:
+def _order(sort: str, stats, conditions: dict[str, sa.ColumnElement[bool]]) -> list:
+    if sort == "attention":
+        # Open alerts are already first (attention_order); then any other reason, then the rest.
+        others = sa.or_(*(c for key, c in conditions.items() if key != "alert"))
+        return [sa.case((others, 0), else_=1), *_order("next", stats, conditions)]
     if sort == "name":
         return [sa.func.lower(Patient.name), Patient.id]
     if sort == "recent":
@@ -177,7 +190,10 @@ def _rows(ids, protocol, now, missed: dict[int, tuple[int, ...]]) -> list[Roster
                   stats.c.next_booked, last_checkin.label("last_checkin"),
                   alerts.c.emergency.label("alert_emergency"),
                   alerts.c.since.label("alert_since"), not_opened.label("not_opened"),
-                  Patient.erasure_requested_at, Course.time_requested_at)
+                  Patient.erasure_requested_at, Course.time_requested_at,
+                  Patient.created_at, reach.push_sql().label("push"),
+                  reach.email_sql().label("email"), reach.calendar_sql().label("calendar"),
+                  reach.categories_on_sql().label("categories_on"))
         .join(Course, Course.patient_id == Patient.id)
         .join(stats, stats.c.course_id == Course.id)
         .outerjoin(alerts, alerts.c.patient_id == Patient.id)
@@ -203,8 +219,10 @@ def _row(row, protocol, now, missed_days: tuple[int, ...]) -> RosterRow:
     alert = None
     if row.alert_since is not None:
         alert = "emergency" if row.alert_emergency else "call_clinic"
+    reached = reach.Reach(bool(row.push), bool(row.email), bool(row.calendar))
     reasons = {"alert": alert is not None, "overdue": overdue, "missed": bool(missed_days),
-               "not_opened": bool(row.not_opened)}
+               "not_opened": bool(row.not_opened),
+               "unreached": reach.unreached_early(reached, row.first_at, row.created_at, now)}
     return RosterRow(
         id=row.id, name=row.name, area=row.area, held=int(row.held or 0),
         planned=row.planned_sessions, day=(today - anchor.astimezone(zone).date()).days,
@@ -216,6 +234,7 @@ def _row(row, protocol, now, missed_days: tuple[int, ...]) -> RosterRow:
         missed_days=missed_days,
         erasure_requested=row.erasure_requested_at is not None,
         time_requested=row.time_requested_at is not None and not booked and next_at is not None,
+        reached=reached, reminders_off=reach.reminders_off(reached, row.categories_on),
     )
 
 

@@ -96,7 +96,8 @@ def test_every_route_with_an_id_is_404_across_clinics(app, other_clinic_ids):
     # The walk really covered the staff routes of this issue.
     endpoints = {endpoint for _method, endpoint in checked}
     for endpoint in ("staff.patient", "staff.invite", "staff.reissue_invite",
-                     "staff.record_session", "staff.move_session", "staff.cancel_session",
+                     "staff.record_session", "staff.confirm_session", "staff.move_session",
+                     "staff.cancel_session",
                      "staff.change_plan", "staff.change_windows", "staff.rotate_code",
                      "staff.revoke_devices", "staff.archive", "staff.restore",
                      "staff.patient_audit", "staff.set_active", "staff.set_role",

@@ -48,9 +48,14 @@ def test_front_desk_at_tablet_size(app, live_server, browser):
     expect(row).to_contain_text("1 of 4")
     expect(row).to_contain_text("overdue")
 
-    # Record session 2 now (the form is filled with the current time).
+    # Record session 2 now (the form is filled with the current time), after a page that
+    # names the date in full.
     row.get_by_role("link", name="Lucia Bianchi").click()
-    page.get_by_role("button", name="Record session").click()
+    page.get_by_role("button", name="Record session…").click()
+    expect(page.locator("h1")).to_have_text("Record session 2 for Lucia Bianchi?")
+    expect(page.locator(".confirm-when time")).to_contain_text(re.compile(r"\d{4} at \d\d:\d\d"))
+    screenshot(page, "staff-confirm-session.png")
+    page.get_by_role("button", name="Record session 2").click()
     expect(page.locator(".flash-ok")).to_have_text("Session 2 recorded.")
     expect(page.locator(".patient-head .summary")).to_contain_text(
         re.compile(r"Session 2 of 4\s*·\s*Day 0\s*·\s*Immediate"))

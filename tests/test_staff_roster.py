@@ -61,12 +61,15 @@ def test_roster_columns(client, clinic):
     html = client.get("/staff/").get_data(as_text=True)
     assert_no_inline_code(html)
     table = rows(html)
-    # Sorted by next session: the overdue one first, then by date.
+    # Each needs attention, so by next session: the overdue one first, then by date. Nobody
+    # turned reminders on; the two enrolled or treated within 48 h are "not reached".
     assert table == [
-        "Luca Bianchi Scalp 1 of 4 30 Over your course Mon 16 Nov overdue — "
-        "Session overdue Link not opened",
-        "Sofia Neri Face 0 of 4 -3 Preparation Sat 28 Nov 13:00 — Link not opened",
-        "Giulia Verdi Body 1 of 4 0 Immediate Wed 16 Dec (planned) Wed 25 Nov —",
+        "Luca Bianchi Scalp 1 of 4 30 Over your course Mon 16 Nov overdue No check-in yet "
+        "Nothing Reminders off Session overdue Link not opened",
+        "Sofia Neri Face 0 of 4 -3 Preparation Sat 28 Nov 13:00 No check-in yet "
+        "Nothing Reminders off Link not opened Not reached in the first 48 h",
+        "Giulia Verdi Body 1 of 4 0 Immediate Wed 16 Dec (planned) Wed 25 Nov "
+        "Nothing Reminders off Not reached in the first 48 h",
     ]
     assert "3 patients" in html
 

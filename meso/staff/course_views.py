@@ -7,8 +7,9 @@ to the field (400) and changes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -16,6 +17,7 @@ from wtforms import Field
 
 from meso import courses
 from meso.extensions import db
+from meso.models import utcnow
 from meso.staff import bp, clinic_patient, clinic_session, patient_page
 from meso.staff.forms import PatientWindowsForm, PlanForm, SessionTimeForm
 
@@ -59,6 +61,26 @@ def record_session(patient_id: int):
         return _("Session %(n)d recorded.", n=session.number)
 
     return submitted(patient, form, form.starts_at, change, record=form)
+
+
+@bp.post("/patients/<int:patient_id>/sessions/confirm")
+@login_required
+def confirm_session(patient_id: int):
+    """The step before recording a session: a page that names the date and time, the session's
+    number and whether it is held or booked, with one button that records it (no script)."""
+    patient = clinic_patient(patient_id)
+    form = SessionTimeForm(patient.course.timezone, prefix="record")
+    if form.validate_on_submit():
+        try:
+            number = courses.check_new_session(patient, form.instant)
+        except courses.CourseChangeError as exc:
+            form.starts_at.errors.append(str(exc))
+        else:
+            zone = ZoneInfo(patient.course.timezone)
+            return render_template(
+                "staff/confirm_session.html", patient=patient, form=form, number=number,
+                at=form.instant.astimezone(zone), booked=form.instant > utcnow())
+    return refused(patient, record=form)
 
 
 @bp.post("/patients/<int:patient_id>/sessions/<int:session_id>/move")

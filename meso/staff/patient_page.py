@@ -19,6 +19,7 @@ from meso import (
     photo_store,
     policy,
     protocol,
+    reach,
     recovery,
     reminders,
 )
@@ -168,6 +169,9 @@ def render(patient: Patient, status: int = 200, **forms):
     rows = session_rows(patient, now)
     acknowledge = forms.get("acknowledge") or AcknowledgeForm(prefix="attention", formdata=None)
     device_rows = devices(patient)
+    planned = planned_reminders(patient, now, device_rows)
+    reached = reach.of_patient(patient)
+    first = min(course.session_starts, default=None)
     moves = {
         row.session.id: (forms.get("move") if forms.get("move_id") == row.session.id else None)
         or SessionTimeForm(course.timezone, prefix=f"move{row.session.id}", formdata=None,
@@ -185,7 +189,10 @@ def render(patient: Patient, status: int = 200, **forms):
         zone=zone, now=now.astimezone(zone), follow_up=follow_up(patient, rows, now, zone),
         acknowledge=acknowledge, advice_labels=attention.ADVICE_LABELS,
         note_max=attention.NOTE_MAX,
-        planned=planned_reminders(patient, now, device_rows),
+        planned=planned, reached=reached, channel_names=reach.CHANNEL_NAMES,
+        reminders_off=reach.reminders_off(reached, len(planned["settings"].categories)),
+        unreached=(patient.archived_at is None
+                   and reach.unreached_early(reached, first, patient.created_at, now)),
         gallery=photo_store.gallery_of(patient),
     ), status
 

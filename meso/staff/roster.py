@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user, login_required
 
-from meso import policy
+from meso import policy, reach
 from meso.attention import ALERT_BADGES
 from meso.models import utcnow
-from meso.roster_query import SORTS, roster_page
+from meso.roster_query import DEFAULT_SORT, SORTS, roster_page
 from meso.staff import bp, requested_page
 
 
@@ -16,8 +16,8 @@ from meso.staff import bp, requested_page
 @login_required
 def roster():
     query = request.args.get("q", "")[:120]
-    sort = request.args.get("sort", "next")
-    sort = sort if sort in SORTS else "next"
+    sort = request.args.get("sort", DEFAULT_SORT)
+    sort = sort if sort in SORTS else DEFAULT_SORT
     attention = request.args.get("attention") == "1"
     archived = request.args.get("archived") == "1"
     result = roster_page(
@@ -27,5 +27,6 @@ def roster():
     )
     return render_template(
         "staff/roster.html", result=result, query=query, sort=sort, attention=attention,
-        archived=archived, alert_badges=ALERT_BADGES,
+        archived=archived, alert_badges=ALERT_BADGES, default_sort=DEFAULT_SORT,
+        channel_names=reach.CHANNEL_NAMES,
     )
