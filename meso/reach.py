@@ -110,7 +110,7 @@ def calendar_sql() -> sa.ColumnElement[bool]:
 
 def categories_on_sql() -> sa.ColumnElement[int]:
     """SQL: how many kinds of reminder the patient keeps on (all of them without a row)."""
-    on = sa.literal(0)
+    on: sa.ColumnElement[int] = sa.literal(0)
     for key in protocol.REMINDER_CATEGORIES:
         on = on + sa.case((getattr(ReminderSettings, key).is_(sa.false()), 0), else_=1)
     row = sa.select(on).where(ReminderSettings.patient_id == Patient.id).scalar_subquery()
