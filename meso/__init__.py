@@ -216,6 +216,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["day_month"] = formatting.day_month
     app.jinja_env.filters["day_short"] = formatting.day_short
     app.jinja_env.filters["full_day"] = formatting.full_day
+    app.jinja_env.filters["window_words"] = formatting.window_words
     app.jinja_env.filters["day_range"] = formatting.day_range
     app.jinja_env.filters["week_of"] = formatting.week_of
     app.jinja_env.filters["clock"] = formatting.clock

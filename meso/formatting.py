@@ -10,6 +10,7 @@ from babel import Locale
 from babel.dates import format_datetime, format_interval, format_time, match_skeleton
 from flask_babel import get_locale, get_translations, gettext
 
+from meso.protocol_base import duration_words
 from meso.reminder_texts import Wording
 
 
@@ -57,6 +58,11 @@ def day_month(instant: datetime | date) -> str:
 def full_day(instant: datetime | date) -> str:
     """'Sunday 13 December 2026': a date to confirm, where nothing may be guessed."""
     return _fmt(instant, "yMMMMEEEEd")
+
+
+def window_words(hours: int) -> str:
+    """'2 days', '36 hours': a restriction window stored in hours, as staff read it."""
+    return duration_words(timedelta(hours=hours), str(get_locale()))
 
 
 def day_short(instant: datetime | date) -> str:

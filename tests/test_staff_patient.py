@@ -274,7 +274,9 @@ def test_override_a_window_for_one_patient(client, clinic, patient, changes):
     html = page_html(client.get(f"/staff/patients/{patient_b.id}"))
     assert [row.th.label["for"] for row in html.select("tr.overridden")] == ["windows-heat"]
     heat_input = html.select_one("input#windows-heat")
-    assert (heat_input["placeholder"], heat_input["value"]) == ("48", "72")
+    # 72 hours read back as 3 days; the placeholder says what an empty field means.
+    assert (heat_input["placeholder"], heat_input["value"]) == ("2 days", "3")
+    assert html.select_one("select#windows-heat_unit option[selected]")["value"] == "days"
     assert changes == [patient_b.id]
     # Emptying the field goes back to the clinic's window.
     post(client, f"/staff/patients/{patient_b.id}/windows", {"windows-heat": ""})

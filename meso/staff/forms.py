@@ -18,6 +18,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.utils import unset_value
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -25,6 +26,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    StopValidation,
     ValidationError,
 )
 
@@ -167,10 +169,62 @@ class PlanForm(FlaskForm):
         validators=[InputRequired(), NumberRange(*protocol.INTERVAL_RANGE)])
 
 
-def window_field(key: str, required: bool) -> IntegerField:
-    """An hours field for one restriction window (0 to the protocol's longest)."""
+WINDOW_UNITS = ("days", "hours")
+HOURS_PER = {"days": 24, "hours": 1}
+# Windows shorter than this are said and entered in hours (the first two days: 24 h, 36 h).
+HOURS_BELOW = 48
+
+
+def window_unit(hours: int | None) -> str:
+    """The unit a window is shown in: days, or hours for the first two days (and for a
+    window that is not a whole number of days, so that no hour is lost)."""
+    if hours is None:
+        return "days"
+    return "days" if hours >= HOURS_BELOW and hours % 24 == 0 else "hours"
+
+
+class WindowField(IntegerField):
+    """A restriction window: a whole number and its unit (a ``<name>_unit`` select beside it),
+    stored in hours. ``data`` is always hours; ``unit`` the unit shown or sent. A form sent
+    without the unit (older pages, scripts) is read in hours, as before."""
+
+    unit: str = "days"
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        if formdata is not None:
+            sent = formdata.get(f"{self.name}_unit")
+            self.unit = sent if sent in WINDOW_UNITS else "hours"
+        super().process(formdata, data, extra_filters)
+        if formdata is None:
+            self.unit = window_unit(self.data)
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        try:
+            amount = int(str(valuelist[0]).strip())
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("Enter a whole number of days or hours.")) from None
+        self.data = amount * HOURS_PER[self.unit]
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors:  # not a number: that message alone, not a range too
+            raise StopValidation()
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return str(self.data // HOURS_PER[self.unit])
+
+
+def window_field(key: str, required: bool) -> WindowField:
+    """A window for one restriction, 0 to the protocol's longest, in days or hours."""
     first = InputRequired() if required else Optional()
-    return IntegerField(
+    return WindowField(
         _l(protocol.RESTRICTIONS[key].ok_name),
         validators=[first, NumberRange(
             0, protocol.MAX_WINDOW_HOURS,
@@ -180,7 +234,7 @@ def window_field(key: str, required: bool) -> IntegerField:
 
 
 class PatientWindowsForm(FlaskForm):
-    """The patient's own windows in hours; an empty field means the clinic's window."""
+    """The patient's own windows (read in hours); an empty field means the clinic's window."""
 
     def window_hours(self) -> dict[str, int | None]:
         return {key: self[key].data for key in protocol.RESTRICTIONS}
