@@ -63,7 +63,8 @@ def test_clinic_windows_are_entered_in_days_or_hours_and_stored_in_hours(admin, 
     assert selected_unit(html, "makeup") == "hours"
     assert selected_unit(html, "hair_wash") == "hours"
     assert page.select_one("#exfoliants-help").get_text() == "Default 7 days"
-    assert page.select_one('select#heat_unit')["aria-label"] == "Sauna, hot baths and workouts: unit"
+    label = page.select_one("select#heat_unit")["aria-label"]
+    assert label == "Sauna, hot baths and workouts: unit"
 
 
 @pytest.mark.parametrize(
