@@ -30,6 +30,8 @@ SECTION_HEIGHTS = """() => Object.fromEntries([...document.querySelectorAll(
     "header, main > *, footer")].map((el) => [el.id || el.className,
                                                Math.round(el.getBoundingClientRect().height)]))"""
 SIDEWAYS = "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+          "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
 
 
 def phone_at(browser, live_server, at: datetime, clinic=None, **context):
@@ -44,10 +46,12 @@ def phone_at(browser, live_server, at: datetime, clinic=None, **context):
     return phone, page
 
 
+@pytest.mark.parametrize("user_agent", [None, IPHONE], ids=["android", "iphone"])
 def test_day_0_at_nine_in_the_evening_fits_three_screens_with_the_call_button_first(
-        app, live_server, browser):
+        app, live_server, browser, user_agent):
+    agent = {"user_agent": user_agent} if user_agent else {}
     with frozen(DAY_0_EVENING):
-        phone, page = phone_at(browser, live_server, DAY_0_EVENING)
+        phone, page = phone_at(browser, live_server, DAY_0_EVENING, **agent)
         errors = watch_console(page)
         page.reload()
         expect(page.locator("#normal h2")).to_have_text("Normal tonight")
@@ -56,7 +60,10 @@ def test_day_0_at_nine_in_the_evening_fits_three_screens_with_the_call_button_fi
         expect(call).to_have_attribute("href", "tel:+390612345678")
         box = call.bounding_box()
         assert box is not None and box["y"] + box["height"] <= 780  # the first screen
-        screenshot(page, "today-day0-2100-first-screen.png")
+        if user_agent:  # the Home Screen steps are there, on the card that needs them
+            expect(page.locator('#reminders [data-show="ios"]')).to_be_visible()
+        name = "today-day0-2100" + ("-iphone" if user_agent else "")
+        screenshot(page, f"{name}-first-screen.png")
         # The two Sundays read differently; the nearest end is said as "in 2 days".
         rows = page.locator("#avoid .until-row")
         expect(rows).to_have_count(3)
@@ -72,7 +79,7 @@ def test_day_0_at_nine_in_the_evening_fits_three_screens_with_the_call_button_fi
         expect(why).to_have_text("Heat can irritate the treated skin and make swelling worse.")
         rows.nth(0).locator("summary").click()
         expect(why).to_be_hidden()
-        screenshot(page, "today-day0-2100.png", full_page=True)
+        screenshot(page, f"{name}.png", full_page=True)
         height = page.evaluate(PAGE_HEIGHT)
         assert height <= HEIGHT_BUDGET, str(page.evaluate(SECTION_HEIGHTS))
         phone.close()

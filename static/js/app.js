@@ -88,7 +88,9 @@ const offerInstalling = () => {
     offerCard.hidden = true;
     hint.hidden = true;
   });
-  if (isIos() && store.get(IOS_HINT_KEY) !== "dismissed") hint.hidden = false;
+  // Where the reminders card is (Today), it gives the Home Screen steps itself: once a page.
+  const stepsNearby = document.getElementById("reminders") !== null;
+  if (isIos() && !stepsNearby && store.get(IOS_HINT_KEY) !== "dismissed") hint.hidden = false;
   document.getElementById("ios-hint-close").addEventListener("click", () => {
     store.set(IOS_HINT_KEY, "dismissed");
     hint.hidden = true;
