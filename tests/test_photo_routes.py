@@ -304,10 +304,12 @@ def test_the_timeline_shows_photos_per_session_and_first_beside_latest(phone, pa
     assert "First" in text_of(compare[0]) and "Latest" in text_of(compare[1])
     assert [int(compare[0].img["width"]), int(compare[0].img["height"])] == [80, 40]
     groups = html.select("section.photos .photo-session")
-    assert [text_of(g.h3) for g in groups] == ["Before your first session", "After session 1",
-                                               "After session 2"]
+    assert [text_of(g.h3) for g in groups] == ["Before your first session", "After session 2"]
     assert [[img["src"] for img in g.select("img")] for g in groups] == [
-        [f"/photos/{p.id}/thumb"] for p in (before, first, latest)]
+        [f"/photos/{p.id}/thumb"] for p in (before, latest)]
+    # A past session's photos are folded with its days, in its cycle's <details>.
+    folded = html.select('section.cycle[data-session="1"] details .cycle-photos img')
+    assert [img["src"] for img in folded] == [f"/photos/{first.id}/thumb"]
     assert all(img["alt"].startswith("Photo of ") for img in html.select("section.photos img"))
 
 

@@ -74,7 +74,10 @@ def test_day_0_and_day_21_side_by_side_on_the_timeline(app, live_server, browser
         "() => [...document.querySelectorAll('section.photos img')]"
         ".every((img) => img.complete && img.naturalWidth > 0)"),
         message="every photo loaded", page=page)
-    assert images.count() == 4  # the pair, and one thumbnail for each session
+    # The pair, and the current session's thumbnail; session 1's is folded in its cycle.
+    assert images.count() == 3
+    expect(page.locator('section.cycle[data-session="1"] .cycle-photos img')).to_have_attribute(
+        "src", f"/photos/{first.id}/thumb")
     left, right = (compare.nth(i).bounding_box() for i in (0, 1))
     assert abs(left["y"] - right["y"]) < 1  # side by side, not stacked
     assert left["x"] + left["width"] <= right["x"]

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import PHONE, create_clinic, enrol_patient, open_invite_in_browser, watch_console
 from helpers import screenshot
+from photo_helpers import jpeg
 from playwright.sync_api import expect
 
-from meso import courses
+from meso import courses, photo_store
 from meso.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -63,6 +64,56 @@ def test_the_timeline_of_a_four_session_course_fits_the_budget(app, live_server,
     assert size["scroll"] <= size["width"], size
     assert errors == []
     context.close()
+
+
+@pytest.mark.parametrize("stage", ["day 0", "after the last session"])
+def test_a_course_with_photos_after_every_session_fits_the_budget(app, live_server, browser,
+                                                                 clinic, stage):
+    """Two progress photos in each cycle: past sessions keep theirs folded with their days."""
+    patient, token = enrol_patient(clinic, first_session=datetime.now(UTC) - timedelta(hours=3))
+    if stage != "day 0":
+        patient, token = four_sessions_with_patient(clinic)
+    now = datetime.now(UTC)
+    for session in patient.course.sessions:
+        for after in (timedelta(hours=1), timedelta(hours=2)):
+            if session.starts_at + after <= now:
+                photo_store.add(patient, jpeg(size=(900, 1200)), session.starts_at + after)
+    db.session.commit()
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    errors = watch_console(page)
+    open_invite_in_browser(page, live_server, token)
+    page.goto(f"{live_server}/timeline")
+    expect(page.locator("section.cycle.current h2")).to_be_visible()
+    # Every session's photos are on the page: the current one's in the photos card, the
+    # others folded in their cycle, one tap away.
+    current = len(patient.course.sessions)
+    expect(page.locator("section.photos .photo-thumbs img")).to_have_count(2)
+    if current > 1:
+        folded = page.locator('section.cycle[data-session="1"] .cycle-photos img')
+        expect(folded).to_have_count(2)
+        expect(folded.first).to_be_hidden()
+        page.locator('section.cycle[data-session="1"] summary').click()
+        expect(folded.first).to_be_visible()
+        page.locator('section.cycle[data-session="1"] summary').click()
+        expect(folded.first).to_be_hidden()
+    size = page.evaluate(SIZE)
+    screenshot(page, f"timeline-photos-{stage.replace(' ', '-')}.png", full_page=True)
+    assert size["height"] <= BUDGET, size
+    assert size["scroll"] <= size["width"], size
+    assert errors == []
+    context.close()
+
+
+def four_sessions_with_patient(clinic):
+    """The four-session course two days after its last session (as four_sessions)."""
+    now = datetime.now(UTC)
+    first = now - timedelta(weeks=9, days=2)
+    patient, token = enrol_patient(clinic, name="Paola Verdi", first_session=first)
+    for k in (1, 2, 3):
+        courses.record_session(patient, first + timedelta(weeks=3 * k), None)
+    db.session.commit()
+    return patient, token
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
