@@ -79,9 +79,15 @@ def test_detail_shows_course_today_access_and_is_audited(client, patient):
     assert len(page.select(".session.session-held")) == 1
     assert len(page.select(".session.session-projected")) == 3
     assert "Fri 11 Dec, 10:00" in html
-    # Their Today: exfoliants until day 7 (27 Nov 10:00 Rome).
-    exfoliants = page.select_one('section.card.today-preview [data-key="exfoliants"]')
-    assert "Fri 27 Nov, 10:00" in text_of(exfoliants)
+    # Their Today, in its words and rows: exfoliants until day 7 (27 Nov 10:00 Rome), heat
+    # and sun fine again since day 2.
+    preview = page.select_one("section.card.today-preview")
+    exfoliants = preview.select_one('.until-row:has(.item[data-key="exfoliants"])')
+    assert text_of(exfoliants.select_one(".until-when")).startswith(
+        "Until Fri 27 Nov, 10:00 in 2 days")
+    assert "OK from" not in text_of(preview)
+    since = preview.select_one('.since-row:has(.item[data-key="heat"])')
+    assert text_of(since.select_one(".since")) == "since Sun 22 Nov, 10:00"
     assert accesscode.code_for(patient) in html
     assert_no_inline_code(html)
     assert actions(patient_id=patient.id)[-1] == "patient.viewed"

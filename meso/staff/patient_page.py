@@ -35,6 +35,7 @@ from meso.models import (
     TreatmentSession,
     utcnow,
 )
+from meso.patient import presenters
 from meso.staff.forms import (
     AcknowledgeForm,
     PatientEmailForm,
@@ -167,6 +168,7 @@ def render(patient: Patient, status: int = 200, **forms):
     windows = forms.get("windows") or PatientWindowsForm(
         prefix="windows", formdata=None, **overrides)
     rows = session_rows(patient, now)
+    plan = policy.plan_for(patient, now)
     acknowledge = forms.get("acknowledge") or AcknowledgeForm(prefix="attention", formdata=None)
     device_rows = devices(patient)
     planned = planned_reminders(patient, now, device_rows)
@@ -180,7 +182,8 @@ def render(patient: Patient, status: int = 200, **forms):
     }
     email_form = forms.get("email") or PatientEmailForm(prefix="email", formdata=None)
     return render_template(
-        "staff/patient.html", patient=patient, plan=policy.plan_for(patient, now),
+        "staff/patient.html", patient=patient, plan=plan,
+        avoid_rows=presenters.avoid_rows(plan), allowed_rows=presenters.allowed_rows(plan),
         email_form=email_form, email_pending=patient_email.pending(patient, now),
         rows=rows, record=record, plan_form=plan_form, windows=windows, moves=moves,
         errors=forms.get("errors", {}), window_table=window_table(patient, overrides),
