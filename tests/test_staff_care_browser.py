@@ -1,7 +1,8 @@
 """Issue 15 in Chromium at phone size: a long clinic name is never cut off in the header (it
 takes a row of its own and wraps; past three lines the title keeps it) and nothing scrolls
-sideways at 320 px, on the patient's pages and the staff's; the staff pages this issue changed (the roster, the patient
-page, the confirmation of a session, the settings) at 360 px. Screenshots in test-artifacts/."""
+sideways at 320 px, on the patient's pages and the staff's; the staff pages this issue
+changed (the roster, the patient page, the confirmation of a session, the settings) at 360
+px. Screenshots in test-artifacts/."""
 
 from __future__ import annotations
 
