@@ -413,6 +413,14 @@ def test_planned_reminders_say_when_reminders_are_off(client, clinic):
     section = page_html(client.get(f"/staff/patients/{patient.id}")).select_one(
         "#planned-reminders")
     assert "has not turned them on" in text_of(section.select_one(".reminders-state.off"))
+    # An address on file carries them instead, once the server can send e-mail.
+    patient.email, patient.email_consent_at = "maria@example.org", NOW
+    db.session.commit()
+    client.application.config["SMTP_URL"] = "smtp://127.0.0.1:2525"
+    section = page_html(client.get(f"/staff/patients/{patient.id}")).select_one(
+        "#planned-reminders")
+    assert not section.select(".reminders-state.off")
+    assert "goes to their e-mail address" in text_of(section.select_one(".reminders-state.email"))
 
 
 def test_an_archived_patient_receives_nothing(client, clinic):
