@@ -6,14 +6,22 @@ import sys
 from pathlib import Path
 
 from flask import Flask, request
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from meso import assets, error_pages, input_guard, page_cache, page_versions
+from meso import (
+    assets,
+    error_pages,
+    input_guard,
+    locale_selector,
+    locales,
+    page_cache,
+    page_versions,
+)
 from meso.config import load_config, require_base_url
 from meso.extensions import babel, compress, csrf, db, login_manager
 from meso.host_header import LowercaseHost
@@ -64,7 +72,7 @@ def register_extensions(app: Flask) -> None:
 
         Migrate(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    babel.init_app(app)
+    babel.init_app(app, locale_selector=locale_selector.select_locale)
     # Pages and JSON in brotli or gzip, as the browser accepts; static files come
     # precompressed (meso/assets.py). Brotli at quality 2: Today in 0.07 ms and 5.1 KB, where
     # quality 4 takes 0.17 ms for 4.9 KB (and gzip -6 0.15 ms for 4.9 KB).
@@ -226,10 +234,15 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["time_label"] = formatting.time_label
     app.jinja_env.globals["countdown_texts"] = formatting.countdown_texts
     app.jinja_env.globals["evening_hour"] = formatting.EVENING_HOUR
+    app.jinja_env.globals["language_choices"] = locales.choices()
+    app.jinja_env.globals["patient_lang"] = locales.patient_lang
 
     @app.context_processor
     def template_globals():
-        return {"lang": formatting.lang_tag(), "protocol": protocol}
+        # lang: the page's language tag (<html lang>); lang_code: its language, which the
+        # manifest and service worker addresses carry (meso/pwa.py).
+        return {"lang": formatting.lang_tag(), "lang_code": locales.language_of(get_locale()),
+                "protocol": protocol}
 
 
 def register_log_redaction(app: Flask) -> None:

@@ -18,10 +18,9 @@ from typing import cast
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import force_locale, gettext
 
-from meso import course_calendar, formatting, links, policy
+from meso import course_calendar, formatting, links, locales, policy
 from meso.extensions import db
 from meso.models import CalendarFeed, Patient, hash_token, new_token, utcnow
 
@@ -105,7 +104,7 @@ def webcal_url(token: str) -> str:
 
 def ical(patient: Patient, feed: CalendarFeed | None, now: datetime, *,
          one_off: bool = False) -> bytes:
-    """Return the patient's course as an iCalendar file, in the app's language.
+    """Return the patient's course as an iCalendar file, in the patient's language.
 
     The subscribed feed is stamped with its last change; the one-off file (``one_off``) with
     ``now``. Both carry the feed's revision as SEQUENCE (0 before the patient ever made a link).
@@ -117,9 +116,9 @@ def ical(patient: Patient, feed: CalendarFeed | None, now: datetime, *,
         course_id=course.id, clinic=clinic.name, phone=clinic.phone, url=today,
         domain=urlsplit(links.public_base_url()).hostname or "localhost")
     sessions = [course_calendar.KnownSession(s.id, s.starts_at) for s in course.sessions]
-    # Texts are in the default locale, like the reminders: patients have no language of their
-    # own yet, and a calendar app's request says nothing about the patient's.
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+    # In the patient's language, like the reminders: a calendar app's request says nothing
+    # about it (changing it makes a new revision: meso/patient_language.py).
+    with force_locale(locales.patient_locale(patient)):
         found = course_calendar.events(course, sessions, about, policy.protocol_for(patient),
                                        settings, formatting.wording())
         name = (gettext(course_calendar.CALENDAR_NAME_DISCREET) if settings.discreet

@@ -15,9 +15,9 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
-from meso import clinics, courses, patient_email, protocol, recovery, timeutil
+from meso import clinics, courses, locales, patient_email, protocol, recovery, timeutil
 from meso.access import invite_url
-from meso.cli_input import course_options, parse_course, parse_time, parse_windows
+from meso.cli_input import course_options, parse_course, parse_lang, parse_time, parse_windows
 from meso.cli_reminders import ensure_vapid_key, reminders_cli
 from meso.config import ConfigError
 from meso.csvimport import import_command
@@ -138,10 +138,14 @@ def staff_create(email: str, clinic_name: str, role: str, password_stdin: bool) 
 @course_options
 @click.option("--email", "email_text", default=None, metavar="ADDRESS",
               help="The patient's e-mail for reminders, given at the desk with their consent.")
+@click.option("--lang", "lang_text", default=None, metavar="LANG",
+              help=f"The patient's language ({', '.join(locales.SUPPORTED)}); "
+                   "default: the clinic's.")
 def patients_enrol(clinic_name, name, area, session_text, tz_name, sessions_text,
-                   interval_text, email_text) -> None:
+                   interval_text, email_text, lang_text) -> None:
     """Enrol a patient; the last line printed is their invite link. (Also: enroll.)"""
     links_base_url()
+    lang = parse_lang(lang_text)
     address = None
     if email_text is not None:
         try:
@@ -156,7 +160,7 @@ def patients_enrol(clinic_name, name, area, session_text, tz_name, sessions_text
     if not name.strip() or len(name.strip()) > 120:
         raise click.ClickException("the name must have 1 to 120 characters")
     data = courses.Enrolment(name, course.area, first, course.timezone,
-                             course.planned_sessions, course.interval_weeks)
+                             course.planned_sessions, course.interval_weeks, lang)
     patient, token = courses.enrol(clinic, data, current_app.config["INVITE_DAYS"])
     if address is not None:  # consent taken at the desk, recorded as such (patient_email)
         patient_email.set_at_desk(patient, address, None, utcnow())

@@ -8,7 +8,7 @@ from datetime import datetime, time
 
 import click
 
-from meso import protocol, timeutil
+from meso import locales, protocol, timeutil
 
 
 def course_options(command):
@@ -106,3 +106,13 @@ def parse_quiet(text: str) -> tuple[time, time]:
     if start == end:
         raise click.ClickException("--quiet must start and end at different times")
     return start, end
+
+
+def parse_lang(text: str | None) -> str | None:
+    """Return --lang as a supported language code (None when not given)."""
+    if text is None:
+        return None
+    try:
+        return locales.check(text)
+    except locales.UnsupportedLanguage as exc:
+        raise click.ClickException(f"--lang {exc}") from None

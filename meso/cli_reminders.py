@@ -18,10 +18,21 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
-from meso import formatting, links, mailer, push, recovery, reminders, timeutil, worker
+from meso import (
+    formatting,
+    links,
+    locales,
+    mailer,
+    push,
+    recovery,
+    reminders,
+    timeutil,
+    worker,
+)
 from meso.cli_input import (
     course_options,
     parse_course,
+    parse_lang,
     parse_quiet,
     parse_time,
     parse_windows,
@@ -90,10 +101,13 @@ def run_command(once: bool, batch: int, concurrency: int, lease: int, poll: floa
               help="A window other than the default, e.g. heat=72 (repeat for more).")
 @click.option("--quiet", "quiet_text", default="21:00-08:00", show_default=True,
               metavar="HH:MM-HH:MM", help="The patient's quiet hours.")
+@click.option("--lang", "lang_text", default=None, metavar="LANG",
+              help=f"The patient's language ({', '.join(locales.SUPPORTED)}); default: English.")
 @click.option("--json", "as_json", is_flag=True, help="Print the reminders as JSON.")
 def preview_command(area, session_text, tz_name, sessions_text, interval_text, window_texts,
-                    quiet_text, as_json) -> None:
+                    quiet_text, lang_text, as_json) -> None:
     """Show the reminders a plan gets, after quiet hours, as if every session is kept."""
+    lang = parse_lang(lang_text)
     course = parse_course(area, tz_name, sessions_text, interval_text)
     protocol = parse_windows(window_texts)
     quiet_start, quiet_end = parse_quiet(quiet_text)
@@ -101,7 +115,8 @@ def preview_command(area, session_text, tz_name, sessions_text, interval_text, w
     sessions = recovery.session_schedule(
         [first], course.planned_sessions, course.interval_weeks, timeutil.zone(tz_name))
     settings = replace(reminders.DEFAULT_SETTINGS, quiet_start=quiet_start, quiet_end=quiet_end)
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+    # Worded as the worker words them for a patient of that language.
+    with force_locale(locales.locale_of(lang)):
         items = reminders.preview(course, sessions, protocol, settings, formatting.wording())
         if as_json:
             click.echo(json.dumps(items, indent=2, ensure_ascii=False))

@@ -50,6 +50,14 @@ def set_phone(actor: StaffUser, phone: str) -> None:
         clinic.phone = phone
 
 
+def set_language(actor: StaffUser, lang: str) -> None:
+    """Change the language new patients of the clinic get (and those who never had one)."""
+    clinic = actor.clinic
+    if clinic.lang != lang:
+        audit.by(actor, "settings.changed", changes={"lang": [clinic.lang, lang]})
+        clinic.lang = lang
+
+
 def update_settings(actor: StaffUser, window_hours: dict[str, int], first_weeks_days: int,
                     reminder_time: time, quiet_start: time, quiet_end: time,
                     photos_enabled: bool | None = None) -> dict:

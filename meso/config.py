@@ -16,6 +16,7 @@ from meso.timeutil import DEFAULT_ZONE_NAME
 # The number a patient's phone dials for "call emergency services now": the EU-wide number,
 # which most mobile networks elsewhere also route to their own.
 EMERGENCY_NUMBER = "112"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 MAX_CONTENT_LENGTH = 64 * 1024  # bytes: our largest form or JSON body is a few KiB
 STAFF_IDLE_MINUTES = 30
 STAFF_SESSION_HOURS = 12
@@ -47,10 +48,11 @@ def load_config(app, overrides: dict) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token is tied to the session, not to a clock
-        # en_GB: 24-hour clock and day-month dates, as European clinics write them. A locale
-        # selector arrives with the Italian, French and Spanish translations.
+        # en_GB: 24-hour clock and day-month dates, as European clinics write them; each
+        # request's own locale comes from meso/locales.py.
         BABEL_DEFAULT_LOCALE="en_GB",
-        BABEL_TRANSLATION_DIRECTORIES="translations",
+        # The repository's translations/ (Flask-Babel would read a relative path from meso/).
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         DEMO_TIMEZONE=DEFAULT_ZONE_NAME,
         # Web Push (VAPID). Without VAPID_PRIVATE_KEY, the key `flask --app app init` keeps in
         # instance/ is used; VAPID_PUBLIC_KEY, when set, must be its pair (checked at start-up).

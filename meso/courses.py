@@ -39,6 +39,7 @@ class Enrolment:
     timezone: str
     planned_sessions: int = protocol.DEFAULT_SESSIONS
     interval_weeks: int = protocol.DEFAULT_INTERVAL_WEEKS
+    lang: str | None = None  # a supported language (meso/locales.py); None: the clinic's
 
 
 def enrol(
@@ -49,7 +50,9 @@ def enrol(
 
     ``actor`` is the staff member enrolling (None from the command line), for the audit log.
     """
-    patient = Patient(clinic=clinic, name=data.name.strip())
+    # The language is stored, not followed: a clinic changing its own later changes what
+    # its new patients get, not what a patient already reads.
+    patient = Patient(clinic=clinic, name=data.name.strip(), lang=data.lang or clinic.lang)
     token = patient.issue_invite(utcnow(), invite_days)
     patient.course = Course(
         area=data.area,

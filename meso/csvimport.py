@@ -1,8 +1,9 @@
 """Importing a clinic's current patients from a spreadsheet (CSV), all or nothing.
 
 `flask --app app patients import FILE.csv --clinic NAME [--dry-run]`. Columns: name, area,
-first session, time zone, sessions, interval weeks (header names are forgiving; the last three
-may be left empty: clinic time zone, 4 sessions, every 3 weeks). Every row is checked before
+first session, time zone, sessions, interval weeks, lang (header names are forgiving; the last
+four may be left empty or left out: clinic time zone, 4 sessions, every 3 weeks, the clinic's
+language). Every row is checked before
 anything is saved; one bad row and nothing is imported, with a line per problem.
 """
 
@@ -18,7 +19,7 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 
-from meso import audit, courses, protocol, timeutil
+from meso import audit, courses, locales, protocol, timeutil
 from meso.extensions import db
 from meso.models import Clinic, Course, Patient, TreatmentSession, utcnow
 
@@ -30,6 +31,7 @@ COLUMNS = {
     "timezone": ("time_zone", "timezone", "tz", "zone"),
     "sessions": ("sessions", "planned_sessions"),
     "interval_weeks": ("interval_weeks", "interval", "weeks", "weeks_between_sessions"),
+    "lang": ("lang", "language"),
 }
 REQUIRED = ("name", "area", "first_session")
 MAX_BYTES = 10 * 1024 * 1024
@@ -61,7 +63,7 @@ def header_map(fieldnames: Sequence[str] | None) -> dict[str, str]:
     if unknown:
         raise CsvImportProblem(f"unknown or repeated column(s): {', '.join(map(repr, unknown))} "
                            f"(expected: name, area, first session, time zone, sessions, "
-                           f"interval weeks)")
+                           f"interval weeks, lang)")
     missing = [key.replace("_", " ") for key in REQUIRED if key not in mapping]
     if missing:
         raise CsvImportProblem(f"missing column(s): {', '.join(missing)}")
@@ -84,8 +86,14 @@ def parse_row(values: Mapping[str, str | None], line: int, clinic_zone: str) -> 
                       protocol.SESSIONS_RANGE)
     interval = _number(row, "interval weeks", get("interval_weeks"),
                        protocol.DEFAULT_INTERVAL_WEEKS, protocol.INTERVAL_RANGE)
+    lang = None
+    if get("lang"):
+        try:
+            lang = locales.check(get("lang"))
+        except locales.UnsupportedLanguage as exc:
+            row.errors.append(f"lang: {exc}")
     if not row.errors:
-        row.enrolment = courses.Enrolment(name, area, first, zone_name, planned, interval)
+        row.enrolment = courses.Enrolment(name, area, first, zone_name, planned, interval, lang)
     return row
 
 
@@ -168,7 +176,8 @@ def _mark_already_enrolled(rows: list[ParsedRow], clinic: Clinic) -> None:
 def describe(data: courses.Enrolment) -> str:
     local = data.first_session.astimezone(timeutil.zone(data.timezone))
     return (f"{data.name} · {data.area} · {local:%Y-%m-%d %H:%M} {data.timezone} · "
-            f"{data.planned_sessions} sessions every {data.interval_weeks} weeks")
+            f"{data.planned_sessions} sessions every {data.interval_weeks} weeks"
+            + (f" · {data.lang}" if data.lang else ""))
 
 
 @click.command("import")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 
-from babel import Locale
-from babel.dates import format_datetime, format_interval, format_time, match_skeleton
+from babel.dates import format_datetime, format_interval, format_time
 from flask_babel import get_locale, get_translations, gettext
 
 from meso.protocol_base import duration_words
-from meso.reminder_texts import Wording
+from meso.reminder_texts import Wording, short_datetime, skeleton_pattern
 
 
 def lang_tag() -> str:
@@ -27,16 +25,8 @@ def _fmt(instant: datetime | date, skeleton: str) -> str:
     return format_datetime(instant, pattern(str(locale), skeleton), tzinfo=tzinfo, locale=locale)
 
 
-@cache
-def pattern(locale: str, skeleton: str) -> str:
-    """The locale's pattern for a skeleton ('EEEHm' → 'EEE HH:mm'), found once per locale.
-
-    What babel.dates.format_skeleton does on every call: matching a skeleton the locale does
-    not list against all those it does cost more than the rest of a date's formatting.
-    """
-    skeletons = Locale.parse(locale).datetime_skeletons
-    return str(skeletons[skeleton if skeleton in skeletons
-                         else match_skeleton(skeleton, skeletons)].pattern)
+# The locale's pattern for a skeleton, found once per locale and skeleton (reminder_texts).
+pattern = skeleton_pattern
 
 
 def weekday_time(instant: datetime) -> str:
@@ -46,8 +36,8 @@ def weekday_time(instant: datetime) -> str:
 
 def when(instant: datetime) -> str:
     """'Thu 26 Nov, 14:00' (joined the locale's way)."""
-    pattern = str(get_locale().datetime_formats["short"])
-    return pattern.replace("{1}", day_month(instant)).replace("{0}", clock(instant))
+    joined = short_datetime(str(get_locale()))
+    return joined.replace("{1}", day_month(instant)).replace("{0}", clock(instant))
 
 
 def day_month(instant: datetime | date) -> str:

@@ -2,7 +2,8 @@
 
 The texts live in protocol.REMINDER_RULES (translatable); reminder_texts.render words them
 from the row's session start and the patient's protocol, as the preview does.
-Texts are in the default locale: patients have no language of their own yet.
+Texts are in the patient's language (meso/locales.py), chosen at send time: a patient who
+switched language gets the next reminder in the new one.
 
 Every payload is a Declarative Web Push message (``"web_push": 8030`` with a ``notification``
 of title, body, navigate, lang, dir and tag): Safari shows it by itself, even when the service
@@ -30,9 +31,11 @@ TRIAL_LINK = "/reminders"
 
 
 def render(row, rule: p.ReminderRule, enabled: tuple[str, ...], settings: reminders.Settings,
-           zone: ZoneInfo, protocol: p.Protocol, now: datetime) -> push.Message:
-    """Return the push message for an outbox row (its texts, link, Topic, TTL and Urgency)."""
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+           zone: ZoneInfo, protocol: p.Protocol, now: datetime,
+           locale: str | None = None) -> push.Message:
+    """Return the push message for an outbox row (its texts, link, Topic, TTL and Urgency),
+    in ``locale`` (the patient's; default: the app's)."""
+    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         title, body = reminder_texts.render(rule, enabled, row.anchor_at, row.fire_at, protocol,
                                             zone, settings.discreet, formatting.wording())
         content = payload(title, body, rule.link, row.topic, id=row.id)
@@ -41,9 +44,10 @@ def render(row, rule: p.ReminderRule, enabled: tuple[str, ...], settings: remind
     return push.Message(payload=content, ttl=ttl, topic=row.topic, urgency=rule.urgency)
 
 
-def trial_message(settings: reminders.Settings) -> push.Message:
-    """Return the "send me a test notification" message (discreet when the patient asked)."""
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+def trial_message(settings: reminders.Settings, locale: str | None = None) -> push.Message:
+    """Return the "send me a test notification" message (discreet when the patient asked),
+    in ``locale`` (the patient's; default: the app's)."""
+    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         title = gettext(p.DISCREET_TITLE) if settings.discreet else gettext("Reminders work")
         body = gettext("This is how your reminders will appear on this phone.")
         content = payload(title, body, TRIAL_LINK, "test")

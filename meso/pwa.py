@@ -4,6 +4,13 @@ The worker's source lives in static/sw.js but is served from the root, so that i
 whole site. Its BUILD line is filled in here with a hash of every file it precaches: change the
 CSS, a script or the offline page and the worker's bytes change too, so browsers install the new
 version (and its new cache) instead of serving a stale shell forever.
+
+Languages: pages register the worker as /sw.js?lang=xx and link the manifest as
+/manifest.webmanifest?lang=xx, in the language they are in (meso/locales.py). The worker
+precaches the offline page of that language (/offline?lang=xx) and keeps it: a phone offline
+shows the patient's language, whatever its browser's. A patient who switches language next
+opens a page that registers /sw.js?lang=<new>, a new script, so the browser installs a new
+worker with the new offline page.
 """
 
 from __future__ import annotations
@@ -14,8 +21,11 @@ from pathlib import Path
 from typing import cast
 
 from flask import Blueprint, current_app, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from meso import locales
+from meso.config import TRANSLATIONS
 from meso.formatting import lang_tag
 
 bp = Blueprint("pwa", __name__)
@@ -43,14 +53,18 @@ def shell_files() -> list[str]:
     return found + [name for name in SHELL_ICONS if (static / name).exists()]
 
 
-def shell_urls(files: list[str]) -> list[str]:
+def shell_urls(files: list[str], lang: str) -> list[str]:
     urls = [url_for("static", filename=name) for name in files]
-    return [*urls, url_for("pwa.offline"), url_for("pwa.manifest")]
+    return [*urls, url_for("pwa.offline", lang=lang), url_for("pwa.manifest", lang=lang)]
 
 
-def shell_version(files: list[str]) -> str:
-    """Hash everything the worker precaches, so any change to the shell is a new version."""
-    digest = hashlib.sha256()
+def shell_version(files: list[str], lang: str) -> str:
+    """Hash everything the worker precaches, so any change to the shell is a new version:
+    its files, the offline page's templates, and the language with its catalogue."""
+    digest = hashlib.sha256(lang.encode() + b"\0")
+    catalogue = TRANSLATIONS / lang / "LC_MESSAGES" / "messages.mo"
+    if catalogue.exists():
+        digest.update(catalogue.read_bytes())
     static = Path(cast(str, current_app.static_folder))
     templates = Path(cast(str, current_app.template_folder))
     for path in [static / name for name in files] + [templates / n for n in SHELL_TEMPLATES]:
@@ -64,7 +78,9 @@ def service_worker():
     if BUILD_PLACEHOLDER not in source:
         raise RuntimeError("static/sw.js lost its BUILD line; meso/pwa.py fills it in")
     files = shell_files()
-    build = {"version": shell_version(files), "shell": shell_urls(files)}
+    lang = locales.language_of(get_locale())  # ?lang=, else the browser's (meso/locales.py)
+    build = {"version": shell_version(files, lang), "shell": shell_urls(files, lang),
+             "offline": url_for("pwa.offline", lang=lang)}
     body = source.replace(BUILD_PLACEHOLDER, f"const BUILD = {json.dumps(build)};", 1)
     response = current_app.response_class(body, mimetype="text/javascript")
     # The worker lives at the root, so its default scope is already "/"; say so explicitly.
@@ -86,6 +102,7 @@ def manifest():
         "description": _("Your recovery after mesotherapy, day by day: what is normal, "
                          "what to avoid and until when."),
         "lang": lang_tag(),
+        "dir": get_locale().text_direction,
         "start_url": url_for("patient.today"),
         "scope": "/",
         "display": "standalone",

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from functools import cache
 
 from babel import Locale
-from babel.dates import format_skeleton
+from babel.dates import format_datetime, match_skeleton
 
 from meso import protocol as p
 
@@ -25,18 +26,36 @@ class Wording:
     gettext: Callable[[str], str] = p.N_
 
     def local(self, instant: datetime, skeleton: str) -> str:
-        return format_skeleton(skeleton, instant, tzinfo=instant.tzinfo, locale=self.locale)
+        return format_datetime(instant, skeleton_pattern(self.locale, skeleton),
+                               tzinfo=instant.tzinfo, locale=self.locale)
 
     def when(self, instant: datetime, seen_at: datetime) -> str:
         """'Thu 14:00' within the week after ``seen_at``; further out 'Fri 4 Dec, 14:00'."""
         if timedelta(0) <= instant - seen_at < timedelta(days=6):
             return self.local(instant, "EEEHm")
-        pattern = str(Locale.parse(self.locale).datetime_formats["short"])
-        return pattern.replace("{1}", self.local(instant, "MMMEd")).replace(
+        return short_datetime(self.locale).replace("{1}", self.local(instant, "MMMEd")).replace(
             "{0}", self.local(instant, "Hm"))
 
 
 ENGLISH = Wording()
+
+
+@cache
+def short_datetime(locale: str) -> str:
+    """How the locale joins a date ({1}) and a time ({0}): '{1}, {0}' (once per locale)."""
+    return str(Locale.parse(locale).datetime_formats["short"])
+
+
+@cache
+def skeleton_pattern(locale: str, skeleton: str) -> str:
+    """The locale's pattern for a skeleton ('EEEHm' → 'EEE HH:mm'), found once per locale.
+
+    What babel.dates.format_skeleton does on every call: matching a skeleton the locale does
+    not list against all those it does cost more than the rest of a date's formatting.
+    """
+    skeletons = Locale.parse(locale).datetime_skeletons
+    return str(skeletons[skeleton if skeleton in skeletons
+                         else match_skeleton(skeleton, skeletons)].pattern)
 
 
 def text_params(start: datetime, ends: Mapping[str, datetime], zone: tzinfo) -> dict:

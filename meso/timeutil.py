@@ -13,6 +13,16 @@ class TimeInputError(ValueError):
     """A date, time or zone a person typed that cannot be used; the message says why."""
 
 
+class SkippedTime(TimeInputError):
+    """A wall-clock time the clocks skip (spring forward) in a zone; staff forms say so in
+    the staff member's language (meso/staff/forms.py)."""
+
+    def __init__(self, wall: datetime, zone: str):
+        self.wall, self.zone = wall, zone
+        super().__init__(f"{wall:%Y-%m-%d %H:%M} does not exist in {zone}: "
+                         "the clocks change that night")
+
+
 def zone(name: str) -> ZoneInfo:
     """Return the IANA zone called ``name`` or raise TimeInputError."""
     if not name or name not in _zone_names():
@@ -61,9 +71,7 @@ def local_to_utc(wall: datetime, tz: ZoneInfo) -> datetime:
     except OverflowError as exc:  # year 1 or 9999 pushed past the calendar by the offset
         raise TimeInputError(f"{wall:%Y-%m-%d %H:%M} is out of range") from exc
     if instant.astimezone(tz).replace(tzinfo=None) != wall:
-        raise TimeInputError(
-            f"{wall:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks change that night"
-        )
+        raise SkippedTime(wall, tz.key)
     return _in_range(instant, f"{wall:%Y-%m-%d %H:%M}")
 
 

@@ -34,6 +34,7 @@ from flask import current_app
 from meso import (
     checkins,
     email_reminders,
+    locales,
     mailer,
     outbox,
     patient_email,
@@ -250,8 +251,10 @@ def decide(row, patient, settings, zone, protocol, devices, now, email: bool = F
     elif not devices:
         job.decision = outbox.closed("skipped", outbox.NO_DEVICE, now)
     else:
-        message = (trial_message(settings) if trial or rule is None
-                   else render(row, rule, enabled, settings, zone, protocol, now))
+        # In the patient's language as it is now (force_locale in notifications).
+        locale = locales.patient_locale(patient)
+        message = (trial_message(settings, locale) if trial or rule is None
+                   else render(row, rule, enabled, settings, zone, protocol, now, locale))
         # A re-send (or a newer version) replaces the older one at the push service: the
         # Topic names the rule and the course, and only its keyed digest leaves (Pusher.topic).
         job.message = replace(message, topic=f"{row.rule}:course {patient.course.id}")

@@ -18,7 +18,8 @@
  */
 "use strict";
 
-// meso/pwa.py replaces this line with the real build: a hash of the shell and its URLs.
+// meso/pwa.py replaces this line with the real build: a hash of the shell and its URLs, and
+// the offline page in the language this worker was registered with (/sw.js?lang=xx).
 const BUILD = { version: "dev", shell: [] };
 
 // Push notifications live in their own file (push, notificationclick, pushsubscriptionchange).
@@ -29,7 +30,9 @@ const SHELL_CACHE = `meso-shell-${BUILD.version}`;
 // The last copies of the patient's pages. Its name changes only if its format does, so an
 // update of the shell does not throw away a patient's offline copy of their plan.
 const PAGES_CACHE = "meso-pages-v1";
-const OFFLINE_URL = "/offline";
+// The offline page of this worker's language: precached with the shell, so it keeps that
+// language even on a phone whose browser speaks another (a new language is a new worker).
+const OFFLINE_URL = BUILD.offline || "/offline";
 
 // The only responses ever stored besides the shell, by path; "/" falls back to Today's copy.
 const KEPT = ["/today", "/timeline", "/api/plan"];
@@ -94,7 +97,7 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(navigate(event, url));
   } else if (url.pathname === "/api/plan") {
     event.respondWith(networkFirst(event, request, "/api/plan"));
-  } else if (BUILD.shell.includes(url.pathname)) {
+  } else if (BUILD.shell.includes(url.pathname + url.search)) {
     event.respondWith(shellFirst(request, url));
   }
   // Anything else is left to the browser, as if there were no worker.
@@ -147,7 +150,7 @@ async function revalidate(path, plain, redirect = "manual") {
 // Shell files come from the cache of this version (which the install filled), else the network.
 async function shellFirst(request, url) {
   const cache = await caches.open(SHELL_CACHE);
-  return (await cache.match(url.pathname)) || fetch(request);
+  return (await cache.match(url.pathname + url.search)) || fetch(request);
 }
 
 // Resolve with the network's response, or with null when it fails, or when it is slower than

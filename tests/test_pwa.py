@@ -86,7 +86,8 @@ def test_maskable_icon_is_full_bleed():
 @pytest.mark.parametrize("path", ["/today", "/timeline", "/offline", "/staff/sign-in"])
 def test_every_page_links_manifest_icons_and_app_script(app, patient_browser, path):
     html = patient_browser.get(path).get_data(as_text=True)
-    assert '<link rel="manifest" href="/manifest.webmanifest">' in html
+    # In the page's language (the patient's: English here), so an installed app keeps it.
+    assert '<link rel="manifest" href="/manifest.webmanifest?lang=en">' in html
     touch = page_html(html).select_one('link[rel="apple-touch-icon"]')["href"]
     icon = patient_browser.get(touch)
     assert png_size(icon.data) == (180, 180)
@@ -116,8 +117,9 @@ def test_service_worker_is_served_from_the_root(client):
     build = build_of(source)
     assert re.fullmatch(r"[0-9a-f]{16}", build["version"])
     assert {"/static/css/app.css", "/static/js/app.js", "/static/js/countdown.js",
-            "/static/icons/icon.svg", "/static/icons/icon-192.png", "/offline",
-            "/manifest.webmanifest"} <= {unhashed(url) for url in build["shell"]}
+            "/static/icons/icon.svg", "/static/icons/icon-192.png", "/offline?lang=en",
+            "/manifest.webmanifest?lang=en"} <= {unhashed(url) for url in build["shell"]}
+    assert build["offline"] == "/offline?lang=en"  # a request without ?lang: the browser's
     # The shell's files are the hashed, immutable ones the pages load.
     assert "/static/css/app.css" not in build["shell"]
 

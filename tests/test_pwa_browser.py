@@ -77,7 +77,7 @@ def controlled(page, live_server) -> None:
     """Wait until the worker controls the page, then load Today and Timeline through it."""
     info = page.evaluate(WAIT_FOR_CONTROL)
     assert info == {"scope": f"{live_server}/", "state": "activated",
-                    "script": f"{live_server}/sw.js"}
+                    "script": f"{live_server}/sw.js?lang=en"}
     page.goto(f"{live_server}/today")
     page.goto(f"{live_server}/timeline")
     page.goto(f"{live_server}/today")

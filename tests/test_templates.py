@@ -87,7 +87,7 @@ def test_every_post_form_on_the_staff_pages_carries_the_csrf_token(app, client):
     patient, _ = enrol_patient(clinic)
     sign_in(client)
     for url in ("/staff/", f"/staff/patients/{patient.id}", f"/staff/patients/{patient.id}/invite",
-                "/staff/team", "/staff/settings"):
+                "/staff/team", "/staff/settings", "/staff/account"):
         forms = page_html(client.get(url)).select('form[method="post"]')
         assert forms, url
         for form in forms:
@@ -98,13 +98,14 @@ def test_every_post_form_on_the_staff_pages_carries_the_csrf_token(app, client):
 @pytest.mark.parametrize(("url", "current"), [
     ("/staff/", "Patients"), ("/staff/patients/new", "Enrol a patient"), ("/staff/team", "Team"),
     ("/staff/settings", "Settings"), ("/staff/audit", "Audit log"),
+    ("/staff/account", "Your account"),
 ])
 def test_staff_nav_marks_the_current_page(app, client, url, current):
     create_staff(create_clinic(), role="admin")
     sign_in(client)
     nav = page_html(client.get(url)).select_one("nav.staff-nav")
     assert [text_of(a) for a in nav.select('a[aria-current="page"]')] == [current]
-    assert len(nav.select("a")) == 5
+    assert len(nav.select("a")) == 6
 
 
 def test_patient_tabs_mark_the_current_page(app, client):
@@ -213,7 +214,7 @@ def test_call_clinic_only_with_a_phone(app):
 
 def test_pages_hand_their_scripts_the_addresses_they_call(app, client):
     body = page_html(client.get("/staff/sign-in")).select_one("body")
-    assert body["data-sw-url"] == "/sw.js"
+    assert body["data-sw-url"] == "/sw.js?lang=en"
     assert body["data-checkins-url"] == "/checkins"
     assert body["data-checkin-form-url"] == "/checkins/new"
 

@@ -7,10 +7,21 @@ from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from meso import access, accesscode, courses, photo_store, policy
+from meso import (
+    access,
+    accesscode,
+    courses,
+    error_pages,
+    locale_selector,
+    locales,
+    patient_language,
+    photo_store,
+    policy,
+)
 from meso.extensions import csrf, db
 from meso.models import Patient, PatientDevice, utcnow
 from meso.patient import cards, course_timeline, pages, phase_strip, presenters
@@ -53,6 +64,8 @@ def open_invite(token: str):
     other = None if own else current
     if access.invite_used_up(patient) and not own:
         return used_up()
+    g.locale_patient = patient  # the landing speaks the invited patient's language
+    locale_selector.forget()
     form = OpenInviteForm()
     if form.validate_on_submit():
         if own:  # this browser already opens this aftercare: nothing to add
@@ -95,13 +108,15 @@ def patient_required(view):
         device = access.device_from_request()
         if device is None:
             if request.path.startswith(("/api/", "/push/")) or request.is_json:
-                return {"error": "not signed in: open the link from your clinic"}, 401
+                return {"error": gettext("Not signed in: open the link from your clinic.")}, 401
             return render_template("patient/no_access.html"), 401
         now = utcnow()
         if now - device.last_seen_at > LAST_SEEN_EVERY:
             device.last_seen_at = now
             db.session.commit()
         g.patient, g.device = device.patient, device
+        # The page speaks the patient's language (meso/locales.py), whatever was asked before.
+        locale_selector.forget()
         return view(*args, **kwargs)
 
     return wrapped
@@ -202,6 +217,22 @@ def ask_for_time():
     courses.ask_for_time(g.patient, utcnow())
     db.session.commit()
     return redirect(url_for("patient.today", _anchor="next"), code=303)
+
+
+@bp.post("/language")
+@patient_required
+def set_language():
+    """The patient's own language, from Today's small form (field ``lang``): stored on the
+    patient, so the pages, the reminders and the offline copy follow it."""
+    try:
+        patient_language.change(g.patient, request.form.get("lang"), actor=None)
+    except locales.UnsupportedLanguage:
+        db.session.rollback()
+        return error_pages.page(400, gettext("Language not available"),
+                                gettext("Choose one of the languages in the list."))
+    db.session.commit()
+    locale_selector.forget()  # anything said from here on is in the new language
+    return redirect(url_for("patient.today"), code=303)
 
 
 @bp.get("/api/plan")

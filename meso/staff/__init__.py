@@ -13,6 +13,7 @@ from functools import wraps
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, request
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from meso import audit
@@ -21,6 +22,13 @@ from meso.models import Patient, StaffUser, TreatmentSession
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.add_app_template_global(audit.label, "audit_label")
+
+
+@bp.before_request
+def choose_language():
+    """Settle the page's language (the staff member's own, else the browser's) first, while
+    their row is fresh: a view's commit would otherwise have a template read it again."""
+    get_locale()
 
 
 @bp.app_template_filter("audit_value")
@@ -88,6 +96,7 @@ def requested_page() -> int:
 
 # Last: each route module imports ``bp`` (and the helpers above) from this package.
 from meso.staff import (  # noqa: E402, F401
+    account,
     admin,
     attention_views,
     auth,

@@ -147,7 +147,8 @@ def account_change(change):
 def settings():
     current = ClinicSettings.of(current_user.clinic_id)
     form = SettingsForm(
-        phone=current_user.clinic.phone, first_weeks_days=current.first_weeks_days,
+        phone=current_user.clinic.phone, lang=current_user.clinic.lang,
+        first_weeks_days=current.first_weeks_days,
         reminder_time=current.reminder_time, quiet_start=current.quiet_start,
         quiet_end=current.quiet_end, photos_enabled=current.photos_enabled,
         **policy.clinic_window_hours(current))
@@ -155,6 +156,7 @@ def settings():
         form.opening_hours_data(opening_hours.parse(current.opening_hours))
     if form.validate_on_submit():
         clinics.set_phone(current_user, form.phone.data)
+        clinics.set_language(current_user, form.lang.data)
         clinics.set_opening_hours(current_user, form.week())
         clinics.update_settings(current_user, form.window_hours(), form.first_weeks_days.data,
                                 form.reminder_time.data, form.quiet_start.data,

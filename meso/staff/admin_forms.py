@@ -26,7 +26,7 @@ from wtforms.validators import (
 
 from meso import opening_hours, protocol, reminders
 from meso.passwords import MIN_LENGTH
-from meso.staff.forms import strip, window_field
+from meso.staff.forms import LANGUAGES, strip, window_field
 
 ROLE_CHOICES = [SelectChoice("practitioner", _l("Practitioner")),
                 SelectChoice("admin", _l("Admin"))]
@@ -58,6 +58,11 @@ class RoleForm(FlaskForm):
 class SettingsForm(FlaskForm):
     phone = StringField(_l("Clinic phone"), description=_l("On the patient's pages and card."),
                         validators=[Length(max=40)], filters=[strip])
+    lang = SelectField(
+        _l("Patients' language"),
+        description=_l("What a new patient gets; staff can pick another at enrolment."),
+        choices=LANGUAGES, validators=[DataRequired()],  # left out: as it is
+    )
     first_weeks_days = IntegerField(
         _l("First weeks phase (days)"),
         description=_l("From two days after a session until this day. Default %(n)d.",

@@ -15,11 +15,11 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import Field
 
-from meso import courses
+from meso import courses, locales, patient_language
 from meso.extensions import db
 from meso.models import utcnow
 from meso.staff import bp, clinic_patient, clinic_session, patient_page
-from meso.staff.forms import PatientWindowsForm, PlanForm, SessionTimeForm
+from meso.staff.forms import PatientLanguageForm, PatientWindowsForm, PlanForm, SessionTimeForm
 
 
 def done(patient, message: str):
@@ -135,3 +135,18 @@ def change_windows(patient_id: int):
 
     # The form's bounds make a refusal unlikely; if one comes, it is shown, never a 500.
     return submitted(patient, form, None, change, windows=form)
+
+
+@bp.post("/patients/<int:patient_id>/language")
+@login_required
+def change_language(patient_id: int):
+    """The patient's language: their pages, reminders and calendar follow it."""
+    patient = clinic_patient(patient_id)
+    form = PatientLanguageForm(prefix="language")
+
+    def change() -> str:
+        patient_language.change(patient, form.lang.data, current_user)
+        return _("Language changed to %(language)s.",
+                 language=locales.NAMES[locales.patient_lang(patient)])
+
+    return submitted(patient, form, form.lang, change, language=form)

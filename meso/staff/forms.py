@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -30,8 +31,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from meso import attention, courses, patient_email, protocol, timeutil
+from meso import attention, courses, locales, patient_email, protocol, timeutil
 
+# The languages, each named in itself (meso/locales.py).
+LANGUAGES = [SelectChoice(code, name) for code, name in locales.choices()]
 # What a datetime-local field sends (browsers add seconds when the step asks for them).
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
@@ -59,7 +62,15 @@ class LocalTimeForm(FlaskForm):
         try:
             instant = timeutil.local_to_utc(field.data, timeutil.zone(zone_name))
             courses.check_plausible(instant)
-        except (timeutil.TimeInputError, courses.CourseChangeError) as exc:
+        except timeutil.SkippedTime as exc:
+            field.errors.append(gettext(
+                "%(time)s does not exist in %(zone)s: the clocks change that night",
+                time=f"{exc.wall:%Y-%m-%d %H:%M}", zone=exc.zone))
+            return False
+        except timeutil.TimeInputError:
+            field.errors.append(gettext("That date and time is out of range."))
+            return False
+        except courses.CourseChangeError as exc:
             field.errors.append(str(exc))
             return False
         self.instant = instant
@@ -132,6 +143,12 @@ class EnrolForm(ReminderEmailFields, LocalTimeForm):
         validators=[InputRequired(), NumberRange(*protocol.INTERVAL_RANGE)],
     )
     timezone = SelectField(_l("Patient's time zone"), validators=[InputRequired()])
+    lang = SelectField(
+        _l("Patient's language"),
+        description=_l("Their pages, reminders and calendar. They can change it on Today."),
+        # Left out of a post (an older form, a script): the clinic's, which the view gives.
+        choices=LANGUAGES, validators=[DataRequired()],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -158,6 +175,23 @@ class SessionTimeForm(LocalTimeForm):
 
     def local_time(self) -> tuple[DateTimeLocalField, str]:
         return self.starts_at, self.zone_name
+
+
+class PatientLanguageForm(FlaskForm):
+    """The patient's language, on their page (staff change it for them)."""
+
+    lang = SelectField(_l("Patient's language"), choices=LANGUAGES,
+                       validators=[InputRequired()])
+
+
+class OwnLanguageForm(FlaskForm):
+    """A staff member's own language for the staff pages; empty: the browser's."""
+
+    lang = SelectField(
+        _l("Language of the staff pages"),
+        description=_l("Only for you. Patients read their own language."),
+        choices=[SelectChoice("", _l("The browser's language")), *LANGUAGES],
+    )
 
 
 class PlanForm(FlaskForm):

@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import render_template
+from flask_babel import force_locale
 from flask_login import current_user
 
 from meso import (
     accesscode,
     attention,
     formatting,
+    locales,
     patient_email,
     photo_store,
     policy,
@@ -39,6 +41,7 @@ from meso.patient import presenters
 from meso.staff.forms import (
     AcknowledgeForm,
     PatientEmailForm,
+    PatientLanguageForm,
     PatientWindowsForm,
     PlanForm,
     SessionTimeForm,
@@ -135,8 +138,10 @@ def planned_reminders(patient: Patient, now: datetime, device_rows: list[dict]) 
     """
     course = patient.course
     settings = policy.reminder_settings_for(patient)
-    items = reminders.preview(course, course.session_starts, policy.protocol_for(patient),
-                              settings, formatting.wording())
+    # In the patient's language: what they will read, as the worker words it.
+    with force_locale(locales.patient_locale(patient)):
+        items = reminders.preview(course, course.session_starts, policy.protocol_for(patient),
+                                  settings, formatting.wording())
     timed = [PlannedReminder(item["key"], datetime.fromisoformat(item["at"]), item["title"],
                              item["body"]) for item in items]
     live = [d for d in device_rows if not d["device"].revoked_at]
@@ -170,6 +175,8 @@ def render(patient: Patient, status: int = 200, **forms):
     rows = session_rows(patient, now)
     plan = policy.plan_for(patient, now)
     acknowledge = forms.get("acknowledge") or AcknowledgeForm(prefix="attention", formdata=None)
+    language = forms.get("language") or PatientLanguageForm(
+        prefix="language", formdata=None, lang=locales.patient_lang(patient))
     device_rows = devices(patient)
     planned = planned_reminders(patient, now, device_rows)
     reached = reach.of_patient(patient)
@@ -190,7 +197,7 @@ def render(patient: Patient, status: int = 200, **forms):
         access_code=accesscode.ensure(patient), devices=device_rows,
         events=recent_events(patient) if current_user.role == "admin" else None,
         zone=zone, now=now.astimezone(zone), follow_up=follow_up(patient, rows, now, zone),
-        acknowledge=acknowledge, advice_labels=attention.ADVICE_LABELS,
+        acknowledge=acknowledge, language=language, advice_labels=attention.ADVICE_LABELS,
         note_max=attention.NOTE_MAX,
         planned=planned, reached=reached, channel_names=reach.CHANNEL_NAMES,
         reminders_off=reach.reminders_off(reached, len(planned["settings"].categories)),

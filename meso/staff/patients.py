@@ -7,12 +7,13 @@ from collections.abc import Callable
 
 import segno
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from meso import access, accesscode, audit, courses, patient_email, policy
+from meso import access, accesscode, audit, courses, locales, patient_email, policy
 from meso.access import invite_url
 from meso.extensions import db
 from meso.links import external_url
@@ -24,7 +25,7 @@ from meso.staff.forms import EnrolForm, PatientEmailForm
 @bp.route("/patients/new", methods=["GET", "POST"])
 @login_required
 def enrol():
-    form = EnrolForm()
+    form = EnrolForm(lang=current_user.clinic.lang)  # the clinic's, unless staff pick another
     if request.method == "GET":
         form.timezone.data = current_user.clinic.timezone
     if form.validate_on_submit():
@@ -35,6 +36,7 @@ def enrol():
             timezone=form.timezone.data,
             planned_sessions=form.planned_sessions.data,
             interval_weeks=form.interval_weeks.data,
+            lang=form.lang.data,
         )
         patient, token = courses.enrol(
             current_user.clinic, data, current_app.config["INVITE_DAYS"], actor=current_user
@@ -84,9 +86,17 @@ def invite(patient_id: int):
     return render_template(
         "staff/invite.html", patient=patient, link=link, expired=expired,
         plan=policy.plan_for(patient), qr=qr_svg(link) if link else None,
-        qr_print=qr_svg(link, element_id=None) if link else None, access_code=code,
-        open_url=open_url(), max_devices=access.INVITE_MAX_DEVICES,
+        print_card=print_card(patient, link, code), access_code=code,
+        max_devices=access.INVITE_MAX_DEVICES,
     )
+
+
+def print_card(patient: Patient, link: str | None, code: str) -> Markup:
+    """The printable card, in the patient's language: it is theirs to keep."""
+    with force_locale(locales.patient_locale(patient)):
+        return Markup(render_template(  # noqa: S704 - our own template, autoescaped
+            "staff/_print_card.html", patient=patient, access_code=code, open_url=open_url(),
+            qr_print=qr_svg(link, element_id=None) if link else None))
 
 
 def qr_svg(link: str, element_id: str | None = "invite-qr") -> Markup:
