@@ -80,13 +80,14 @@ wrk:
 	@command -v wrk >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
 
 # Collect every marked string into translations/messages.pot, then add the new ones to each
-# language's catalogue (untranslated) and drop the ones gone. No fuzzy matching: a new string
-# must never be shown with the translation of a different one that merely looks alike.
+# language's catalogue (untranslated); the ones gone stay as #~ comments, for the translators
+# to reuse. No fuzzy matching: a new string must never be shown with the translation of a
+# different one that merely looks alike.
 messages: $(VENV)/.runtime
 	$(BABEL) extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		-o translations/messages.pot .
-	$(BABEL) update -i translations/messages.pot -d translations --no-fuzzy-matching \
-		--ignore-obsolete
+	$(BABEL) update -i translations/messages.pot -d translations --no-fuzzy-matching
+
 
 # Every catalogue compiled, with how much of each is translated.
 compile: $(VENV)/.runtime
