@@ -235,6 +235,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["countdown_texts"] = formatting.countdown_texts
     app.jinja_env.globals["evening_hour"] = formatting.EVENING_HOUR
     app.jinja_env.globals["language_choices"] = locales.choices()
+    app.jinja_env.globals["language_names"] = locales.NAMES
     app.jinja_env.globals["patient_lang"] = locales.patient_lang
 
     @app.context_processor

@@ -126,6 +126,8 @@ def test_the_offline_page_keeps_the_patients_language_and_follows_the_switch(
 
     # The patient switches to French on Today: the next page registers the French worker.
     page.goto(f"{live_server}/today")
+    expect(page.locator(".your-data-more .lang-now")).to_have_text("Italiano")
+    page.locator(".your-data-more summary").click()  # the switch is inside "Your data"
     page.locator("form.lang-switch select[name=lang]").select_option("fr")
     page.locator("form.lang-switch button[type=submit]").click()
     # The new page, then (maybe) its reload when the French worker takes over.
