@@ -25,12 +25,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from meso import formatting, links, mailer, outbox, patient_email, reminder_texts, reminders
+from meso import (
+    formatting,
+    links,
+    locales,
+    mailer,
+    outbox,
+    patient_email,
+    reach,
+    reminder_texts,
+    reminders,
+)
 from meso import protocol as p
 
 log = logging.getLogger("meso.reminders")
@@ -55,13 +64,13 @@ class Mail:
 
 def reachable(patient) -> bool:
     """Whether reminders may go to this patient by e-mail (a consented address on file)."""
-    return bool(patient.email) and patient.email_consent_at is not None
+    return reach.email_on(patient.email, patient.email_consent_at)
 
 
 def compose(row, rule: p.ReminderRule, enabled: tuple[str, ...], settings: reminders.Settings,
             zone: ZoneInfo, protocol: p.Protocol, patient) -> Mail:
     """Write the e-mail for a due outbox row, in the same words and language as its push."""
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # as notifications.render
+    with force_locale(locales.patient_locale(patient)):  # as notifications.render
         title, text = reminder_texts.render(rule, enabled, row.anchor_at, row.fire_at,
                                             protocol, zone, settings.discreet,
                                             formatting.wording())

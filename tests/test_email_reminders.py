@@ -126,6 +126,17 @@ def test_the_evening_titles_follow_the_push_texts(patient, smtp, runner):
     assert "until Sun 10:00" in body(tonight)
 
 
+def test_an_email_is_in_the_patient_s_language(app, vapid, smtp, runner):
+    """Worded at send time in the patient's language, as their push would be."""
+    patient = enrol()
+    patient.lang = "it"
+    db.session.commit()
+    run(runner, ENROLLED)
+    [tonight] = smtp.received
+    assert tonight.message["Subject"] == "Stasera: niente caldo né sole diretto"
+    assert "Tonight" not in body(tonight)
+
+
 def test_a_patient_with_working_push_gets_push_only(app, vapid, smtp, fake_push, runner):
     patient = enrol()
     subscribe(patient, fake_push)

@@ -183,7 +183,7 @@ def test_reminder_times_are_picked_on_the_locales_clock(app, clinic):
     assert page.select_one("select#quiet_start option[selected]")["value"] == "21:00"
     # Settings first, then the switch that saves them too.
     order = [s.get("id") or s["class"][1] for s in page.select("main section.card")]
-    assert order == ["reminder-settings", "reminders"]
+    assert order == ["reminder-settings", "reminders", "reminder-email"]
     assert page.select_one("form.reminder-settings-form") is not None
 
 

@@ -13,34 +13,18 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField
-from wtforms.validators import ValidationError
 
 from meso import patient_email
 from meso.extensions import csrf, db
 from meso.models import utcnow
+from meso.patient.push_views import render_reminders_page  # the page these forms are on
+from meso.patient.reminder_form import AddressForm
 from meso.patient.views import patient_required
 
 bp = Blueprint("patient_email", __name__)
 
 ONE_CLICK = "List-Unsubscribe=One-Click"  # RFC 8058's POST body
-
-
-def _address(form, field) -> None:
-    try:
-        field.data = patient_email.normalise(field.data)
-    except patient_email.AddressError as exc:
-        raise ValidationError(str(exc)) from None
-
-
-class AddressForm(FlaskForm):
-    email = EmailField(
-        _l("Your e-mail address"),
-        description=_l("We send a link to it: reminders go there once you open the link."),
-        validators=[_address],
-    )
 
 
 class ButtonForm(FlaskForm):
@@ -61,8 +45,6 @@ def keep_links_private(response):
 @patient_required
 def add():
     """Send a confirmation link to the address typed; it is used once the link is opened."""
-    from meso.patient.push_views import render_reminders_page  # the page this form is on
-
     form = AddressForm(prefix="email")
     if not patient_email.state_for(g.patient, utcnow()).available:
         return render_reminders_page(g.patient, email_form=form, status=409)

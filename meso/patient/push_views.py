@@ -24,7 +24,7 @@ from meso.extensions import db
 from meso.models import ReminderSettings, utcnow
 from meso.models.push import ENDPOINT_MAX
 from meso.patient import cards, pages
-from meso.patient.reminder_form import ReminderSettingsForm
+from meso.patient.reminder_form import AddressForm, ReminderSettingsForm
 from meso.patient.views import patient_required
 
 bp = Blueprint("push", __name__)
@@ -141,8 +141,6 @@ def reminder_settings():
 
 def render_reminders_page(patient, form=None, email_form=None, status: int = 200):
     """The reminder settings page; ``form`` and ``email_form`` are the submitted forms."""
-    from meso.patient.email_views import AddressForm  # the e-mail card's form
-
     if form is None:
         row = db.session.get(ReminderSettings, patient.id)
         form = ReminderSettingsForm(obj=row, formdata=None) if row else ReminderSettingsForm(

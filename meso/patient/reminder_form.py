@@ -1,4 +1,5 @@
-"""The reminder settings form: categories, the morning time, quiet hours, discreet mode."""
+"""The reminders page's forms: the settings (categories, the morning time, quiet hours,
+discreet mode) and the patient's e-mail address for reminders."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import BooleanField, TimeField
-from wtforms.validators import InputRequired
+from wtforms import BooleanField, EmailField, TimeField
+from wtforms.validators import InputRequired, ValidationError
 from wtforms.widgets import html_params
 
-from meso import protocol, reminders
+from meso import patient_email, protocol, reminders
 from meso.formatting import time_label
 
 # Longer quiet hours would silence the day itself: most reminders would be dropped.
@@ -100,3 +101,18 @@ class ReminderSettingsForm(FlaskForm):
         elif problem == "morning":
             self.morning.errors.append(_("Choose a time outside your quiet hours."))
         return problem is None
+
+
+def _address(form, field) -> None:
+    try:
+        field.data = patient_email.normalise(field.data)
+    except patient_email.AddressError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class AddressForm(FlaskForm):
+    email = EmailField(
+        _l("Your e-mail address"),
+        description=_l("We send a link to it: reminders go there once you open the link."),
+        validators=[_address],
+    )
