@@ -209,7 +209,8 @@ def test_the_language_form_needs_its_csrf_token_and_a_supported_language(app, cl
     assert client.post("/language", data={"lang": "fr"}).status_code == 400
     refused = client.post("/language", data={"lang": "de", "csrf_token": csrf_meta(today)})
     assert refused.status_code == 400
-    assert "Choose one of the languages in the list." in text_of(page_html(refused))
+    # Said in the patient's own language, like every page of theirs.
+    assert "Scelga una delle lingue dell'elenco." in text_of(page_html(refused))
     assert client.post("/language", data={"csrf_token": csrf_meta(today)}).status_code == 400
     db.session.expire_all()
     assert db.session.get(Patient, patient.id).lang == "it"
