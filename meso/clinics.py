@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from meso import audit, courses, opening_hours, policy, protocol
+from meso import audit, clinic_replans, opening_hours, policy, protocol
 from meso.extensions import db
 from meso.models import (
     Clinic,
@@ -84,7 +84,8 @@ def update_settings(actor: StaffUser, window_hours: dict[str, int], first_weeks_
     db.session.flush()
     db.session.expire(actor.clinic, ["settings"])  # a new row: Clinic.settings may hold None
     audit.by(actor, "settings.changed", changes=changes)
-    courses.after_settings_change(actor.clinic)
+    # Every patient's reminders follow, re-planned by the worker (not in this request).
+    clinic_replans.request(actor.clinic_id)
     return changes
 
 

@@ -73,7 +73,8 @@ def after_course_change(patient: Patient) -> None:
     """Bring what depends on the course up to date after its sessions or plan changed.
 
     Called in the same transaction by every change (enrolment, session recorded, moved or
-    cancelled, plan or settings changed, archived or restored); the reminder outbox is
+    cancelled, plan or settings changed, archived or restored; a clinic's settings change by
+    way of the reminder worker, meso/clinic_replans.py); the reminder outbox is
     re-planned here, and the calendar feed takes a new revision (its events' SEQUENCE).
     """
     outbox.replan(patient)
@@ -205,14 +206,6 @@ def set_window_overrides(patient: Patient, hours: dict[str, int | None], actor):
     db.session.flush()
     audit.by(actor, "windows.changed", patient, hours=changes)
     after_course_change(patient)
-
-
-def after_settings_change(clinic: Clinic) -> None:
-    """Re-plan what depends on the protocol for every current patient of the clinic."""
-    patients = db.session.scalars(sa.select(Patient).where(
-        Patient.clinic_id == clinic.id, Patient.archived_at.is_(None)))
-    for patient in patients:
-        after_course_change(patient)
 
 
 def check_session_time(course: Course, starts_at: datetime, ignore=None) -> None:

@@ -33,6 +33,7 @@ from flask import current_app
 
 from meso import (
     checkins,
+    clinic_replans,
     email_reminders,
     locales,
     mailer,
@@ -352,6 +353,22 @@ def _mail_batch(sender: mailer.Mailer | None, pool: ThreadPoolExecutor, size: in
     return stats
 
 
+def _replan_batch(size: int, lease: timedelta, now: datetime) -> int:
+    """Re-plan one batch of a clinic whose settings changed (meso/clinic_replans.py), before
+    the sends, so what goes out follows the new settings soon. A failure is logged and left
+    to its lease; it never stops the pushes."""
+    started = clock.monotonic()
+    try:
+        done = clinic_replans.run_batch(now, lease, size)
+    except Exception as exc:
+        db.session.rollback()
+        log.warning("re-plan batch failed: %s; trying again", type(exc).__name__)
+        return 0
+    if done:
+        log.info("re-plan batch: patients=%d in %.2fs", done, clock.monotonic() - started)
+    return done
+
+
 def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
         should_stop: Callable[[], bool], now: Callable[[], datetime],
         sleep: Callable[[float], object] = clock.sleep) -> BatchStats:
@@ -362,6 +379,7 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
     total = BatchStats()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="push") as pool:
         while not should_stop():
+            replanned = _replan_batch(batch, lease, now())
             started = clock.monotonic()
             try:
                 stats = run_batch(pusher, pool, batch, lease, now(), sender)
@@ -382,7 +400,7 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
             mail_size = min(batch, concurrency)
             emails = _mail_batch(sender, pool, mail_size, lease, now())
             total.emails.add(emails)
-            if stats.claimed < batch and emails.claimed < mail_size:
+            if stats.claimed < batch and emails.claimed < mail_size and not replanned:
                 if once:
                     break
                 sleep(poll)

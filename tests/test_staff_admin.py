@@ -12,7 +12,7 @@ from conftest import PASSWORD, create_clinic, enrol_patient, sign_in
 from helpers import assert_no_inline_code, field_error, frozen, page_html
 from staff_helpers import actions, new_client, post, signed_in_client
 
-from meso import access, courses, policy
+from meso import access, clinic_replans, courses, policy
 from meso.extensions import db
 from meso.models import AuditEvent, ClinicSettings, StaffInvite, StaffUser, hash_token
 from meso.timeutil import iso
@@ -236,6 +236,8 @@ def test_settings_change_every_patient_s_plan(app, admin, clinic, monkeypatch):
     settings = db.session.get(ClinicSettings, clinic.id)
     assert settings.window_hours == {"heat": 72}  # defaults are not stored
     assert (settings.first_weeks_days, settings.reminder_time.strftime("%H:%M")) == (21, "08:30")
+    assert calls == [], "the request queues the re-plan; the reminder worker does it"
+    assert clinic_replans.run_batch(datetime.now(UTC), timedelta(minutes=5)) == 1
     assert calls == [patient.id]
     heat = {a.key: a.until for a in policy.plan_for(patient).avoid}["heat"]
     assert heat == patient.course.sessions[0].starts_at + timedelta(hours=72)

@@ -8,6 +8,7 @@ from meso.models.checkins import ALERT_LEVELS, CheckIn
 from meso.models.clinic import (
     AccessCode,
     AuditEvent,
+    ClinicReplan,
     ClinicSettings,
     RateLimit,
     StaffInvite,
@@ -37,6 +38,7 @@ __all__ = [
     "CalendarFeed",
     "CheckIn",
     "Clinic",
+    "ClinicReplan",
     "ClinicSettings",
     "Course",
     "EmailConfirmation",

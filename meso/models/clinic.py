@@ -189,3 +189,24 @@ class AuditEvent(Model):
         sa.Index("ix_audit_event_clinic_created", "clinic_id", "created_at"),
         sa.Index("ix_audit_event_patient_created", "patient_id", "created_at"),
     )
+
+
+class ClinicReplan(Model):
+    """A clinic's settings changed: the reminder worker re-plans its patients (a queue row).
+
+    The settings request only stamps this row (one statement, whatever the clinic's size); the
+    worker (meso/clinic_replans.py) re-plans the patients in id order, a batch at a time,
+    under a lease, and deletes the row when the last one is done. A newer change bumps
+    ``generation`` and starts again from the first patient; a batch made under an older one
+    is rolled back, never recorded.
+    """
+
+    __tablename__ = "clinic_replan"
+
+    clinic_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("clinic.id", ondelete="CASCADE"), primary_key=True
+    )
+    requested_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)  # the latest change
+    generation: so.Mapped[int] = so.mapped_column(default=1)
+    after_patient_id: so.Mapped[int] = so.mapped_column(default=0)  # done up to this id
+    lease_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
