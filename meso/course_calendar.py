@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import CLASS, STATUS, TRANSP, Alarm, Calendar, Event, vDuration
-
 from meso import protocol as p
 from meso import recovery, reminder_texts, reminders
 from meso.protocol_base import N_
@@ -152,6 +150,9 @@ def to_ical(
     until something changes; a one-off file is METHOD:PUBLISH, stamped when it was made, so a
     calendar importing it again takes it for the newer copy.
     """
+    # icalendar is loaded with the first calendar file, not with the app (~10 MB a worker).
+    from icalendar import CLASS, STATUS, TRANSP, Alarm, Calendar, Event, vDuration
+
     calendar = Calendar.new(prodid=PRODID, uid=uid, name=name, calscale="GREGORIAN",
                             method="PUBLISH" if publish else None)
     # RFC 7986's refresh hint (its VALUE parameter is required), and the older one Apple and

@@ -17,12 +17,13 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
-import pillow_heif
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-pillow_heif.register_heif_opener()
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_BYTES = 15 * 1024 * 1024  # a photo as sent; a 48 MP HEIC from a phone is 3-8 MB
 # A request carrying one photo: the file, plus the form around it (fields, boundaries).
@@ -78,8 +79,20 @@ def thumbnail_size(width: int, height: int) -> tuple[int, int]:
     return fit((width, height), THUMB_LONG_SIDE)
 
 
+@cache
+def _pillow() -> None:
+    """Load Pillow and its HEIF opener with the first photo, not with the app: a web worker
+    that never processes one (most of them, most of the time) stays ~12 MB smaller."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
 def process(data: bytes) -> Processed:
     """Check a photo as sent and return it cleaned and resized; raise PhotoError otherwise."""
+    from PIL import Image
+
+    _pillow()
     if not data:
         raise PhotoError(EMPTY)
     if len(data) > MAX_BYTES:
@@ -94,6 +107,8 @@ def process(data: bytes) -> Processed:
 
 def _decode(data: bytes) -> Image.Image:
     """Open and fully decode the first frame, refusing what is not a complete, sane photo."""
+    from PIL import Image, UnidentifiedImageError
+
     # Pillow warns above MAX_IMAGE_PIXELS and raises above twice that; make both a refusal,
     # and check our own, lower bound before a single pixel is decoded.
     with warnings.catch_warnings():
@@ -125,6 +140,8 @@ def _decode(data: bytes) -> Image.Image:
 
 def _upright_srgb(image: Image.Image) -> Image.Image:
     """Apply the EXIF orientation, flatten transparency onto white, convert to sRGB RGB."""
+    from PIL import Image, ImageOps
+
     icc = image.info.get("icc_profile")
     image = ImageOps.exif_transpose(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
@@ -142,6 +159,8 @@ def _upright_srgb(image: Image.Image) -> Image.Image:
 def _to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
     """Convert from the photo's own colour profile (an iPhone's is Display P3) to sRGB, so that
     dropping the profile does not wash the colours out. A broken profile is ignored."""
+    from PIL import ImageCms
+
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         converted = ImageCms.profileToProfile(
@@ -154,6 +173,8 @@ def _to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
 def _jpeg(image: Image.Image, quality: int) -> bytes:
     """Encode only the pixels: a new image from raw RGB bytes has no info to carry over
     (no EXIF, XMP, ICC, comment or DPI), whatever Pillow would otherwise copy on save."""
+    from PIL import Image
+
     bare = Image.frombytes("RGB", image.size, image.tobytes())
     out = io.BytesIO()
     bare.save(out, "JPEG", quality=quality, optimize=True)

@@ -22,13 +22,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid
-
 from meso import push_http, push_services
+
+if TYPE_CHECKING:
+    from py_vapid import Vapid
+
+# cryptography and py_vapid (~13 MB) are imported where a key is made or read: a web worker
+# needs them only for the public key, once, and to check a new subscription's key.
 
 KEY_FILE = "vapid_private_key"
 DEADLINE = 10.0  # seconds for a whole send: one slow push service must not hold a batch
@@ -92,12 +95,16 @@ def b64url_decode(text: str) -> bytes:
 
 def generate_private_key() -> str:
     """Return a new VAPID private key: the raw 32-byte P-256 scalar, base64url."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = ec.generate_private_key(ec.SECP256R1())
     return b64url(key.private_numbers().private_value.to_bytes(32, "big"))
 
 
 def load_key(text: str) -> Vapid:
     """Parse a private key given as raw base64url (as generated here), DER base64 or PEM."""
+    from py_vapid import Vapid
+
     text = (text or "").strip()
     if not text:
         raise PushConfigError("VAPID_PRIVATE_KEY is empty")
@@ -113,6 +120,8 @@ def load_key(text: str) -> Vapid:
 
 def public_key(vapid: Vapid) -> str:
     """Return the application server key browsers subscribe with: the uncompressed point."""
+    from cryptography.hazmat.primitives import serialization
+
     point = vapid.public_key.public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )

@@ -8,7 +8,6 @@ from collections import defaultdict
 from typing import cast
 
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from meso import outbox, page_versions, push, push_services
 from meso.extensions import db
@@ -52,6 +51,8 @@ def parse(data: object, services) -> push.Subscription:
         point = push.b64url_decode(keys["p256dh"])
         if len(point) != 65 or point[0] != 4:
             raise ValueError("not an uncompressed point")
+        from cryptography.hazmat.primitives.asymmetric import ec  # only when one subscribes
+
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     except ValueError:
         raise InvalidSubscription(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import segno
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
@@ -100,6 +99,8 @@ def print_card(patient: Patient, link: str | None, code: str) -> Markup:
 
 def qr_svg(link: str, element_id: str | None = "invite-qr") -> Markup:
     """The link as an inline SVG QR code (segno draws with attributes, not style=)."""
+    import segno  # loaded with the first QR code, not with every worker
+
     qr = segno.make(link, error="m", micro=False)
     svg = qr.svg_inline(scale=1, border=4, dark="#000", light="#fff", omitsize=True,
                         svgclass="qr", title=_("QR code of the patient's link"))
