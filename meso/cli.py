@@ -58,6 +58,9 @@ def upgrade() -> None:
     that migrate: a web worker never pays for them."""
     from flask_migrate import upgrade as migrate_upgrade
 
+    from meso.migrate_cli import init_migrate
+
+    init_migrate(current_app._get_current_object())  # type: ignore[attr-defined]
     migrate_upgrade()
 
 

@@ -1,5 +1,6 @@
 """A web worker loads only what serving pages needs: the libraries for photos, calendar
-files, QR codes and push keys come with the first request that uses them (RSS, issue 14)."""
+files, QR codes and push keys come with the first request that uses them, Alembic with
+`flask db` (RSS, issue 14)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ ON_DEMAND = ("PIL", "pillow_heif", "icalendar", "segno", "cryptography", "py_vap
 
 SERVE = """
 import json, sys, tempfile
-import gunicorn  # as in a gunicorn worker, which never migrates
+
 from meso import create_app
 from meso.extensions import db
 folder = tempfile.mkdtemp()

@@ -13,10 +13,12 @@ from flask_migrate import upgrade
 
 from meso import access
 from meso.extensions import db
+from meso.migrate_cli import init_migrate
 from meso.models import Course, Patient, PatientDevice, TreatmentSession
 
 
 def test_migrations_create_exactly_the_models_schema(app):
+    init_migrate(app)  # as `flask db` does
     db.drop_all()
     upgrade()
     with db.engine.connect() as connection:
