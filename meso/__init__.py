@@ -205,11 +205,15 @@ def register_security_headers(app: Flask) -> None:
     # and the error handlers' pages alike (hashed static files get them from meso/assets.py).
     @app.after_request
     def add_security_headers(response):
+        # One pass over the response's headers (each setdefault would be another): a view's
+        # own value (the invite landing's Referrer-Policy) stays.
+        present = {name.lower() for name, _ in response.headers}
         for name, value in headers.items():
-            response.headers.setdefault(name, value)
-        if request.endpoint != "static":
+            if name.lower() not in present:
+                response.headers.add(name, value)
+        if request.endpoint != "static" and "cache-control" not in present:
             # Patient health data and staff pages must not sit in shared caches.
-            response.headers.setdefault("Cache-Control", "no-store")
+            response.headers.add("Cache-Control", "no-store")
         return response
 
 

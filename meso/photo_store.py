@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from meso import photos, policy
 from meso.extensions import db
-from meso.models import CheckIn, ClinicSettings, Patient, Photo
+from meso.models import CheckIn, Clinic, Patient, Photo
 
 # Photos a patient adds in one local day at most: plenty for a few angles, and a bound on
 # what one device cookie can pour into the database.
@@ -25,9 +25,10 @@ DAY_FULL = _l("You have added %(n)d photos today, the most for one day. "
               "Please add more tomorrow.", n=MAX_PER_DAY)
 
 
-def enabled(clinic_id: int) -> bool:
-    """Whether the clinic lets its patients add photos (on unless an admin turned it off)."""
-    return ClinicSettings.of(clinic_id).photos_enabled
+def enabled(clinic: Clinic) -> bool:
+    """Whether the clinic lets its patients add photos (on unless an admin turned it off).
+    Read from the clinic's settings as loaded with it (a patient's request has them)."""
+    return policy.clinic_settings(clinic).photos_enabled
 
 
 def add(patient: Patient, data: bytes, now: datetime, check_in: CheckIn | None = None) -> Photo:
@@ -45,7 +46,7 @@ def add(patient: Patient, data: bytes, now: datetime, check_in: CheckIn | None =
 def prepare(patient: Patient, data: bytes, now: datetime) -> Photo:
     """Check and clean a photo the patient sent, as a row not yet added (the caller adds it,
     with what it belongs to); raise photos.PhotoError if refused. Nothing is written."""
-    if not enabled(patient.clinic_id):
+    if not enabled(patient.clinic):
         raise photos.PhotoError(PHOTOS_OFF)
     day = now.astimezone(policy.zone_for(patient)).date()
     taken_today = db.session.scalar(

@@ -332,3 +332,17 @@ def test_the_workers_outbox_rows_leave_the_patients_pages_kept(app, patient_phon
     db.session.commit()
     db.session.refresh(patient)
     assert patient.version == before + 1  # a row a page shows still bumps it
+
+
+def test_the_served_note_is_formatted_once_a_minute_for_each_zone_and_language(app):
+    """pages.served keeps its words per local minute: one instant in two zones (or two
+    languages) never shares them."""
+    clinic = create_clinic()
+    rome, _ = enrol_patient(clinic, name="Rome")
+    york, _ = enrol_patient(clinic, name="York", timezone="America/New_York")
+    pages._served_at.cache_clear()
+    with app.test_request_context(), frozen(NOW):
+        here, there, again = pages.served(rome), pages.served(york), pages.served(rome)
+    assert (here.clock, there.clock) == ("13:05", "07:05")
+    assert again is here, "formatted once"
+    assert here.iso != there.iso

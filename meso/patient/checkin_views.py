@@ -37,7 +37,7 @@ def new():
 def form_page(patient: Patient, errors: dict, values: dict):
     """The check-in page: blank, or again with the answers sent and what was wrong."""
     return pages.render("patient/checkin.html", patient, errors=errors, values=values,
-                        checkin_photos=photo_store.enabled(patient.clinic_id))
+                        checkin_photos=photo_store.enabled(patient.clinic))
 
 
 @bp.post("/checkins")

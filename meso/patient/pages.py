@@ -16,8 +16,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from flask import current_app, g, make_response, render_template, request, session
+from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 
@@ -44,7 +46,15 @@ FRESH_MARK = "@@meso:fresh@@"
 def served(patient: Patient) -> Served:
     # To the minute, as the note shows it: a page served again within a minute is the same.
     now = policy.local_now(patient).replace(second=0, microsecond=0)
-    return Served(iso(now), formatting.when(now), formatting.clock(now))
+    return _served_at(iso(now), str(get_locale()), now)
+
+
+@lru_cache(maxsize=256)
+def _served_at(stamp: str, locale: str, now: datetime) -> Served:
+    """The note's words for one local minute in one language, formatted once (Babel's
+    formatting is a fair part of serving a kept page). Keyed by the ISO text, which holds
+    the wall time and its offset: instants equal in UTC but local to other zones differ."""
+    return Served(stamp, formatting.when(now), formatting.clock(now))
 
 
 def render(template: str, patient: Patient, served_at: Served | None = None,

@@ -149,7 +149,7 @@ def today():
             time_requested=cards.time_requested(patient, plan),
             checkin_today=cards.checkin_today(patient),
             reminders_card=cards.reminders_card(patient),
-            checkin_photos=photo_store.enabled(patient.clinic_id),
+            checkin_photos=photo_store.enabled(patient.clinic),
         )
         # Today's words also change at the evening hour ("tonight") and when the clinic opens
         # or closes (the out-of-hours advice), besides every change of the plan.
@@ -185,7 +185,7 @@ def timeline_html(patient: Patient, now: datetime, rules, served_at=None,
     cycles = course_timeline.cycles(policy.timeline_for(patient, rules), plan.at.date())
     return pages.render("patient/timeline.html", patient, served_at, plan=plan, cycles=cycles,
                         gallery=photo_store.gallery_of(patient),
-                        photos_on=photo_store.enabled(patient.clinic_id),
+                        photos_on=photo_store.enabled(patient.clinic),
                         photo_error=photo_error)
 
 
