@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from meso import access, courses
+from meso import access, courses, next_session
 from meso.extensions import db
 from meso.models import Clinic, Course, Patient, PatientDevice, TreatmentSession
 
@@ -61,9 +61,13 @@ def patients(clinic_id: int, count: int, seed: int = 3) -> None:
                          "planned_sessions": planned, "interval_weeks": interval,
                          "timezone": "Europe/Rome", "created_at": created})
         first = created + timedelta(hours=rng.randint(0, 48))
-        for number in range(1, rng.randint(1, planned) + 1):
-            sessions.append({"course_id": cid, "number": number,
-                             "starts_at": first + timedelta(weeks=interval * (number - 1))})
+        starts = [first + timedelta(weeks=interval * (number - 1))
+                  for number in range(1, rng.randint(1, planned) + 1)]
+        sessions += [{"course_id": cid, "number": number, "starts_at": start}
+                     for number, start in enumerate(starts, 1)]
+        # What courses.after_course_change stores (the roster's sort key).
+        people[-1]["next_session_at"], people[-1]["next_session_booked"] = next_session.due(
+            starts, planned, interval, now)
         if rng.random() < 0.8:
             devices.append({"patient_id": pid, "token_hash": f"bench{pid:059x}",
                             "created_at": created, "last_seen_at": created})

@@ -15,7 +15,17 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from meso import access, accesscode, audit, calendar_feeds, outbox, page_versions, policy, protocol
+from meso import (
+    access,
+    accesscode,
+    audit,
+    calendar_feeds,
+    next_session,
+    outbox,
+    page_versions,
+    policy,
+    protocol,
+)
 from meso.extensions import db
 from meso.formatting import when
 from meso.models import (
@@ -79,6 +89,7 @@ def after_course_change(patient: Patient) -> None:
     """
     outbox.replan(patient)
     calendar_feeds.after_course_change(patient)
+    next_session.stamp(patient, utcnow())  # the roster's sort key
 
 
 # -- Session and plan changes (staff) ---------------------------------------------------------

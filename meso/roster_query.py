@@ -1,7 +1,8 @@
 """The roster query: a clinic's patients with where each is in their course, paged in SQL.
 
-Sorting and filtering happen in the database (one aggregate over the clinic's sessions), so a
-page stays fast at 10,000 patients; the page's rows are then finished in Python with the
+Sorting and filtering happen in the database, from columns of the patient's row and their
+indexes (the next session is stored: meso/next_session.py), so a page costs the same at
+100,000 patients as at 1,000; the page's rows are then finished in Python with the
 planner's own rules (local days, phases, projected dates at the same wall-clock time).
 Whatever the sort, patients with open alerts come first (meso/attention.py): emergency, then
 call the clinic, the oldest alert first. The default sort ("attention") then puts the other
@@ -14,41 +15,20 @@ number of statements, whatever the size.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
-from meso import attention, reach, recovery
+from meso import attention, next_session, reach, recovery
 from meso.extensions import db
-from meso.models import CheckIn, Course, Patient, PatientDevice, TreatmentSession, UTCDateTime
+from meso.models import CheckIn, Course, Patient, PatientDevice, TreatmentSession
 
 PER_PAGE = 50
 SORTS = ("attention", "next", "name", "recent")
 DEFAULT_SORT = "attention"
-
-
-class add_weeks(FunctionElement):  # noqa: N801 - reads as the SQL function it stands for
-    """instant + n weeks, in each database's own words (an estimate: UTC, not wall-clock)."""
-
-    type = UTCDateTime()
-    inherit_cache = True
-    name = "add_weeks"
-
-
-@compiles(add_weeks, "sqlite")
-def _add_weeks_sqlite(element, compiler, **kw):
-    instant, weeks = (compiler.process(c, **kw) for c in element.clauses)
-    return f"datetime({instant}, '+' || ({weeks} * 7) || ' days')"
-
-
-@compiles(add_weeks)
-def _add_weeks_default(element, compiler, **kw):
-    instant, weeks = (compiler.process(c, **kw) for c in element.clauses)
-    return f"({instant} + make_interval(weeks => {weeks}))"
 
 
 @dataclass(frozen=True)
@@ -107,71 +87,100 @@ def _session_stats(now: datetime, courses_of):
     )
 
 
-def _conditions(stats, now: datetime,
+def _conditions(now: datetime,
                 missed: dict[int, tuple[int, ...]]) -> dict[str, sa.ColumnElement[bool]]:
     """Each attention reason as SQL (used to filter; the page shows them per row).
 
     ``missed`` is attention.missed_checkins(): local days are counted in Python, per zone.
+    "overdue": no session booked and the projected one has passed (the stored next session,
+    meso/next_session.py, is the projection exactly when none is booked).
     """
-    projected = add_weeks(stats.c.last_known, Course.interval_weeks)
     return {
         "alert": sa.exists().where(CheckIn.patient_id == Patient.id, attention.is_open()),
-        "overdue": sa.and_(stats.c.next_booked.is_(None),
-                           stats.c.known < Course.planned_sessions, projected < now),
+        "overdue": sa.and_(Patient.next_session_booked.is_(False),
+                           Patient.next_session_at < now),
         "missed": Patient.id.in_(list(missed)),
         "not_opened": ~sa.exists().where(PatientDevice.patient_id == Patient.id),
-        "unreached": reach.unreached_early_sql(stats.c.first_at, now),
+        "unreached": reach.unreached_early_sql(_first_session(), now),
     }
+
+
+def _first_session():
+    """The patient's first session, per row (the course's index serves it)."""
+    return (sa.select(sa.func.min(TreatmentSession.starts_at))
+            .join(Course, Course.id == TreatmentSession.course_id)
+            .where(Course.patient_id == Patient.id).scalar_subquery())
 
 
 def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
                 sort: str = DEFAULT_SORT,
                 attention_only: bool = False, page: int = 1,
                 archived: bool = False) -> RosterPage:
-    """Return one page of the clinic's roster, patients with open alerts first."""
-    in_clinic = Patient.clinic_id == clinic_id
-    stats = _session_stats(now, in_clinic)
+    """Return one page of the clinic's roster, patients with open alerts first.
+
+    Patients with open alerts are few: they are listed apart, in the attention order, and
+    the others follow in the chosen order, read from an index on the patient's row (the
+    stored next session, the name, the enrolment), so the first page costs the same at 1,000
+    patients as at 100,000. The stored next sessions that passed are refreshed first (the
+    caller commits them).
+    """
+    next_session.refresh_passed(clinic_id, now)
     missed = attention.missed_checkins(clinic_id, now) if not archived else {}
-    conditions = _conditions(stats, now, missed)
-    base = (
-        sa.select(Patient.id)
-        .join(Course, Course.patient_id == Patient.id)
-        .where(Patient.clinic_id == clinic_id,
-               Patient.archived_at.is_not(None) if archived else Patient.archived_at.is_(None))
-    )
+    conditions = _conditions(now, missed)
+    base = sa.select(Patient.id).where(
+        Patient.clinic_id == clinic_id,
+        Patient.archived_at.is_not(None) if archived else Patient.archived_at.is_(None))
     if query.strip():
+        # On PostgreSQL a trigram index (pg_trgm, where the migration could create it)
+        # serves this; elsewhere it is a scan of the clinic's rows.
         base = base.where(Patient.name.ilike(f"%{_escape_like(query.strip())}%", escape="\\"))
-    # The session aggregate is joined only when the sort or the filter needs it.
     if attention_only:
-        base = base.join(stats, stats.c.course_id == Course.id).where(
-            sa.or_(*conditions.values()))
+        base = base.where(sa.or_(*conditions.values()))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
-    if sort not in ("name", "recent") and not attention_only:
-        base = base.join(stats, stats.c.course_id == Course.id)
-    alerts = attention.open_alerts_subquery(in_clinic)
-    base = base.outerjoin(alerts, alerts.c.patient_id == Patient.id)
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(max(1, page), pages)
-    ids = db.session.scalars(
-        base.order_by(*attention.attention_order(alerts), *_order(sort, stats, conditions))
-        .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
-    ).all()
+    order = _order(sort)
+    alerts = attention.open_alerts_subquery(Patient.clinic_id == clinic_id)
+    first = db.session.scalars(
+        base.join(alerts, alerts.c.patient_id == Patient.id)
+        .order_by(*attention.attention_order(alerts), *order)).all()
+    rest = base.where(~conditions["alert"])
+    if sort == "attention":
+        # Then the others who need attention (any other reason), then everyone else.
+        others = sa.or_(*(c for key, c in conditions.items() if key != "alert"))
+        groups = [rest.where(others), rest.where(~others)]
+    else:
+        groups = [rest]
+    ids = _page_of(first, groups, order, (page - 1) * PER_PAGE)
     return RosterPage(_rows(ids, protocol, now, missed), total, page, pages)
 
 
-def _order(sort: str, stats, conditions: dict[str, sa.ColumnElement[bool]]) -> list:
-    if sort == "attention":
-        # Open alerts are already first (attention_order); then any other reason, then the rest.
-        others = sa.or_(*(c for key, c in conditions.items() if key != "alert"))
-        return [sa.case((others, 0), else_=1), *_order("next", stats, conditions)]
+def _page_of(first: Sequence[int], groups: list[sa.Select], order: list, offset: int) -> list[int]:
+    """PER_PAGE ids from ``offset`` of ``first``, then each group in ``order`` in turn. A
+    group is counted only when the page starts after it; the first page never is."""
+    ids = list(first[offset:offset + PER_PAGE])
+    skip = max(0, offset - len(first))
+    for group in groups:
+        if len(ids) == PER_PAGE:
+            break
+        if skip:
+            size = db.session.scalar(sa.select(sa.func.count()).select_from(group.subquery()))
+            if skip >= (size or 0):
+                skip -= size or 0
+                continue
+        ids += db.session.scalars(group.order_by(*order).limit(PER_PAGE - len(ids))
+                                  .offset(skip)).all()
+        skip = 0
+    return ids
+
+
+def _order(sort: str) -> list:
+    """Within a group: by name, by enrolment, or ("next", "attention") by next session."""
     if sort == "name":
         return [sa.func.lower(Patient.name), Patient.id]
     if sort == "recent":
         return [Patient.created_at.desc(), Patient.id.desc()]
-    projected = sa.case((stats.c.known < Course.planned_sessions,
-                         add_weeks(stats.c.last_known, Course.interval_weeks)))
-    next_due = sa.func.coalesce(stats.c.next_booked, projected)
-    return [next_due.asc().nulls_last(), sa.func.lower(Patient.name), Patient.id]
+    return [Patient.next_session_at.asc().nulls_last(), sa.func.lower(Patient.name), Patient.id]
 
 
 def _rows(ids, protocol, now, missed: dict[int, tuple[int, ...]]) -> list[RosterRow]:
@@ -180,7 +189,7 @@ def _rows(ids, protocol, now, missed: dict[int, tuple[int, ...]]) -> list[Roster
     on_page = Patient.id.in_(ids)
     stats = _session_stats(now, on_page)
     alerts = attention.open_alerts_subquery(on_page)
-    not_opened = _conditions(stats, now, {})["not_opened"]
+    not_opened = _conditions(now, {})["not_opened"]
     last_checkin = (sa.select(sa.func.max(CheckIn.created_at))
                     .where(CheckIn.patient_id == Patient.id).scalar_subquery())
     result = db.session.execute(

@@ -17,13 +17,21 @@ from meso.migrate_cli import init_migrate
 from meso.models import Course, Patient, PatientDevice, TreatmentSession
 
 
+# SQLite cannot reflect the roster's expression indexes (lower(name)): they are compared on
+# PostgreSQL only.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_migrations_create_exactly_the_models_schema(app):
     init_migrate(app)  # as `flask db` does
     db.drop_all()
     upgrade()
     with db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
-    assert diff == []
+    # The name search's trigram index exists only where the migration could create pg_trgm.
+    trigram = [d for d in diff if d[0] == "remove_index" and d[1].name == "ix_patient_name_trgm"]
+    if db.engine.dialect.name == "postgresql":
+        assert len(trigram) == 1
+    assert [d for d in diff if d not in trigram] == []
 
 
 @pytest.mark.sqlite

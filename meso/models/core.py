@@ -122,6 +122,31 @@ class Patient(Model):
     # Bumped by every write a patient's page could show (meso/page_versions.py): a rendered
     # page kept under an older version (meso/page_cache.py) is never shown again.
     version: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    # The roster's "next session" sort key, stored so a clinic of 100,000 pages by an index
+    # (meso/next_session.py, kept by courses.after_course_change): the next booked session,
+    # else the projected one (the last known + the interval) while sessions remain, else
+    # None. ``next_session_booked`` marks a booked one, which goes stale once it passes.
+    next_session_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    next_session_booked: so.Mapped[bool] = so.mapped_column(default=False,
+                                                            server_default=sa.false())
+
+    # The roster's first page in each order, current patients only (meso/roster_query.py).
+    __table_args__ = (
+        sa.Index("ix_patient_roster_next", "clinic_id", "next_session_at",
+                 sa.text("lower(name)"), "id",
+                 postgresql_where=sa.text("archived_at IS NULL"),
+                 sqlite_where=sa.text("archived_at IS NULL")),
+        sa.Index("ix_patient_roster_name", "clinic_id", sa.text("lower(name)"), "id",
+                 postgresql_where=sa.text("archived_at IS NULL"),
+                 sqlite_where=sa.text("archived_at IS NULL")),
+        sa.Index("ix_patient_roster_recent", "clinic_id", "created_at", "id",
+                 postgresql_where=sa.text("archived_at IS NULL"),
+                 sqlite_where=sa.text("archived_at IS NULL")),
+        # Booked sessions that have passed, found without reading the clinic's other rows.
+        sa.Index("ix_patient_next_booked", "clinic_id", "next_session_at",
+                 postgresql_where=sa.text("next_session_booked"),
+                 sqlite_where=sa.text("next_session_booked")),
+    )
 
     clinic: so.Mapped[Clinic] = so.relationship(back_populates="patients")
     course: so.Mapped[Course] = so.relationship(

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from meso import policy, reach
 from meso.attention import ALERT_BADGES
+from meso.extensions import db
 from meso.models import utcnow
 from meso.roster_query import DEFAULT_SORT, SORTS, roster_page
 from meso.staff import bp, requested_page
@@ -25,6 +26,7 @@ def roster():
         query=query, sort=sort, attention_only=attention, page=requested_page(),
         archived=archived,
     )
+    db.session.commit()  # next sessions that passed, refreshed by roster_page
     return render_template(
         "staff/roster.html", result=result, query=query, sort=sort, attention=attention,
         archived=archived, alert_badges=ALERT_BADGES, default_sort=DEFAULT_SORT,
