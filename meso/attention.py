@@ -14,6 +14,7 @@ audit details hold no health data.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -201,14 +202,15 @@ def acknowledge(patient: Patient, staff_user: StaffUser, note: object, now: date
 # -- missed check-ins -------------------------------------------------------------------------
 
 
-def missed_checkins(clinic_id: int, now: datetime,
-                    patient_id: int | None = None) -> dict[int, tuple[int, ...]]:
+def missed_checkins(clinic_id: int, now: datetime, patient_id: int | None = None,
+                    among: Collection[int] | None = None) -> dict[int, tuple[int, ...]]:
     """Map each of the clinic's current patients with missed check-ins to the days missed.
 
     A day counts when it is one of MISSED_DAYS after the patient's latest session, is over
     (before the patient's local today) and has no check-in dated to it; it is shown until the
     end of day MISSED_SHOWN_UNTIL_DAY. Local days are in the course's zone (the one
-    policy.zone_for reads). Two queries, whatever the number of patients.
+    policy.zone_for reads). Two queries, whatever the number of patients; ``among`` limits
+    them to some patients (a roster page's).
     """
     # Only a session this recent can have a missed day still shown (a local day lasts at most
     # 25 hours, so a day-by-day bound would be a little shorter: this one is safe).
@@ -224,6 +226,8 @@ def missed_checkins(clinic_id: int, now: datetime,
     )
     if patient_id is not None:
         query = query.where(Patient.id == patient_id)
+    if among is not None:  # one roster page's patients
+        query = query.where(Patient.id.in_(list(among)))
     # A session in that span that was held is the latest held one: later ones are all later.
     expected: dict[int, dict[int, date]] = {}  # patient id -> {day number: local date}
     for row in db.session.execute(query):

@@ -21,6 +21,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from meso import attention, next_session, reach, recovery
 from meso.extensions import db
@@ -95,14 +96,26 @@ def _conditions(now: datetime,
     "overdue": no session booked and the projected one has passed (the stored next session,
     meso/next_session.py, is the projection exactly when none is booked).
     """
+    # Uncorrelated IN (SELECT ...): PostgreSQL hashes each set once, where a correlated
+    # EXISTS inside an OR is run again for every one of the clinic's patients.
+    alerted = sa.select(CheckIn.patient_id).where(attention.is_open())
+    opened = sa.select(PatientDevice.patient_id)
     return {
-        "alert": sa.exists().where(CheckIn.patient_id == Patient.id, attention.is_open()),
+        "alert": Patient.id.in_(alerted),
         "overdue": sa.and_(Patient.next_session_booked.is_(False),
                            Patient.next_session_at < now),
-        "missed": Patient.id.in_(list(missed)),
-        "not_opened": ~sa.exists().where(PatientDevice.patient_id == Patient.id),
+        "missed": _among(sorted(missed)),
+        "not_opened": Patient.id.not_in(opened),
         "unreached": reach.unreached_early_sql(_first_session(), now),
     }
+
+
+def _among(ids: list[int]) -> sa.ColumnElement[bool]:
+    """Patient.id among ``ids``: on PostgreSQL one array parameter, not one per id (a
+    clinic's missed check-ins may number thousands)."""
+    if ids and db.session.get_bind().dialect.name == "postgresql":
+        return Patient.id == sa.any_(sa.bindparam("among", ids, type_=ARRAY(sa.Integer)))
+    return Patient.id.in_(ids)
 
 
 def _first_session():
@@ -125,7 +138,10 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
     caller commits them).
     """
     next_session.refresh_passed(clinic_id, now)
-    missed = attention.missed_checkins(clinic_id, now) if not archived else {}
+    # Missed check-ins over the whole clinic only when they choose who comes first (the
+    # attention filter and sort); else only the page's own are counted, below.
+    whole_clinic = not archived and (attention_only or sort == "attention")
+    missed = attention.missed_checkins(clinic_id, now) if whole_clinic else {}
     conditions = _conditions(now, missed)
     base = sa.select(Patient.id).where(
         Patient.clinic_id == clinic_id,
@@ -152,10 +168,13 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
     else:
         groups = [rest]
     ids = _page_of(first, groups, order, (page - 1) * PER_PAGE)
+    if not whole_clinic and not archived and ids:
+        missed = attention.missed_checkins(clinic_id, now, among=ids)
     return RosterPage(_rows(ids, protocol, now, missed), total, page, pages)
 
 
-def _page_of(first: Sequence[int], groups: list[sa.Select], order: list, offset: int) -> list[int]:
+def _page_of(first: Sequence[int], groups: list[sa.Select], order: list,
+             offset: int) -> list[int]:
     """PER_PAGE ids from ``offset`` of ``first``, then each group in ``order`` in turn. A
     group is counted only when the page starts after it; the first page never is."""
     ids = list(first[offset:offset + PER_PAGE])

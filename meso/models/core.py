@@ -218,6 +218,8 @@ class TreatmentSession(Model):
         sa.UniqueConstraint("course_id", "number"),
         # Covers the roster's per-course aggregate (count, first, last, next) without the table.
         sa.Index("ix_treatment_session_course_starts", "course_id", "starts_at"),
+        # The sessions of the last days, for missed check-ins (attention.missed_checkins).
+        sa.Index("ix_treatment_session_starts", "starts_at"),
     )
 
 

@@ -38,6 +38,7 @@ def upgrade():
                     postgresql_where=CURRENT, sqlite_where=CURRENT)
     op.create_index('ix_patient_next_booked', 'patient', ['clinic_id', 'next_session_at'],
                     postgresql_where=BOOKED, sqlite_where=BOOKED)
+    op.create_index('ix_treatment_session_starts', 'treatment_session', ['starts_at'])
     backfill_next_sessions()
     if op.get_bind().dialect.name == "postgresql":
         name_search_index()
@@ -87,6 +88,7 @@ def name_search_index():
 
 def downgrade():
     op.execute("DROP INDEX IF EXISTS ix_patient_name_trgm")
+    op.drop_index('ix_treatment_session_starts', table_name='treatment_session')
     op.drop_index('ix_patient_next_booked', table_name='patient')
     op.drop_index('ix_patient_roster_recent', table_name='patient')
     op.drop_index('ix_patient_roster_name', table_name='patient')
