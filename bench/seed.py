@@ -45,11 +45,30 @@ def next_id(model) -> int:
 
 def patients(clinic_id: int, count: int, seed: int = 3) -> None:
     """Add ``count`` patients with a course, 1 to 6 sessions and (mostly) a device."""
+    spread([clinic_id], count, seed)
+
+
+def clinics(count: int) -> list[int]:
+    """Add ``count`` clinics (one statement) and return their ids."""
+    first = next_id(Clinic)
+    db.session.execute(sa.insert(Clinic), [
+        {"id": first + n, "name": f"Clinic {first + n}", "phone": "+39 06 1234 5678",
+         "timezone": "Europe/Rome", "created_at": datetime.now(UTC)} for n in range(count)])
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text(
+            "SELECT setval(pg_get_serial_sequence('clinic', 'id'), (SELECT max(id) FROM clinic))"))
+        db.session.commit()
+    return [first + n for n in range(count)]
+
+
+def spread(clinic_ids: list[int], count: int, seed: int = 3) -> None:
+    """Add ``count`` patients to each clinic, as ``patients`` does."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
     first_patient, first_course = next_id(Patient), next_id(Course)
     people, courses_, sessions, devices = [], [], [], []
-    for n in range(count):
+    for n, clinic_id in enumerate(c for c in clinic_ids for _ in range(count)):
         pid, cid = first_patient + n, first_course + n
         created = now - timedelta(days=rng.randint(0, 200), minutes=rng.randint(0, 1440))
         people.append({"id": pid, "clinic_id": clinic_id, "created_at": created,

@@ -4,16 +4,23 @@ requests and urllib3 time-outs bound each socket read, not the exchange: a push 
 anything posing as one) that trickles a byte a second would hold a send, and the worker's
 batch, for as long as it likes. aiohttp's ``ClientTimeout(total=…)`` bounds the whole of it:
 connecting, TLS, sending, and the answer's status line and headers (the body is never read).
-Each send runs on an event loop of its own, so the worker's threads stay plain threads.
+Each worker thread keeps one event loop and one aiohttp client (its connection pool) for all
+its sends, so the threads stay plain threads and a message to a push service already
+connected to costs no new connection (``close_all`` closes them when the worker stops); a
+thread that already runs an event loop sends from a thread of its own, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import certifi
 
@@ -43,35 +50,79 @@ def post(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Ans
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return _send(url, body, headers, deadline)
+        loop, session = _client()
+        return loop.run_until_complete(_post(session, url, body, headers, deadline))
     # This thread already runs an event loop (an async host; Playwright's, in the tests), and
     # a thread runs one loop at a time: send from a thread of its own.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(_send, url, body, headers, deadline).result()
+        return pool.submit(_send_once, url, body, headers, deadline).result()
 
 
-def _send(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Answer:
+_local = threading.local()
+_clients: list[tuple[asyncio.AbstractEventLoop, Any]] = []
+_clients_lock = threading.Lock()
+
+
+def _client() -> tuple[asyncio.AbstractEventLoop, Any]:
+    """This thread's event loop and aiohttp client, made with its first send."""
+    held = getattr(_local, "client", None)
+    if held is None:
+        loop = asyncio.new_event_loop()
+        held = _local.client = (loop, loop.run_until_complete(_new_session()))
+        with _clients_lock:
+            _clients.append(held)
+    return held
+
+
+async def _new_session():
+    # Imported here: only the reminder worker sends; a web worker never needs aiohttp's memory.
+    import aiohttp
+
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls()))
+
+
+@contextmanager
+def clients_closed_after() -> Iterator[None]:
+    """Close every thread's client when the block ends (the worker's send threads are done)."""
+    try:
+        yield
+    finally:
+        close_all()
+
+
+def close_all() -> None:
+    """Close every thread's client and loop (the worker stops; its threads are done)."""
+    with _clients_lock:
+        held, _clients[:] = list(_clients), []
+    for loop, session in held:
+        loop.run_until_complete(session.close())
+        # Not asyncio.run()'s shutdown: it waits for the loop's resolver threads, so a name
+        # lookup that hangs would hold the worker's exit. close() lets it finish on its own.
+        loop.close()
+    _local.__dict__.clear()
+
+
+def _send_once(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Answer:
     loop = asyncio.new_event_loop()
     try:
-        return loop.run_until_complete(_post(url, body, headers, deadline))
+        session = loop.run_until_complete(_new_session())
+        try:
+            return loop.run_until_complete(_post(session, url, body, headers, deadline))
+        finally:
+            loop.run_until_complete(session.close())
     finally:
-        # Not asyncio.run(): it waits for the loop's resolver threads, so a name lookup that
-        # hangs would outlive the deadline. close() lets such a thread finish on its own.
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
 
-async def _post(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Answer:
-    # Imported here: only the reminder worker sends; a web worker never needs aiohttp's memory.
+async def _post(session, url: str, body: bytes, headers: dict[str, str],
+                deadline: float) -> Answer:
     import aiohttp
 
     timeout = aiohttp.ClientTimeout(total=deadline)
     try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(url, data=body, headers=headers, allow_redirects=False,
-                         ssl=tls()) as response,
-        ):
+        async with session.post(url, data=body, headers=headers, allow_redirects=False,
+                                timeout=timeout) as response:
             return Answer(response.status, response.reason or "",
                           response.headers.get("Retry-After"))
     except TimeoutError:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time as clock
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -41,6 +41,7 @@ from meso import (
     patient_email,
     policy,
     push,
+    push_http,
     reminders,
     subscriptions,
     trial_push,
@@ -125,18 +126,24 @@ def run_batch(pusher: push.Pusher | None, pool: ThreadPoolExecutor, size: int,
             assert pusher is not None, "without push every patient is without a device"
             futures[pool.submit(_send_all, pusher, job)] = job
     db.session.commit()
-    for future in as_completed(futures):
-        job = futures[future]
-        if job.email is not None:  # e-mail fallback
-            values = email_reminders.settle(job.id, job.attempts, job.expires_at, job.email,
-                                            future.result(), now)
-            _count(stats, values)
-        else:
-            values = settle(job, future.result(), now, stats)
-            if job.emailable:  # e-mail fallback: every device gone, e-mail it next batch
-                values = email_reminders.fall_back(values, now)
-        outbox.record(job.id, token, values)
-        db.session.commit()  # one row at a time: a crash re-sends at most what is in flight
+    pending = set(futures)
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            job = futures[future]
+            if job.email is not None:  # e-mail fallback
+                values = email_reminders.settle(job.id, job.attempts, job.expires_at,
+                                                job.email, future.result(), now)
+                _count(stats, values)
+            else:
+                values = settle(job, future.result(), now, stats)
+                if job.emailable:  # e-mail fallback: every device gone, e-mail it next batch
+                    values = email_reminders.fall_back(values, now)
+            outbox.record(job.id, token, values)
+        # What has been answered, recorded at once: one commit for the sends that finished
+        # together, never one held back for a send still in flight (a crash re-sends at
+        # most what was in flight or answered in the last moment).
+        db.session.commit()
     return stats
 
 
@@ -377,7 +384,9 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
     sender = mailer.mailer_for(current_app.config)
     pusher = push_if_configured(sender is not None)
     total = BatchStats()
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="push") as pool:
+    # Each send thread keeps its HTTP client (push_http): closed once the threads are done.
+    with (push_http.clients_closed_after(),
+          ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="push") as pool):
         while not should_stop():
             replanned = _replan_batch(batch, lease, now())
             started = clock.monotonic()
