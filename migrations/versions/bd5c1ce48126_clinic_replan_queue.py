@@ -1,7 +1,7 @@
 """A clinic's settings change queues a re-plan of its patients for the reminder worker
 
 Revision ID: bd5c1ce48126
-Revises: 6bf3da72bad2
+Revises: 5dfa61e542af
 Create Date: 2026-11-29 23:41:26.273873
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'bd5c1ce48126'
-down_revision = '6bf3da72bad2'
+down_revision = '5dfa61e542af'
 branch_labels = None
 depends_on = None
 
