@@ -53,7 +53,8 @@ PG_URL = os.environ.get("BENCH_PG_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PAGES = ("/today", "/timeline", "/api/plan")
 ROSTER_VIEWS: dict[str, dict] = {
-    "by next session": {}, "by name": {"sort": "name"}, "by enrolment": {"sort": "recent"},
+    "attention first (default)": {}, "by next session": {"sort": "next"},
+    "by name": {"sort": "name"}, "by enrolment": {"sort": "recent"},
     "needs attention": {"attention_only": True}, "name search": {"query": "ross"},
 }
 
