@@ -21,6 +21,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from meso import attention, next_session, reach, recovery
@@ -88,18 +89,21 @@ def _session_stats(now: datetime, courses_of):
     )
 
 
-def _conditions(now: datetime,
-                missed: dict[int, tuple[int, ...]]) -> dict[str, sa.ColumnElement[bool]]:
+def _conditions(now: datetime, missed: dict[int, tuple[int, ...]],
+                clinic_id: int) -> dict[str, sa.ColumnElement[bool]]:
     """Each attention reason as SQL (used to filter; the page shows them per row).
 
     ``missed`` is attention.missed_checkins(): local days are counted in Python, per zone.
     "overdue": no session booked and the projected one has passed (the stored next session,
     meso/next_session.py, is the projection exactly when none is booked).
     """
-    # Uncorrelated IN (SELECT ...): PostgreSQL hashes each set once, where a correlated
-    # EXISTS inside an OR is run again for every one of the clinic's patients.
-    alerted = sa.select(CheckIn.patient_id).where(attention.is_open())
-    opened = sa.select(PatientDevice.patient_id)
+    # Uncorrelated IN (SELECT ...) over the clinic's own rows: PostgreSQL hashes each set
+    # once, where a correlated EXISTS inside an OR runs again for every patient.
+    mine = so.aliased(Patient)
+    alerted = (sa.select(CheckIn.patient_id).join(mine, mine.id == CheckIn.patient_id)
+               .where(mine.clinic_id == clinic_id, attention.is_open()))
+    opened = (sa.select(PatientDevice.patient_id).join(mine, mine.id == PatientDevice.patient_id)
+              .where(mine.clinic_id == clinic_id))
     return {
         "alert": Patient.id.in_(alerted),
         "overdue": sa.and_(Patient.next_session_booked.is_(False),
@@ -142,7 +146,7 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
     # attention filter and sort); else only the page's own are counted, below.
     whole_clinic = not archived and (attention_only or sort == "attention")
     missed = attention.missed_checkins(clinic_id, now) if whole_clinic else {}
-    conditions = _conditions(now, missed)
+    conditions = _conditions(now, missed, clinic_id)
     base = sa.select(Patient.id).where(
         Patient.clinic_id == clinic_id,
         Patient.archived_at.is_not(None) if archived else Patient.archived_at.is_(None))
@@ -208,7 +212,7 @@ def _rows(ids, protocol, now, missed: dict[int, tuple[int, ...]]) -> list[Roster
     on_page = Patient.id.in_(ids)
     stats = _session_stats(now, on_page)
     alerts = attention.open_alerts_subquery(on_page)
-    not_opened = _conditions(now, {})["not_opened"]
+    not_opened = ~sa.exists().where(PatientDevice.patient_id == Patient.id)
     last_checkin = (sa.select(sa.func.max(CheckIn.created_at))
                     .where(CheckIn.patient_id == Patient.id).scalar_subquery())
     result = db.session.execute(
