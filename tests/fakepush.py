@@ -73,6 +73,12 @@ class Client:
                 "keys": {"p256dh": b64url(point), "auth": b64url(self.auth)}}
 
 
+class Server(ThreadingHTTPServer):
+    # A push service's backlog, not http.server's 5: eight senders connecting at once would
+    # otherwise wait a second for a SYN to be sent again.
+    request_queue_size = 128
+
+
 class FakePushService:
     def __init__(self, vapid_public_key: str | None = None, delay: float = 0.0):
         self.vapid_public_key = vapid_public_key  # when set, every message must be signed by it
@@ -82,7 +88,7 @@ class FakePushService:
         self.errors: list[str] = []
         self.lock = threading.Lock()
         self.release = threading.Event()  # ends every hang
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.origin = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -127,6 +133,9 @@ class FakePushService:
         service = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as push services do: a sender may reuse its connection.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self):
                 service.handle(self)
 
