@@ -45,15 +45,21 @@ class Answer:
     retry_after: str | None
 
 
-def post(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Answer:
-    """POST ``body`` and return the push service's answer; raise TimedOut or Unreachable."""
+def _loop_running_here() -> bool:
+    """Whether this thread already runs an event loop (an async host; Playwright's, in the
+    tests): a thread runs one loop at a time, so ours must then run on a thread of its own."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        return False
+    return True
+
+
+def post(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Answer:
+    """POST ``body`` and return the push service's answer; raise TimedOut or Unreachable."""
+    if not _loop_running_here():
         loop, session = _client()
         return loop.run_until_complete(_post(session, url, body, headers, deadline))
-    # This thread already runs an event loop (an async host; Playwright's, in the tests), and
-    # a thread runs one loop at a time: send from a thread of its own.
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(_send_once, url, body, headers, deadline).result()
 
@@ -94,12 +100,20 @@ def close_all() -> None:
     """Close every thread's client and loop (the worker stops; its threads are done)."""
     with _clients_lock:
         held, _clients[:] = list(_clients), []
+    if held and _loop_running_here():
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(_close, held).result()
+    else:
+        _close(held)
+    _local.__dict__.clear()
+
+
+def _close(held: list[tuple[asyncio.AbstractEventLoop, Any]]) -> None:
     for loop, session in held:
         loop.run_until_complete(session.close())
         # Not asyncio.run()'s shutdown: it waits for the loop's resolver threads, so a name
         # lookup that hangs would hold the worker's exit. close() lets it finish on its own.
         loop.close()
-    _local.__dict__.clear()
 
 
 def _send_once(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Answer:
