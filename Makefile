@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: run test lint typecheck pytest pytest-postgres screenshots chromium bench wrk clean \
-	messages compile catalogues
+	messages compile catalogues lighthouse
 
 # Translations (Flask-Babel): the source strings are English; each language has its catalogue
 # in translations/<lang>/LC_MESSAGES/messages.po. The compiled .mo files are built here (by
@@ -74,6 +74,14 @@ screenshots: $(VENV)/.dev chromium catalogues
 # own SQLite file and PostgreSQL database, both gone afterwards). Never part of `make test`.
 bench: $(VENV)/.dev wrk catalogues
 	$(BIN)/python bench/run.py
+
+# Lighthouse's scores and timings for Today and the timeline on an emulated phone (issue 15;
+# bench/lighthouse.py: under a minute, its own SQLite file and server, both gone afterwards),
+# driving Debian's Chromium. Lighthouse itself is the npm package pinned in bench/lighthouse/.
+# Never part of `make test`: the scores move with the machine's load.
+lighthouse: $(VENV)/.dev chromium catalogues
+	@test -d bench/lighthouse/node_modules || npm ci --prefix bench/lighthouse --no-audit --no-fund
+	CHROME_PATH=$${CHROME_PATH:-$$(command -v chromium)} $(BIN)/python bench/lighthouse.py
 
 # The load generator the bench drives gunicorn with, from Debian.
 wrk:
