@@ -22,8 +22,11 @@ def test_clients_are_closed_inside_a_host_that_runs_an_event_loop():
         assert isinstance(answer.status, int)
         assert len(push_http._clients) == 1
 
-        async def host() -> None:
+        async def host() -> None:  # an async host calling the worker's sync code
             push_http.close_all()
 
-        asyncio.run(host())
+        # The host runs on a thread of its own: this test's thread may already run a loop
+        # (Playwright's, after a browser test in the same run), where asyncio.run() refuses.
+        with ThreadPoolExecutor(max_workers=1) as host_thread:
+            host_thread.submit(lambda: asyncio.run(host())).result()
     assert push_http._clients == []
