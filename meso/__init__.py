@@ -195,6 +195,9 @@ def security_headers(app: Flask) -> dict[str, str]:
         "Referrer-Policy": "same-origin",
         "X-Frame-Options": "DENY",
         "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+        # Nothing here is for search engines: a patient's pages, staff pages and links that
+        # carry tokens alike (Lighthouse found Today "crawlable").
+        "X-Robots-Tag": "noindex, nofollow",
     }
 
 
