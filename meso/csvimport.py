@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from meso import audit, courses, locales, protocol, timeutil
+from meso.cli_input import parse_lang
 from meso.extensions import db
 from meso.models import Clinic, Course, Patient, TreatmentSession, utcnow
 
@@ -70,8 +71,10 @@ def header_map(fieldnames: Sequence[str] | None) -> dict[str, str]:
     return mapping
 
 
-def parse_row(values: Mapping[str, str | None], line: int, clinic_zone: str) -> ParsedRow:
-    """Check one row; every problem is collected, not just the first."""
+def parse_row(values: Mapping[str, str | None], line: int, clinic_zone: str,
+              default_lang: str | None = None) -> ParsedRow:
+    """Check one row; every problem is collected, not just the first. A row without a
+    language gets ``default_lang`` (--lang), or else the clinic's at enrolment."""
     row = ParsedRow(line)
     get = lambda key: (values.get(key) or "").strip()  # noqa: E731
     name = " ".join(get("name").split())
@@ -86,7 +89,7 @@ def parse_row(values: Mapping[str, str | None], line: int, clinic_zone: str) -> 
                       protocol.SESSIONS_RANGE)
     interval = _number(row, "interval weeks", get("interval_weeks"),
                        protocol.DEFAULT_INTERVAL_WEEKS, protocol.INTERVAL_RANGE)
-    lang = None
+    lang = default_lang
     if get("lang"):
         try:
             lang = locales.check(get("lang"))
@@ -127,7 +130,7 @@ def _number(row: ParsedRow, label: str, text: str, default: int, bounds) -> int:
     return int(text)
 
 
-def parse(text: str, clinic: Clinic) -> list[ParsedRow]:
+def parse(text: str, clinic: Clinic, default_lang: str | None = None) -> list[ParsedRow]:
     """Parse and check a whole file against the clinic (duplicates included)."""
     sample = text[:4096]
     try:
@@ -142,7 +145,7 @@ def parse(text: str, clinic: Clinic) -> list[ParsedRow]:
         if not any((v or "").strip() for k, v in values.items() if k != "__extra__"):
             continue  # a blank line in the sheet
         row = parse_row({key: values.get(col) for key, col in mapping.items()},
-                        reader.line_num, clinic.timezone)
+                        reader.line_num, clinic.timezone, default_lang)
         if values.get("__extra__"):
             row.errors.append("more cells than columns (a stray comma or semicolon?)")
             row.enrolment = None
@@ -185,8 +188,12 @@ def describe(data: courses.Enrolment) -> str:
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--clinic", "clinic_name", required=True, help="The clinic's exact name.")
 @click.option("--dry-run", is_flag=True, help="Check and report; save nothing.")
-def import_command(path: Path, clinic_name: str, dry_run: bool) -> None:
+@click.option("--lang", "lang_text", default=None, metavar="LANG",
+              help=f"The language of rows without a lang column ({', '.join(locales.SUPPORTED)}); "
+                   "default: the clinic's.")
+def import_command(path: Path, clinic_name: str, dry_run: bool, lang_text: str | None) -> None:
     """Import patients from a CSV file: all rows, or none if any row is wrong."""
+    default_lang = parse_lang(lang_text)  # the same check as `patients enrol --lang`
     clinic = db.session.scalar(sa.select(Clinic).where(Clinic.name == clinic_name))
     if clinic is None:
         raise click.ClickException(f"no clinic named {clinic_name!r}")
@@ -197,7 +204,7 @@ def import_command(path: Path, clinic_name: str, dry_run: bool) -> None:
     except UnicodeDecodeError:
         raise CsvImportProblem(
             "the file is not UTF-8 text (save the sheet as 'CSV UTF-8')") from None
-    rows = parse(text, clinic)
+    rows = parse(text, clinic, default_lang)
     bad = [row for row in rows if row.errors]
     for row in rows:
         if row.errors:

@@ -340,6 +340,25 @@ def test_the_csv_import_takes_a_lang_column(runner, tmp_path, clinic):
     assert langs == {"Luca Bianchi": "it", "Claire Martin": "fr", "Ana García": "en"}
 
 
+def test_the_csv_import_takes_lang_for_rows_without_one(runner, tmp_path, clinic):
+    """`patients import … --lang es`: the rows that name no language get Spanish; a row's
+    own language still wins."""
+    path = tmp_path / "patients.csv"
+    path.write_text(CSV, encoding="utf-8")
+    args = ["patients", "import", str(path), "--clinic", clinic.name]
+    refused = runner.invoke(args=[*args, "--lang", "de"])
+    assert refused.exit_code == 1
+    assert "--lang 'de' is not a supported language; use one of en, it, fr, es" in refused.output
+    with frozen(ENROLLED):
+        dry = runner.invoke(args=[*args, "--lang", "es", "--dry-run"])
+        assert dry.exit_code == 0, dry.output
+        assert "Ana García · body · 2026-11-23 10:00 Europe/Rome" in dry.output
+        result = runner.invoke(args=[*args, "--lang", "es"])
+    assert result.exit_code == 0, result.output
+    langs = dict(db.session.execute(sa.select(Patient.name, Patient.lang)).all())
+    assert langs == {"Luca Bianchi": "it", "Claire Martin": "fr", "Ana García": "es"}
+
+
 def test_the_csv_import_refuses_an_unsupported_lang_and_imports_nothing(runner, tmp_path,
                                                                          clinic):
     path = tmp_path / "patients.csv"
