@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from conftest import create_clinic, enrol_patient
 from fakesmtp import LocalSmtp
 from helpers import frozen
+from test_worker import run, subscribe  # the worker's own test helpers, shared
 
 from meso import outbox, patient_email, protocol
 from meso.extensions import db
@@ -57,22 +58,6 @@ def enrol(name: str = "Maria Rossi", address: str | None = ADDRESS) -> Patient:
 @pytest.fixture
 def patient(app, vapid, smtp):
     return enrol()
-
-
-def subscribe(patient: Patient, service) -> object:
-    client = service.subscription()
-    keys = client.json["keys"]
-    db.session.add(PushSubscription(patient_id=patient.id, endpoint=client.endpoint,
-                                    p256dh=keys["p256dh"], auth=keys["auth"]))
-    db.session.commit()
-    return client
-
-
-def run(runner, when: datetime, *options: str):
-    with frozen(when):
-        result = runner.invoke(args=["reminders", "run", "--once", *options])
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def rows(patient: Patient) -> dict[str, Reminder]:

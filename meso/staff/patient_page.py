@@ -144,12 +144,11 @@ def planned_reminders(patient: Patient, now: datetime, device_rows: list[dict]) 
                                   settings, formatting.wording())
     timed = [PlannedReminder(item["key"], datetime.fromisoformat(item["at"]), item["title"],
                              item["body"]) for item in items]
-    live = [d for d in device_rows if not d["device"].revoked_at]
     return {
         "upcoming": [item for item in timed if item.at > now],
         "earlier": sum(1 for item in timed if item.at <= now),
-        "opened": bool(live),
-        "push_on": any(d["push"] for d in live),
+        # Whether push reaches them is meso/reach.py's answer (the page's `reached`).
+        "opened": any(not d["device"].revoked_at for d in device_rows),
         "categories_off": [c for c in protocol.REMINDER_CATEGORIES if c not in settings.categories],
         "settings": settings,
     }
