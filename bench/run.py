@@ -8,7 +8,8 @@ on BENCH_PG_URL's server, `meso_bench_<pid>`, dropped at the end) for the roster
 and the reminder worker. Never part of `make test`.
 
 Settings (environment): BENCH_PATIENTS (the large roster, 100000), BENCH_SECONDS (each wrk
-run, 10), BENCH_PUSHES (messages per sending run, 600), BENCH_PG_URL (a PostgreSQL server
+run, 10), BENCH_ROUNDS (wrk runs of hello world and /today, taken in turn; their medians, 3),
+BENCH_PUSHES (messages per sending run, 600), BENCH_PG_URL (a PostgreSQL server
 the bench may create a database on; postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
 """
 
@@ -48,6 +49,7 @@ from meso.roster_query import roster_page  # noqa: E402
 LARGE = int(os.environ.get("BENCH_PATIENTS", "100000"))
 SMALL = min(1000, LARGE)
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # wrk runs of each server, alternating
 PUSHES = int(os.environ.get("BENCH_PUSHES", "600"))
 PG_URL = os.environ.get("BENCH_PG_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -151,12 +153,11 @@ def pages(table: Table, folder: str) -> None:
               f"({len(wire)} responses, br)", "<= 30 KB", total <= today_budget.BUDGET)
     cookie = f"{app.config['DEVICE_COOKIE']}={token}"
     env = {"DATABASE_URL": url, "SECRET_KEY": "bench"}
-    with web.Gunicorn("bench.hello:app", env) as hello:
-        hello_load = web.measure(hello, "/", SECONDS, {})
-    with web.Gunicorn("app:app", env) as meso:
+    with web.Gunicorn("bench.hello:app", env) as hello, web.Gunicorn("app:app", env) as meso:
         headers = {"Cookie": web.session_cookie(meso.base, cookie),
                    "Accept-Encoding": "br, gzip"}
-        today_load = web.measure(meso, "/today", SECONDS, headers)
+        hello_load, today_load = web.side_by_side(
+            [(hello, "/", {}), (meso, "/today", headers)], SECONDS, ROUNDS)
     for name, load in (("hello world", hello_load), ("/today", today_load)):
         errors = f", {load.errors} errors" if load.errors else ""
         table.add(f"{name}: requests/s, p99", f"{load.requests_per_second:,.0f}/s, "
@@ -332,7 +333,7 @@ def main() -> int:
     table = Table()
     with tempfile.TemporaryDirectory() as folder:
         print(f"pages (SQLite, gunicorn -w {web.WORKERS} sync, wrk -c{web.CONNECTIONS} "
-              f"-d{SECONDS}s):", flush=True)
+              f"-d{SECONDS}s, {ROUNDS} rounds in turn, medians):", flush=True)
         pages(table, folder)
         print(f"at scale (PostgreSQL, {SMALL:,} and {LARGE:,} patients in one clinic):",
               flush=True)

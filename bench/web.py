@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -110,10 +111,21 @@ def wrk(url: str, seconds: int, headers: dict[str, str]) -> tuple[float, float, 
     return rate, float(value) * UNITS[unit], errors
 
 
-def measure(server: Gunicorn, path: str, seconds: int, headers: dict[str, str]) -> Load:
-    wrk(server.base + path, 2, headers)  # warm up: imports, first queries, caches
-    rate, p99, errors = wrk(server.base + path, seconds, headers)
-    return Load(rate, p99, errors, server.worker_rss_mb())
+def side_by_side(targets: list[tuple[Gunicorn, str, dict[str, str]]], seconds: int,
+                 rounds: int) -> list[Load]:
+    """Load each (server, path, headers) in turn, ``rounds`` times, and return the median of
+    each: on a machine others share, a busy moment then falls on every target alike, not
+    on whichever ran during it."""
+    for server, path, headers in targets:
+        wrk(server.base + path, 2, headers)  # warm up: imports, first queries, caches
+    runs: list[list[tuple[float, float, int]]] = [[] for _ in targets]
+    for _ in range(rounds):
+        for runs_of, (server, path, headers) in zip(runs, targets, strict=True):
+            runs_of.append(wrk(server.base + path, seconds, headers))
+    return [Load(statistics.median(r[0] for r in runs_of),
+                 statistics.median(r[1] for r in runs_of), sum(r[2] for r in runs_of),
+                 server.worker_rss_mb())
+            for runs_of, (server, _, _) in zip(runs, targets, strict=True)]
 
 
 def session_cookie(base: str, device_cookie: str) -> str:

@@ -16,6 +16,7 @@ from meso import (
     assets,
     error_pages,
     input_guard,
+    kept_pages,
     locale_selector,
     locales,
     migrate_cli,
@@ -44,6 +45,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     require_base_url(app)
     # Hashed static files, served before the app sees the request: inside the host and
     # proxy handling below, so they answer only for the app's own host, as pages do.
+    # Innermost: a kept patient page answered before Flask's request machinery, with the
+    # host and scheme as the wrappers below leave them.
+    app.wsgi_app = kept_pages.KeptPages(  # type: ignore[method-assign]
+        app, app.wsgi_app, security_headers(app))
     assets.init_app(app, security_headers(app))
     # Inside ProxyFix, so a forwarded host is lower-cased too.
     app.wsgi_app = LowercaseHost(app.wsgi_app)  # type: ignore[method-assign]

@@ -48,6 +48,8 @@ def invite_is_live(patient: Patient, now: datetime) -> bool:
 
 # Devices a patient keeps at once; a new one beyond that signs out the least recently used.
 MAX_DEVICES = 20
+# A device's last-seen time is written at most this often, so reading a page is not a write.
+LAST_SEEN_EVERY = timedelta(hours=1)
 
 
 def invite_used_up(patient: Patient) -> bool:

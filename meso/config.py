@@ -76,6 +76,9 @@ def load_config(app, overrides: dict) -> None:
         # process and machine, when set; else each process keeps its own, up to so many.
         REDIS_URL=os.environ.get("REDIS_URL") or "",
         MESO_PAGE_CACHE_ENTRIES=env_int("MESO_PAGE_CACHE_ENTRIES", 500, 0),
+        # A kept Today or Timeline answered before Flask's request machinery, with one SQL
+        # statement (meso/kept_pages.py); 0 sends every request through Flask.
+        MESO_KEPT_PAGES=env_int("MESO_KEPT_PAGES", 1, 0) > 0,
         **limits_from_env(),
     )
     secure = os.environ.get("MESO_INSECURE_COOKIES") != "1" and not app.debug

@@ -60,7 +60,11 @@ def language_of(locale) -> str:
 
 def patient_lang(patient) -> str:
     """The language a patient reads: their own, else their clinic's."""
-    return supported(patient.lang) or supported(patient.clinic.lang) or DEFAULT
+    return lang_of(patient.lang, patient.clinic.lang)
+
+
+def lang_of(patient_lang: str | None, clinic_lang: str | None) -> str:
+    return supported(patient_lang) or supported(clinic_lang) or DEFAULT
 
 
 def patient_locale(patient) -> str:

@@ -53,10 +53,13 @@ def request_id() -> str | None:
         return None
     rid = g.get("request_id")
     if rid is None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        rid = incoming if REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
-        g.request_id = rid
+        rid = g.request_id = pick_request_id(request.headers.get(REQUEST_ID_HEADER, ""))
     return rid
+
+
+def pick_request_id(incoming: str) -> str:
+    """The proxy's request id if it is sane, else a new one."""
+    return incoming if REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
 
 
 class LogFilter(RedactTokens):

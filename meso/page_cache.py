@@ -34,7 +34,7 @@ from typing import Protocol, cast
 from flask import Flask, current_app
 from flask_babel import get_locale
 
-from meso.models import Patient
+from meso.models import ClinicSettings, Patient
 
 log = logging.getLogger(__name__)
 
@@ -134,15 +134,28 @@ def key(name: str, patient: Patient) -> str:
     """The key of a patient's page: what it was made from (see the module's docstring)."""
     clinic = patient.clinic
     settings = clinic.settings
-    made_from = (
+    return key_of(
         current_app.extensions["meso_page_build"], name, patient.id, patient.version,
         str(get_locale()), current_app.config.get("MESO_EMERGENCY_NUMBER"),
-        clinic.id, clinic.name, clinic.phone, clinic.timezone,
-        # Every column of the clinic's settings (windows, first weeks, photos on or off...).
-        None if settings is None else [
-            (column.key, getattr(settings, column.key))
-            for column in settings.__table__.columns if column.key != "updated_at"],
-    )
+        (clinic.id, clinic.name, clinic.phone, clinic.timezone),
+        None if settings is None else [getattr(settings, column.key)
+                                       for column in SETTINGS_COLUMNS])
+
+
+# Every column of the clinic's settings (windows, first weeks, photos on or off...), but the
+# time they were saved: a save that changes nothing keeps the pages.
+SETTINGS_COLUMNS = tuple(column for column in ClinicSettings.__table__.columns
+                         if column.key != "updated_at")
+
+
+def key_of(build: str, name: str, patient_id: int, version: int, locale: str,
+           emergency: str | None, clinic: tuple, settings: list | None) -> str:
+    """The key from plain values, as Flask's path (``key``) and the path before Flask
+    (meso/kept_pages.py, which reads them with one statement) both find them."""
+    made_from = (build, name, patient_id, version, locale, emergency, *clinic,
+                 None if settings is None else [
+                     (column.key, value)
+                     for column, value in zip(SETTINGS_COLUMNS, settings, strict=True)])
     return PREFIX + hashlib.sha256(repr(made_from).encode()).hexdigest()[:40]
 
 

@@ -340,7 +340,7 @@ def test_the_served_note_is_formatted_once_a_minute_for_each_zone_and_language(a
     clinic = create_clinic()
     rome, _ = enrol_patient(clinic, name="Rome")
     york, _ = enrol_patient(clinic, name="York", timezone="America/New_York")
-    pages._served_at.cache_clear()
+    pages._SERVED.clear()
     with app.test_request_context(), frozen(NOW):
         here, there, again = pages.served(rome), pages.served(york), pages.served(rome)
     assert (here.clock, there.clock) == ("13:05", "07:05")

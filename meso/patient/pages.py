@@ -16,7 +16,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 from flask import current_app, g, make_response, render_template, request, session
 from flask_babel import get_locale
@@ -46,15 +45,31 @@ FRESH_MARK = "@@meso:fresh@@"
 def served(patient: Patient) -> Served:
     # To the minute, as the note shows it: a page served again within a minute is the same.
     now = policy.local_now(patient).replace(second=0, microsecond=0)
-    return _served_at(iso(now), str(get_locale()), now)
+    stamp, locale = iso(now), str(get_locale())
+    words = served_words(stamp, locale)
+    if words is None:
+        words = _remember_served(Served(stamp, formatting.when(now), formatting.clock(now)),
+                                 locale)
+    return words
 
 
-@lru_cache(maxsize=256)
-def _served_at(stamp: str, locale: str, now: datetime) -> Served:
-    """The note's words for one local minute in one language, formatted once (Babel's
-    formatting is a fair part of serving a kept page). Keyed by the ISO text, which holds
-    the wall time and its offset: instants equal in UTC but local to other zones differ."""
-    return Served(stamp, formatting.when(now), formatting.clock(now))
+# The note's words for one local minute in one language, formatted once (Babel's formatting
+# is a fair part of serving a kept page). Keyed by the ISO text, which holds the wall time and
+# its offset: instants equal in UTC but local to other zones differ. The path before Flask
+# (meso/kept_pages.py) only reads it: a minute not formatted yet is Flask's to serve.
+_SERVED: dict[tuple[str, str], Served] = {}
+SERVED_KEPT = 512
+
+
+def served_words(stamp: str, locale: str) -> Served | None:
+    return _SERVED.get((stamp, locale))
+
+
+def _remember_served(words: Served, locale: str) -> Served:
+    if len(_SERVED) >= SERVED_KEPT:
+        _SERVED.clear()  # minutes pass: the old ones are never asked for again
+    _SERVED[(words.iso, locale)] = words
+    return words
 
 
 def render(template: str, patient: Patient, served_at: Served | None = None,
@@ -88,7 +103,8 @@ def kept(name: str, patient: Patient, make: Callable[[], tuple[str, datetime]]):
         body, until = make()
         marked = mark(body)
         store.put(key, marked, until)
-    return conditional(fill(marked, patient), tagged=marked)
+    page = prepared(key, marked)
+    return conditional(fill(page, patient), tag=page.tag(str(session.get(csrf_field(), ""))))
 
 
 def mark(body: str) -> str:
@@ -101,38 +117,84 @@ def mark(body: str) -> str:
     return body
 
 
-def fill(marked: str, patient: Patient) -> str:
+ALL_MARKS = re.compile("(" + "|".join(re.escape(mark_) for mark_ in (
+    MARKS.iso, MARKS.when, MARKS.clock, CSRF_MARK, FRESH_MARK)) + ")")
+
+
+class Prepared:
+    """A kept page split at its marks, and its digest, once per process and page: serving it
+    is then a join and a hash of a few bytes, not passes over the whole page."""
+
+    def __init__(self, marked: str):
+        self.marked = marked
+        self.parts = ALL_MARKS.split(marked)  # text, mark, text, mark..., text
+        self.digest = hashlib.sha256(marked.encode())
+
+    def tag(self, session_secret: str) -> str:
+        """The page's validator: the page with its marks, and the session's CSRF secret
+        (see ``conditional``)."""
+        digest = self.digest.copy()
+        digest.update(session_secret.encode())
+        return digest.hexdigest()[:32]
+
+
+_PREPARED: dict[str, Prepared] = {}
+PREPARED_KEPT = 512
+
+
+def prepared(key: str, marked: str) -> Prepared:
+    """The kept page under ``key``, prepared (from Redis each get is a new string: compared)."""
+    page = _PREPARED.get(key)
+    if page is None or (page.marked is not marked and page.marked != marked):
+        if len(_PREPARED) >= PREPARED_KEPT:
+            _PREPARED.clear()
+        page = _PREPARED[key] = Prepared(marked)
+    return page
+
+
+def fill(page: Prepared, patient: Patient) -> str:
     """A kept page with this response's values: the CSRF token, new fresh values, the time."""
-    now = served(patient)
-    body = marked
-    for mark_, value in ((MARKS.iso, now.iso), (MARKS.when, now.when),
-                         (MARKS.clock, now.clock)):
-        body = body.replace(mark_, str(escape(value)))
-    if CSRF_MARK in body:
-        body = body.replace(CSRF_MARK, generate_csrf())
-    return re.sub(re.escape(FRESH_MARK), lambda _: fresh_token(), body)
+    return fill_values(page, served(patient), generate_csrf, fresh_token)
+
+
+def fill_values(page: Prepared, now: Served, csrf_token: Callable[[], str],
+                fresh: Callable[[], str]) -> str:
+    """Fill a kept page's marks: the time served, the CSRF token (``csrf_token`` is called
+    once, and only if the page has a form) and a new value for each fresh mark."""
+    values: dict[str, str] = {MARKS.iso: str(escape(now.iso)), MARKS.when: str(escape(now.when)),
+                              MARKS.clock: str(escape(now.clock))}
+    parts = page.parts[:]
+    for i in range(1, len(parts), 2):
+        mark_ = parts[i]
+        if mark_ == FRESH_MARK:
+            parts[i] = fresh()
+        else:
+            if mark_ not in values:
+                values[mark_] = csrf_token()
+            parts[i] = values[mark_]
+    return "".join(parts)
 
 
 def csrf_field() -> str:
     return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
 
 
-def conditional(body: str | dict, tagged: str | None = None):
+def conditional(body: str | dict, tag: str | None = None):
     """Answer ``body`` (a page, or JSON) with a weak ETag, or 304 when the phone has it already.
 
     The service worker asks with If-None-Match for the page it keeps offline (static/sw.js);
-    on a 304 it shows its copy. The tag covers ``tagged`` (a kept page with its marks), else
-    the body without this response's own values: the CSRF token differs in every rendering
-    (it is signed with a timestamp) while every rendering in one browser session accepts it,
-    so the tag covers the session's token instead of its signed form, and a copy from another
+    on a 304 it shows its copy. The tag (``tag``, a kept page's: Prepared.tag) covers the body
+    without this response's own values: the CSRF token differs in every rendering (it is
+    signed with a timestamp) while every rendering in one browser session accepts it, so the
+    tag covers the session's token instead of its signed form, and a copy from another
     session is never confirmed; fresh values are new each time, and a phone shown its copy
     makes its own (static/js/checkins.js). Weak, because the bytes differ by encoding
     (Flask-Compress) while the page is the same. Cache-Control stays no-store: nothing on the
     way keeps it.
     """
     response = make_response(body)
-    data = tagged.encode() if tagged is not None else mark(response.get_data(as_text=True))
-    digest = hashlib.sha256(data if isinstance(data, bytes) else data.encode())
-    digest.update(str(session.get(csrf_field(), "")).encode())
-    response.set_etag(digest.hexdigest()[:32], weak=True)
+    if tag is None:
+        tag = Prepared(mark(response.get_data(as_text=True))).tag(
+            str(session.get(csrf_field(), "")))
+    response.set_etag(tag, weak=True)
     return response.make_conditional(request)

@@ -3,7 +3,7 @@ JSON, and patient_required, the one decorator that asks for the device cookie.""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import wraps
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
@@ -27,9 +27,6 @@ from meso.models import Patient, PatientDevice, utcnow
 from meso.patient import cards, course_timeline, pages, phase_strip, presenters
 
 bp = Blueprint("patient", __name__)
-
-# A device's last-seen time is written at most this often, so reading a page is not a write.
-LAST_SEEN_EVERY = timedelta(hours=1)
 
 
 class OpenInviteForm(FlaskForm):
@@ -111,7 +108,7 @@ def patient_required(view):
                 return {"error": gettext("Not signed in: open the link from your clinic.")}, 401
             return render_template("patient/no_access.html"), 401
         now = utcnow()
-        if now - device.last_seen_at > LAST_SEEN_EVERY:
+        if now - device.last_seen_at > access.LAST_SEEN_EVERY:
             device.last_seen_at = now
             db.session.commit()
         g.patient, g.device = device.patient, device
