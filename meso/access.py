@@ -7,6 +7,7 @@ view commits.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -139,13 +140,29 @@ def device_from_request() -> PatientDevice | None:
 
 def device_for_cookie(token: str | None) -> PatientDevice | None:
     """Return the live device behind a cookie value, or None."""
-    if not token or len(token) > 100:
+    if not could_be_token(token):
         return None
     device = db.session.execute(
-        DEVICE_BY_TOKEN, {"token_hash": hash_token(token)}).scalar_one_or_none()
-    if device is None or device.revoked_at is not None or device.patient.archived_at:
+        DEVICE_BY_TOKEN, {"token_hash": hash_token(cast(str, token))}).scalar_one_or_none()
+    if device is None or not is_live(device.revoked_at, device.patient.archived_at):
         return None
     return device
+
+
+def device_token(cookies: Mapping[str, str], config: Mapping) -> str | None:
+    """The device cookie's value among a request's cookies, if it could be a token (for the
+    path before Flask, meso/kept_pages.py, which has no request object)."""
+    token = cookies.get(config["DEVICE_COOKIE"])
+    return token if could_be_token(token) else None
+
+
+def could_be_token(token: str | None) -> bool:
+    return bool(token) and len(cast(str, token)) <= 100
+
+
+def is_live(revoked_at: datetime | None, archived_at: datetime | None) -> bool:
+    """A device opens its aftercare until it is revoked or its patient archived."""
+    return revoked_at is None and archived_at is None
 
 
 def revoke_devices(patient: Patient, now: datetime) -> int:

@@ -110,14 +110,14 @@ class KeptPages:
         except SecurityError:
             return None
         cookies = parse_cookie(environ.get("HTTP_COOKIE"))
-        token = cookies.get(config["DEVICE_COOKIE"])
+        token = access.device_token(cookies, config)
         secret = self.csrf_secret(cookies.get(config["SESSION_COOKIE_NAME"]))
-        if not token or len(token) > 100 or secret is None:
+        if token is None or secret is None:
             return None
         with page_cache_engine(self.app).connect() as connection:
             row = connection.execute(FACTS, {"token_hash": access.hash_token(token)}).first()
         now = models.utcnow()
-        if (row is None or row.revoked_at is not None or row.archived_at is not None
+        if (row is None or not access.is_live(row.revoked_at, row.archived_at)
                 or now - row.last_seen_at > access.LAST_SEEN_EVERY):
             return None
         locale = locales.locale_of(locales.lang_of(row.patient_lang, row.clinic_lang))

@@ -322,8 +322,9 @@ def test_script_routes_without_a_device_get_a_json_401(app, clinic, method, path
 
 
 def test_the_device_cookie_is_read_in_one_place():
-    """meso.access reads and writes it; every view asks patient_required: a revoked device
-    is out everywhere at once, and no second reader can forget a check."""
+    """meso.access reads and writes it; every view asks patient_required, and the path
+    before Flask (meso/kept_pages.py) asks access.device_token and access.is_live: a revoked
+    device is out everywhere at once, and no second reader can forget a check."""
     root = Path(meso.__file__).parent
     users = sorted(str(path.relative_to(root)) for path in root.rglob("*.py")
                    if "DEVICE_COOKIE" in path.read_text(encoding="utf-8"))
