@@ -6,7 +6,7 @@ device, patient, clinic, settings and course, and the after-request handlers. Th
 1 ms, five hello worlds. Here a ``GET /today`` or ``GET /timeline`` whose page is kept is
 answered with one SQL statement (those rows as plain values) and the same key, filling,
 validator, compression and headers as Flask's path (meso/patient/pages.py, page_cache.key_of,
-pages.Prepared, Flask-Compress's own choice and compressor).
+pages.Prepared and pages.encoded).
 
 Everything else goes on to Flask, which answers it as before and keeps what the next request
 needs: a query string, HEAD, another host, no device cookie or no session with a CSRF secret
@@ -29,14 +29,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
-from flask_compress.flask_compress import _choose_algorithm, _compress_data
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import SecurityError
 from werkzeug.http import http_date, is_resource_modified, parse_cookie
 from werkzeug.wsgi import get_host
 
 from meso import access, locales, logging_setup, models, page_cache
-from meso.extensions import compress
 from meso.models import Clinic, ClinicSettings, Course, Patient, PatientDevice
 from meso.patient import pages
 from meso.timeutil import iso
@@ -144,13 +142,12 @@ class KeptPages:
                        environ.get("HTTP_X_REQUEST_ID", ""))), *self.headers]
         if not is_resource_modified(environ, tag):
             return "304 NOT MODIFIED", headers, b""
-        body = pages.fill_values(page, served, lambda: self.csrf_token(secret),
-                                 lambda: secrets.token_hex(16)).encode()
-        algorithm = _choose_algorithm(compress.enabled_algorithms,
-                                      environ.get("HTTP_ACCEPT_ENCODING", ""))
-        if algorithm is not None and len(body) >= self.app.config["COMPRESS_MIN_SIZE"]:
-            body = _compress_data(self.app, body, algorithm)
-            headers.append(("Content-Encoding", algorithm))
+        values = pages.fill_values(page, served, lambda: self.csrf_token(secret),
+                                   lambda: secrets.token_hex(16))
+        body, encoding = pages.encoded(page, values, environ.get("HTTP_ACCEPT_ENCODING", ""),
+                                       self.app)
+        if encoding is not None:
+            headers.append(("Content-Encoding", encoding))
         return "200 OK", [("Content-Type", "text/html; charset=utf-8"),
                           ("Content-Length", str(len(body))), *headers], body
 

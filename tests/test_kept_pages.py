@@ -23,7 +23,7 @@ NOW = datetime(2026, 11, 20, 12, 5, tzinfo=UTC)
 PAGES = ["/today", "/timeline"]
 # What differs between any two responses, whoever answers.
 OWN_HEADERS = {"Date", "X-Request-ID", "Content-Length"}
-ENCODINGS = ["br, gzip", "gzip", "identity", ""]
+ENCODINGS = ["gzip, deflate, br, zstd", "br, gzip", "gzip", "br", "identity", ""]
 
 
 @pytest.fixture

@@ -17,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, g, make_response, render_template, request, session
+from flask import Flask, current_app, g, make_response, render_template, request, session
 from flask_babel import get_locale
+from flask_compress.flask_compress import _choose_algorithm, _compress_data
 from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
+from werkzeug.wrappers import Response
 
-from meso import checkins, formatting, page_cache, policy
+from meso import checkins, formatting, gzip_splice, page_cache, policy
 from meso.models import Patient
 from meso.timeutil import iso
 
@@ -104,7 +106,12 @@ def kept(name: str, patient: Patient, make: Callable[[], tuple[str, datetime]]):
         marked = mark(body)
         store.put(key, marked, until)
     page = prepared(key, marked)
-    return conditional(fill(page, patient), tag=page.tag(str(session.get(csrf_field(), ""))))
+    data, encoding = encoded(page, fill(page, patient), request.headers.get("Accept-Encoding", ""),
+                             current_app._get_current_object())  # type: ignore[attr-defined]
+    response = make_response(data)
+    if encoding is not None:
+        response.headers["Content-Encoding"] = encoding  # Flask-Compress leaves it so
+    return conditional(response, tag=page.tag(str(session.get(csrf_field(), ""))))
 
 
 def mark(body: str) -> str:
@@ -122,13 +129,18 @@ ALL_MARKS = re.compile("(" + "|".join(re.escape(mark_) for mark_ in (
 
 
 class Prepared:
-    """A kept page split at its marks, and its digest, once per process and page: serving it
-    is then a join and a hash of a few bytes, not passes over the whole page."""
+    """A kept page split at its marks, its digest and its gzip pieces, once per process and
+    page: serving it is then a join (or a splice) and a hash of a few bytes, not passes over
+    the whole page."""
 
     def __init__(self, marked: str):
         self.marked = marked
         self.parts = ALL_MARKS.split(marked)  # text, mark, text, mark..., text
         self.digest = hashlib.sha256(marked.encode())
+        self.pieces = [part.encode() for part in self.parts[0::2]]
+        # The pieces in deflate, by the lengths of the values between them (the same for
+        # nearly every response: tokens and keys have fixed lengths, the time rarely varies).
+        self._deflated: dict[tuple[int, ...], list[bytes]] = {}
 
     def tag(self, session_secret: str) -> str:
         """The page's validator: the page with its marks, and the session's CSRF secret
@@ -136,6 +148,24 @@ class Prepared:
         digest = self.digest.copy()
         digest.update(session_secret.encode())
         return digest.hexdigest()[:32]
+
+    def text(self, values: list[str]) -> str:
+        parts = self.parts[:]
+        parts[1::2] = values
+        return "".join(parts)
+
+    def gzipped(self, values: list[str]) -> bytes:
+        """The filled page in gzip: its text compressed once (at the best level), the values
+        spliced in (meso/gzip_splice.py)."""
+        data = [value.encode() for value in values]
+        lengths = tuple(len(value) for value in data)
+        deflated = self._deflated.get(lengths)
+        if deflated is None:
+            if len(self._deflated) >= 4:
+                self._deflated.clear()
+            deflated = self._deflated[lengths] = gzip_splice.compressed_pieces(self.pieces,
+                                                                               lengths)
+        return gzip_splice.body(self.pieces, deflated, data)
 
 
 _PREPARED: dict[str, Prepared] = {}
@@ -152,34 +182,55 @@ def prepared(key: str, marked: str) -> Prepared:
     return page
 
 
-def fill(page: Prepared, patient: Patient) -> str:
-    """A kept page with this response's values: the CSRF token, new fresh values, the time."""
+def fill(page: Prepared, patient: Patient) -> list[str]:
+    """This response's values for a kept page's marks: the CSRF token, new fresh values, the
+    time."""
     return fill_values(page, served(patient), generate_csrf, fresh_token)
 
 
 def fill_values(page: Prepared, now: Served, csrf_token: Callable[[], str],
-                fresh: Callable[[], str]) -> str:
-    """Fill a kept page's marks: the time served, the CSRF token (``csrf_token`` is called
-    once, and only if the page has a form) and a new value for each fresh mark."""
-    values: dict[str, str] = {MARKS.iso: str(escape(now.iso)), MARKS.when: str(escape(now.when)),
-                              MARKS.clock: str(escape(now.clock))}
-    parts = page.parts[:]
-    for i in range(1, len(parts), 2):
-        mark_ = parts[i]
+                fresh: Callable[[], str]) -> list[str]:
+    """The values of a kept page's marks, in order: the time served, the CSRF token
+    (``csrf_token`` is called once, and only if the page has a form) and a new value for
+    each fresh mark."""
+    known: dict[str, str] = {MARKS.iso: str(escape(now.iso)), MARKS.when: str(escape(now.when)),
+                             MARKS.clock: str(escape(now.clock))}
+    values = []
+    for mark_ in page.parts[1::2]:
         if mark_ == FRESH_MARK:
-            parts[i] = fresh()
-        else:
-            if mark_ not in values:
-                values[mark_] = csrf_token()
-            parts[i] = values[mark_]
-    return "".join(parts)
+            values.append(fresh())
+            continue
+        if mark_ not in known:
+            known[mark_] = csrf_token()
+        values.append(known[mark_])
+    return values
+
+
+# gzip first for a kept page: spliced from pieces compressed once (Prepared.gzipped), it is
+# both the cheapest to send and, at the best level, smaller than brotli at the quality a
+# per-response compression can afford. Every browser that sends Accept-Encoding takes gzip.
+KEPT_ENCODINGS = ("gzip", "br")
+
+
+def encoded(page: Prepared, values: list[str], accept_encoding: str,
+            app: Flask) -> tuple[bytes, str | None]:
+    """The filled page's bytes, and their Content-Encoding (None: as they are), as the
+    client's Accept-Encoding allows. Flask's path and the one before it (meso/kept_pages.py)
+    both answer with this."""
+    algorithm = _choose_algorithm(KEPT_ENCODINGS, accept_encoding)
+    if algorithm == "gzip":
+        return page.gzipped(values), algorithm
+    text = page.text(values).encode()
+    if algorithm is None:
+        return text, None
+    return _compress_data(app, text, algorithm), algorithm  # brotli, as Flask-Compress would
 
 
 def csrf_field() -> str:
     return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
 
 
-def conditional(body: str | dict, tag: str | None = None):
+def conditional(body: str | dict | Response, tag: str | None = None):
     """Answer ``body`` (a page, or JSON) with a weak ETag, or 304 when the phone has it already.
 
     The service worker asks with If-None-Match for the page it keeps offline (static/sw.js);
