@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from meso import access, courses, next_session
+from meso import access, attention_watch, courses, next_session
 from meso.extensions import db
 from meso.models import Clinic, Course, Patient, PatientDevice, TreatmentSession
 
 NAMES = ["Maria", "Luca", "Giulia", "Marco", "Sofia", "Anna", "Paolo", "Elena", "Sara", "Luigi"]
 SURNAMES = ["Rossi", "Bianchi", "Verdi", "Neri", "Russo", "Ferrari", "Esposito", "Romano"]
 CHUNK = 5000
+ROME = ZoneInfo("Europe/Rome")
 
 
 def clinic(name: str = "Bench Clinic") -> Clinic:
@@ -87,7 +89,15 @@ def spread(clinic_ids: list[int], count: int, seed: int = 3) -> None:
         # What courses.after_course_change stores (the roster's sort key).
         people[-1]["next_session_at"], people[-1]["next_session_booked"] = next_session.due(
             starts, planned, interval, now)
-        if rng.random() < 0.8:
+        opened = rng.random() < 0.8
+        # What the roster's first read would store (meso/attention_watch.py; no check-ins).
+        watch = attention_watch.compute(now, created, starts, ROME, set(),
+                                        people[-1]["next_session_at"],
+                                        people[-1]["next_session_booked"], opened)
+        people[-1].update(first_session_at=watch.first_session_at,
+                          missed_from=watch.missed_from, missed_until=watch.missed_until,
+                          attention_watch=watch.watch, attention_review_at=watch.review_at)
+        if opened:
             devices.append({"patient_id": pid, "token_hash": f"bench{pid:059x}",
                             "created_at": created, "last_seen_at": created})
     for model, rows in ((Patient, people), (Course, courses_), (TreatmentSession, sessions),

@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from meso import (
     assets,
+    attention_watch,
     error_pages,
     input_guard,
     kept_pages,
@@ -85,6 +86,7 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("COMPRESS_STREAMS", False)  # files sent by Flask stay as they are
     compress.init_app(app)
     page_versions.init_app(app)
+    attention_watch.init_app(app)
     page_cache.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "staff.sign_in"

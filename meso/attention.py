@@ -229,11 +229,20 @@ def missed_checkins(clinic_id: int, now: datetime, patient_id: int | None = None
     if among is not None:  # one roster page's patients
         query = query.where(Patient.id.in_(list(among)))
     # A session in that span that was held is the latest held one: later ones are all later.
+    return missed_after({row.id: (row.latest, ZoneInfo(row.timezone))
+                         for row in db.session.execute(query)}, now)
+
+
+def missed_after(latest: dict[int, tuple[datetime | None, ZoneInfo]],
+                 now: datetime) -> dict[int, tuple[int, ...]]:
+    """missed_checkins() for patients whose latest held session (and zone) is known: one
+    query for their check-ins, none when no day can be missed (the roster's page passes
+    what it read already)."""
     expected: dict[int, dict[int, date]] = {}  # patient id -> {day number: local date}
-    for row in db.session.execute(query):
-        days = _days_over(row.latest, ZoneInfo(row.timezone), now)
+    for pid, (held, zone) in latest.items():
+        days = _days_over(held, zone, now) if held is not None else {}
         if days:
-            expected[row.id] = days
+            expected[pid] = days
     if not expected:
         return {}
     done: dict[int, set[date]] = defaultdict(set)

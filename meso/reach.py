@@ -118,14 +118,25 @@ def categories_on_sql() -> sa.ColumnElement[int]:
 
 
 def unreached_early_sql(first_session, now: datetime) -> sa.ColumnElement[bool]:
-    """SQL: unreached_early(), ``first_session`` a column of the earliest session's start."""
+    """SQL: unreached_early(), ``first_session`` a column of the earliest session's start.
+
+    Never NULL. The channels are probed per row, by index, and only for patients in their
+    first hours (an EXISTS here lets PostgreSQL hash every clinic's subscriptions instead).
+    """
     held = sa.and_(first_session.is_not(None), first_session <= now)
     start_after = now - FIRST_HOURS
     in_first_hours = sa.or_(
         sa.and_(held, first_session > start_after),
         sa.and_(~held, Patient.created_at > start_after, Patient.created_at <= now),
     )
-    return sa.and_(in_first_hours, ~push_sql(), ~email_sql(), ~calendar_sql())
+    push = (sa.select(PushSubscription.id)
+            .outerjoin(PatientDevice, PatientDevice.id == PushSubscription.device_id)
+            .where(PushSubscription.patient_id == Patient.id, PatientDevice.revoked_at.is_(None))
+            .limit(1).scalar_subquery())
+    calendar = (sa.select(CalendarFeed.patient_id).where(CalendarFeed.patient_id == Patient.id,
+                                                 CalendarFeed.token_hash.is_not(None))
+                .limit(1).scalar_subquery())
+    return sa.and_(in_first_hours, ~email_sql(), push.is_(None), calendar.is_(None))
 
 
 def of_patient(patient: Patient) -> Reach:

@@ -1,7 +1,8 @@
 """The roster query: a clinic's patients with where each is in their course, paged in SQL.
 
 Sorting and filtering happen in the database, from columns of the patient's row and their
-indexes (the next session is stored: meso/next_session.py), so a page costs the same at
+indexes (the next session is stored: meso/next_session.py; what attention is filtered by,
+meso/attention_watch.py), and the count stops a little past the page, so a page costs the same at
 100,000 patients as at 1,000; the page's rows are then finished in Python with the
 planner's own rules (local days, phases, projected dates at the same wall-clock time).
 Whatever the sort, patients with open alerts come first (meso/attention.py): emergency, then
@@ -22,13 +23,14 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects.postgresql import ARRAY
 
-from meso import attention, next_session, reach, recovery
+from meso import attention, attention_watch, next_session, reach, recovery
 from meso.extensions import db
 from meso.models import CheckIn, Course, Patient, PatientDevice, TreatmentSession
 
 PER_PAGE = 50
+# The count stops this many rows past the page's start: "More than 1,000 patients".
+COUNT_CAP = 1000
 SORTS = ("attention", "next", "name", "recent")
 DEFAULT_SORT = "attention"
 
@@ -59,9 +61,10 @@ class RosterRow:
 @dataclass(frozen=True)
 class RosterPage:
     rows: list[RosterRow]
-    total: int
+    total: int  # exact unless ``more``: then at least this many (and more)
     page: int
-    pages: int
+    pages: int  # likewise: at least this many when ``more``
+    more: bool = False
 
 
 def _session_stats(now: datetime, courses_of):
@@ -89,44 +92,32 @@ def _session_stats(now: datetime, courses_of):
     )
 
 
-def _conditions(now: datetime, missed: dict[int, tuple[int, ...]],
-                clinic_id: int) -> dict[str, sa.ColumnElement[bool]]:
-    """Each attention reason as SQL (used to filter; the page shows them per row).
+def _conditions(now: datetime, clinic_id: int,
+                archived: bool) -> dict[str, sa.ColumnElement[bool]]:
+    """Each attention reason as SQL (used to filter; the page shows them per row), none of
+    them ever NULL (a NULL would leave a patient out of both groups of the default sort).
 
-    ``missed`` is attention.missed_checkins(): local days are counted in Python, per zone.
     "overdue": no session booked and the projected one has passed (the stored next session,
-    meso/next_session.py, is the projection exactly when none is booked).
+    meso/next_session.py, is the projection exactly when none is booked). "missed": the stored
+    interval (meso/attention_watch.py); archived patients have none, as on their rows.
+    "not_opened" and "unreached" are read per row: the roster tests them only on watched rows
+    (attention_watch), or on a page's.
     """
-    # Uncorrelated IN (SELECT ...) over the clinic's own rows: PostgreSQL hashes each set
-    # once, where a correlated EXISTS inside an OR runs again for every patient.
+    # Uncorrelated IN (SELECT ...) over the clinic's open alerts (few): hashed once.
     mine = so.aliased(Patient)
     alerted = (sa.select(CheckIn.patient_id).join(mine, mine.id == CheckIn.patient_id)
                .where(mine.clinic_id == clinic_id, attention.is_open()))
-    opened = (sa.select(PatientDevice.patient_id).join(mine, mine.id == PatientDevice.patient_id)
-              .where(mine.clinic_id == clinic_id))
+    missed = sa.and_(Patient.missed_from.is_not(None), Patient.missed_from <= now,
+                     Patient.missed_until > now)
     return {
         "alert": Patient.id.in_(alerted),
         "overdue": sa.and_(Patient.next_session_booked.is_(False),
+                           Patient.next_session_at.is_not(None),
                            Patient.next_session_at < now),
-        "missed": _among(sorted(missed)),
-        "not_opened": Patient.id.not_in(opened),
-        "unreached": reach.unreached_early_sql(_first_session(), now),
+        "missed": sa.false() if archived else missed,
+        "not_opened": attention_watch.not_opened_sql(),
+        "unreached": reach.unreached_early_sql(Patient.first_session_at, now),
     }
-
-
-def _among(ids: list[int]) -> sa.ColumnElement[bool]:
-    """Patient.id among ``ids``: on PostgreSQL one array parameter, not one per id (a
-    clinic's missed check-ins may number thousands)."""
-    if ids and db.session.get_bind().dialect.name == "postgresql":
-        return Patient.id == sa.any_(sa.bindparam("among", ids, type_=ARRAY(sa.Integer)))
-    return Patient.id.in_(ids)
-
-
-def _first_session():
-    """The patient's first session, per row (the course's index serves it)."""
-    return (sa.select(sa.func.min(TreatmentSession.starts_at))
-            .join(Course, Course.id == TreatmentSession.course_id)
-            .where(Course.patient_id == Patient.id).scalar_subquery())
 
 
 def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
@@ -137,16 +128,22 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
 
     Patients with open alerts are few: they are listed apart, in the attention order, and
     the others follow in the chosen order, read from an index on the patient's row (the
-    stored next session, the name, the enrolment), so the first page costs the same at 1,000
-    patients as at 100,000. The stored next sessions that passed are refreshed first (the
-    caller commits them).
+    stored next session, the name, the enrolment; for those who need attention, a partial
+    index of the watched rows), so the first page costs the same at 1,000 patients as at
+    100,000. The count stops past COUNT_CAP rows beyond the page (``RosterPage.more``): an
+    exact count of tens of thousands of rows would cost more than the page itself. The
+    stored values that time has made stale are refreshed first (the caller commits them).
     """
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The planner's cost estimates for these statements (subplans per row, under a LIMIT
+        # that stops them early) pass the JIT threshold: compiling took longer than the page.
+        db.session.execute(sa.text("SET LOCAL jit = off"))
     next_session.refresh_passed(clinic_id, now)
-    # Missed check-ins over the whole clinic only when they choose who comes first (the
-    # attention filter and sort); else only the page's own are counted, below.
-    whole_clinic = not archived and (attention_only or sort == "attention")
-    missed = attention.missed_checkins(clinic_id, now) if whole_clinic else {}
-    conditions = _conditions(now, missed, clinic_id)
+    attention_watch.refresh(clinic_id, now)
+    conditions = _conditions(now, clinic_id, archived)
+    alert = conditions.pop("alert")
+    # Watched rows first (a partial index): the reasons are tested on those alone.
+    needs = sa.and_(Patient.attention_watch, sa.or_(*conditions.values()))
     base = sa.select(Patient.id).where(
         Patient.clinic_id == clinic_id,
         Patient.archived_at.is_not(None) if archived else Patient.archived_at.is_(None))
@@ -154,43 +151,58 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
         # On PostgreSQL a trigram index (pg_trgm, where the migration could create it)
         # serves this; elsewhere it is a scan of the clinic's rows.
         base = base.where(Patient.name.ilike(f"%{_escape_like(query.strip())}%", escape="\\"))
-    if attention_only:
-        base = base.where(sa.or_(*conditions.values()))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
-    pages = max(1, math.ceil(total / PER_PAGE))
-    page = min(max(1, page), pages)
     order = _order(sort)
     alerts = attention.open_alerts_subquery(Patient.clinic_id == clinic_id)
     first = db.session.scalars(
         base.join(alerts, alerts.c.patient_id == Patient.id)
         .order_by(*attention.attention_order(alerts), *order)).all()
-    rest = base.where(~conditions["alert"])
-    if sort == "attention":
+    rest = base.where(~alert)
+    if attention_only:
+        groups = [rest.where(needs)]
+    elif sort == "attention":
         # Then the others who need attention (any other reason), then everyone else.
-        others = sa.or_(*(c for key, c in conditions.items() if key != "alert"))
-        groups = [rest.where(others), rest.where(~others)]
+        groups = [rest.where(needs), rest.where(~needs)]
     else:
         groups = [rest]
-    ids = _page_of(first, groups, order, (page - 1) * PER_PAGE)
-    if not whole_clinic and not archived and ids:
-        missed = attention.missed_checkins(clinic_id, now, among=ids)
-    return RosterPage(_rows(ids, protocol, now, missed), total, page, pages)
+    requested = max(1, page)
+    horizon = COUNT_CAP + (requested - 1) * PER_PAGE
+    sizes = _sizes(groups, horizon + 1 - len(first))
+    total = len(first) + sum(sizes)
+    more = total > horizon
+    total = min(total, horizon)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    page = min(requested, pages)
+    ids = _page_of(first, groups, sizes, order, (page - 1) * PER_PAGE)
+    return RosterPage(_rows(ids, protocol, now, archived), total, page, pages, more)
 
 
-def _page_of(first: Sequence[int], groups: list[sa.Select], order: list,
+def _sizes(groups: list[sa.Select], limit: int) -> list[int]:
+    """Each group's size, counting no further than ``limit`` rows in all: past it, the rest
+    are not counted (0). Counting stops early, so it costs at most ``limit`` rows."""
+    sizes = []
+    for group in groups:
+        size = 0
+        if limit > 0:
+            size = db.session.scalar(
+                sa.select(sa.func.count()).select_from(group.limit(limit).subquery())) or 0
+        sizes.append(size)
+        limit -= size
+    return sizes
+
+
+def _page_of(first: Sequence[int], groups: list[sa.Select], sizes: list[int], order: list,
              offset: int) -> list[int]:
     """PER_PAGE ids from ``offset`` of ``first``, then each group in ``order`` in turn. A
-    group is counted only when the page starts after it; the first page never is."""
+    group is skipped when the page starts after it (its counted size says so: a size cut
+    short by the count's limit is past the page, which the limit always reaches)."""
     ids = list(first[offset:offset + PER_PAGE])
     skip = max(0, offset - len(first))
-    for group in groups:
+    for group, size in zip(groups, sizes, strict=True):
         if len(ids) == PER_PAGE:
             break
-        if skip:
-            size = db.session.scalar(sa.select(sa.func.count()).select_from(group.subquery()))
-            if skip >= (size or 0):
-                skip -= size or 0
-                continue
+        if skip and skip >= size:
+            skip -= size
+            continue
         ids += db.session.scalars(group.order_by(*order).limit(PER_PAGE - len(ids))
                                   .offset(skip)).all()
         skip = 0
@@ -206,7 +218,7 @@ def _order(sort: str) -> list:
     return [Patient.next_session_at.asc().nulls_last(), sa.func.lower(Patient.name), Patient.id]
 
 
-def _rows(ids, protocol, now, missed: dict[int, tuple[int, ...]]) -> list[RosterRow]:
+def _rows(ids, protocol, now, archived: bool) -> list[RosterRow]:
     if not ids:
         return []
     on_page = Patient.id.in_(ids)
@@ -230,7 +242,10 @@ def _rows(ids, protocol, now, missed: dict[int, tuple[int, ...]]) -> list[Roster
         .join(stats, stats.c.course_id == Course.id)
         .outerjoin(alerts, alerts.c.patient_id == Patient.id)
         .where(on_page)
-    )
+    ).all()
+    # Missed check-ins from the latest held session read above (archived patients have none).
+    missed = {} if archived else attention.missed_after(
+        {row.id: (row.last_held, ZoneInfo(row.timezone)) for row in result}, now)
     by_id = {row.id: _row(row, protocol, now, missed.get(row.id, ())) for row in result}
     return [by_id[i] for i in ids]
 

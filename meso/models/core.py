@@ -23,6 +23,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Patient.attention_review_at of a row whose stored attention facts must be recomputed before
+# the roster reads them (meso/attention_watch.py): long past, so any read finds it due.
+ATTENTION_STALE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def hash_token(token: str) -> str:
     """Return the SHA-256 hex digest under which a bearer token is stored."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -129,6 +134,18 @@ class Patient(Model):
     next_session_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     next_session_booked: so.Mapped[bool] = so.mapped_column(default=False,
                                                             server_default=sa.false())
+    # What the roster filters attention by, from an index (meso/attention_watch.py): a missed
+    # check-in exactly while missed_from <= now < missed_until; ``attention_watch`` true while
+    # any reason but an alert may hold (a superset the roster narrows by); all recomputed
+    # when ``attention_review_at`` has passed. A new row is watched and due for review.
+    # ``first_session_at``: the course's first session, for "reached by nothing in the first
+    # hours" (meso/reach.py) without a subquery per row.
+    first_session_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    missed_from: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    missed_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    attention_watch: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
+    attention_review_at: so.Mapped[datetime | None] = so.mapped_column(
+        UTCDateTime, default=ATTENTION_STALE)
 
     # The roster's first page in each order, current patients only (meso/roster_query.py).
     __table_args__ = (
@@ -146,6 +163,15 @@ class Patient(Model):
         sa.Index("ix_patient_next_booked", "clinic_id", "next_session_at",
                  postgresql_where=sa.text("next_session_booked"),
                  sqlite_where=sa.text("next_session_booked")),
+        # The roster's "needs attention" group in the order of "next": only watched rows.
+        sa.Index("ix_patient_roster_watch", "clinic_id", "next_session_at",
+                 sa.text("lower(name)"), "id",
+                 postgresql_where=sa.text("archived_at IS NULL AND attention_watch"),
+                 sqlite_where=sa.text("archived_at IS NULL AND attention_watch")),
+        # The rows due for review, found without reading the clinic's other rows.
+        sa.Index("ix_patient_attention_review", "clinic_id", "attention_review_at",
+                 postgresql_where=sa.text("attention_review_at IS NOT NULL"),
+                 sqlite_where=sa.text("attention_review_at IS NOT NULL")),
     )
 
     clinic: so.Mapped[Clinic] = so.relationship(back_populates="patients")
