@@ -48,6 +48,7 @@ from meso.reach import FIRST_HOURS, first_hours_start
 # Rows whose writes can change what is stored here (reach is read live, not stored).
 WATCHED = (CheckIn, Course, PatientDevice, TreatmentSession)
 CHUNK = 2000  # patients recomputed per round of statements
+TICK = timedelta(microseconds=1)  # the resolution of a stored instant
 
 
 @dataclass(frozen=True)
@@ -96,12 +97,13 @@ def compute(now: datetime, created: datetime, starts: list[datetime], zone: Zone
         and missed_from <= now < missed_until
     watch = overdue or missed or not opened or start <= now < start + FIRST_HOURS
     # Every instant at which something above changes by time alone (a session held changes the
-    # latest one, hence the missed window). One equal to now is kept: the next read rechecks.
+    # latest one, hence the missed window). Each boundary belongs to the state after it, but
+    # "overdue" (strictly after the projected session): it changes a microsecond later.
     upcoming = [s for s in starts if s > now]
-    instants = [next_at, missed_from, missed_until, created, created + FIRST_HOURS,
-                first, first + FIRST_HOURS if first else None,
+    instants = [next_at, next_at + TICK if next_at else None, missed_from, missed_until,
+                created, created + FIRST_HOURS, first, first + FIRST_HOURS if first else None,
                 min(upcoming) if upcoming else None]
-    review = [at for at in instants if at is not None and at >= now]
+    review = [at for at in instants if at is not None and at > now]
     return Watch(first, missed_from, missed_until, watch, min(review) if review else None)
 
 
@@ -183,8 +185,12 @@ def _owner(session: so.Session, row) -> set[int]:
             course = session.get(Course, row.course_id)
         return {course.patient_id} if course is not None and course.patient_id else set()
     history = so.attributes.get_history(row, "patient_id")
-    return {pid for pid in chain(history.added, history.unchanged, history.deleted)
-            if pid is not None}
+    found = {pid for pid in chain(history.added, history.unchanged, history.deleted)
+             if pid is not None}
+    owner = getattr(row, "patient", None)  # a row added by relationship has no id yet
+    if isinstance(owner, Patient) and owner.id is not None:
+        found.add(owner.id)
+    return found
 
 
 def _mark_for_review(session: so.Session, flush_context, instances) -> None:
