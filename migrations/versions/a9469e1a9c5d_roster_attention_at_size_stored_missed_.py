@@ -26,13 +26,14 @@ STALE = "2000-01-01 00:00:00"
 
 
 def upgrade():
-    with op.batch_alter_table('patient', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('first_session_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('missed_from', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('missed_until', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('attention_watch', sa.Boolean(),
-                                      server_default=sa.true(), nullable=False))
-        batch_op.add_column(sa.Column('attention_review_at', sa.DateTime(), nullable=True))
+    # Plain ADD COLUMN (SQLite has it): batch mode would reflect and copy the table, whose
+    # expression indexes (lower(name)) SQLAlchemy cannot reflect.
+    op.add_column('patient', sa.Column('first_session_at', sa.DateTime(), nullable=True))
+    op.add_column('patient', sa.Column('missed_from', sa.DateTime(), nullable=True))
+    op.add_column('patient', sa.Column('missed_until', sa.DateTime(), nullable=True))
+    op.add_column('patient', sa.Column('attention_watch', sa.Boolean(),
+                                       server_default=sa.true(), nullable=False))
+    op.add_column('patient', sa.Column('attention_review_at', sa.DateTime(), nullable=True))
     op.execute(sa.text(f"UPDATE patient SET attention_review_at = '{STALE}'"))
     op.create_index('ix_patient_roster_watch', 'patient',
                     ['clinic_id', 'next_session_at', sa.text('lower(name)'), 'id'],
@@ -45,9 +46,6 @@ def upgrade():
 def downgrade():
     op.drop_index('ix_patient_attention_review', table_name='patient')
     op.drop_index('ix_patient_roster_watch', table_name='patient')
-    with op.batch_alter_table('patient', schema=None) as batch_op:
-        batch_op.drop_column('attention_review_at')
-        batch_op.drop_column('attention_watch')
-        batch_op.drop_column('missed_until')
-        batch_op.drop_column('missed_from')
-        batch_op.drop_column('first_session_at')
+    for column in ('attention_review_at', 'attention_watch', 'missed_until', 'missed_from',
+                   'first_session_at'):
+        op.drop_column('patient', column)
