@@ -110,9 +110,12 @@ def compute(now: datetime, created: datetime, starts: list[datetime], zone: Zone
 def refresh(clinic_id: int, now: datetime) -> int:
     """Recompute the clinic's rows due for review (written since, or an instant passed);
     return how many. Bulk statements, a few per CHUNK rows: none when nothing is due."""
+    # In the order of the key: two staff members' reads refreshing the same rows at once then
+    # lock them in the same order, and one waits for the other instead of a deadlock.
     due = db.session.scalars(
         sa.select(Patient.id).where(Patient.clinic_id == clinic_id,
-                                    Patient.attention_review_at <= now)).all()
+                                    Patient.attention_review_at <= now)
+        .order_by(Patient.id)).all()
     for start in range(0, len(due), CHUNK):
         recompute(due[start:start + CHUNK], now)
     return len(due)
@@ -142,7 +145,7 @@ def recompute(ids: Sequence[int], now: datetime) -> None:
             .where(CheckIn.patient_id.in_(ids), CheckIn.local_date >= since)):
         checked[patient_id].add(local_date)
     values = []
-    for row in rows:
+    for row in sorted(rows, key=lambda row: row.id):  # locked in key order (see refresh)
         course_key, zone_name = course.get(row.id, (None, "UTC"))
         found = compute(now, row.created_at, starts.get(course_key or 0, []), ZoneInfo(zone_name),
                         checked[row.id], row.next_session_at, row.next_session_booked,
