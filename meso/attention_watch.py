@@ -121,6 +121,19 @@ def refresh(clinic_id: int, now: datetime) -> int:
     return len(due)
 
 
+def refresh_some(now: datetime, limit: int = CHUNK) -> int:
+    """Recompute up to ``limit`` rows due for review, in any clinic; return how many. The
+    reminder worker calls this now and then (meso/worker.py), so that a roster read rarely
+    finds many rows due: after the migration that added these columns every row is, and a
+    clinic nobody opens for a while gathers the ones whose instants passed."""
+    due = db.session.scalars(
+        sa.select(Patient.id).where(Patient.attention_review_at <= now)
+        .order_by(Patient.id).limit(limit)).all()
+    if due:
+        recompute(due, now)
+    return len(due)
+
+
 def recompute(ids: Sequence[int], now: datetime) -> None:
     """Store the values of ``compute`` for these patients (one UPDATE, by primary key)."""
     rows = db.session.execute(

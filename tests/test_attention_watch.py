@@ -272,3 +272,16 @@ def test_the_roster_says_more_than_the_count(app, clinic, monkeypatch):
         assert "Page 1 of more than 2" in html
         html = client.get("/staff/?sort=name&page=3").get_data(as_text=True)
         assert "5 patients" in html and "Page 3 of 3" in html
+
+
+def test_the_worker_settles_rows_due_in_every_clinic_a_few_at_a_time(clinic):
+    other = create_clinic(name="Clinica Milano")
+    with frozen(NOW):
+        patients = [enrol_patient(each, name=name, first_session=NOW - timedelta(days=2))[0]
+                    for each, name in ((clinic, "Anna"), (other, "Bea"), (clinic, "Carla"))]
+        assert attention_watch.refresh_some(NOW, limit=2) == 2
+        db.session.commit()
+        assert attention_watch.refresh_some(NOW, limit=2) == 1
+        db.session.commit()
+        assert attention_watch.refresh_some(NOW, limit=2) == 0  # nothing due: nothing done
+        assert all(stored(patient).attention_review_at > NOW for patient in patients)
