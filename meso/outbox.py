@@ -199,6 +199,25 @@ def record(row_id: int, token: datetime, values: dict, model: Outbox = Reminder)
     return cast(sa.CursorResult, result).rowcount == 1
 
 
+def record_many(token: datetime, outcomes: list[tuple[int, dict]],
+                model: Outbox = Reminder) -> None:
+    """Write many outcomes, as ``record`` writes one (only where our lease still holds): one
+    executemany UPDATE per set of columns written (sent, retried, closed), so a batch costs
+    a few round trips (psycopg pipelines an executemany), not one per row."""
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    for row_id, values in outcomes:
+        groups.setdefault(tuple(sorted(values)), []).append(
+            {"row_id": row_id, **{f"new_{name}": value for name, value in values.items()}})
+    table = cast(sa.Table, model.__table__)
+    for names, params in groups.items():
+        db.session.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("row_id"), table.c.lease_until == token)
+            .values(lease_until=None, **{name: sa.bindparam(f"new_{name}") for name in names}),
+            params,
+        )
+
+
 def sent(now: datetime, attempts: int) -> dict:
     return {"status": "sent", "sent_at": now, "attempts": attempts, "last_error": None,
             "updated_at": now}

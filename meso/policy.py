@@ -62,7 +62,13 @@ def window_overrides(patient: Patient) -> dict[str, int]:
 
 def protocol_for(patient: Patient) -> protocol.Protocol:
     """Return the patient's protocol: their clinic's, with their own window overrides."""
-    return clinic_protocol(patient.clinic).with_overrides(window_overrides(patient))
+    return with_own_windows(clinic_protocol(patient.clinic), window_overrides(patient))
+
+
+def with_own_windows(clinic_rules: protocol.Protocol,
+                     overrides: dict[str, int]) -> protocol.Protocol:
+    """The clinic's protocol with a patient's own windows (protocol_for, from loaded rows)."""
+    return clinic_rules.with_overrides(overrides) if overrides else clinic_rules
 
 
 def zone_for(patient: Patient) -> ZoneInfo:
@@ -77,9 +83,15 @@ def local_now(patient: Patient) -> datetime:
 
 def reminder_settings_for(patient: Patient) -> reminders.Settings:
     """Return the patient's reminder settings; without their own, the clinic's defaults."""
-    row = db.session.get(ReminderSettings, patient.id)
+    return reminder_settings_from(patient, db.session.get(ReminderSettings, patient.id))
+
+
+def reminder_settings_from(patient: Patient, row: ReminderSettings | None,
+                           clinic: ClinicSettings | None = None) -> reminders.Settings:
+    """The patient's reminder settings from their row, loaded already (None: they have none);
+    ``clinic``: their clinic's settings, when the caller has them."""
     if row is None:
-        clinic = clinic_settings(patient.clinic)
+        clinic = clinic or clinic_settings(patient.clinic)
         return reminders.Settings(
             morning=clinic.reminder_time,
             quiet_start=clinic.quiet_start,
@@ -92,6 +104,35 @@ def reminder_settings_for(patient: Patient) -> reminders.Settings:
         quiet_end=row.quiet_end,
         discreet=row.discreet,
     )
+
+
+def reminder_contexts(patients: list[Patient]) -> dict[int, tuple[reminders.Settings, ZoneInfo,
+                                                                    protocol.Protocol]]:
+    """Each patient's reminder settings, time zone and protocol, as reminder_settings_for,
+    zone_for and protocol_for give them, in two queries for any number of patients (the
+    reminder worker's batch; one query each per patient was most of its database time).
+    The patients' clinics (with their settings) and courses should be loaded with them."""
+    ids = [patient.id for patient in patients]
+    if not ids:
+        return {}
+    rows = {row.patient_id: row for row in db.session.scalars(
+        sa.select(ReminderSettings).where(ReminderSettings.patient_id.in_(ids)))}
+    overrides: dict[int, dict[str, int]] = {}
+    for patient_id, key, hours in db.session.execute(
+            sa.select(WindowOverride.patient_id, WindowOverride.key, WindowOverride.hours)
+            .where(WindowOverride.patient_id.in_(ids))):
+        overrides.setdefault(patient_id, {})[key] = hours
+    by_clinic: dict[int, tuple[ClinicSettings, protocol.Protocol]] = {}
+    contexts = {}
+    for patient in patients:
+        if patient.clinic_id not in by_clinic:
+            by_clinic[patient.clinic_id] = (clinic_settings(patient.clinic),
+                                            clinic_protocol(patient.clinic))
+        clinic, clinic_rules = by_clinic[patient.clinic_id]
+        contexts[patient.id] = (reminder_settings_from(patient, rows.get(patient.id), clinic),
+                                zone_for(patient),
+                                with_own_windows(clinic_rules, overrides.get(patient.id, {})))
+    return contexts
 
 
 def plan_for(patient: Patient, at: datetime | None = None,

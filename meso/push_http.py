@@ -4,10 +4,11 @@ requests and urllib3 time-outs bound each socket read, not the exchange: a push 
 anything posing as one) that trickles a byte a second would hold a send, and the worker's
 batch, for as long as it likes. aiohttp's ``ClientTimeout(total=…)`` bounds the whole of it:
 connecting, TLS, sending, and the answer's status line and headers (the body is never read).
-Each worker thread keeps one event loop and one aiohttp client (its connection pool) for all
-its sends, so the threads stay plain threads and a message to a push service already
-connected to costs no new connection (``close_all`` closes them when the worker stops); a
-thread that already runs an event loop sends from a thread of its own, as before.
+The reminder worker sends on one Sender: one event loop on a thread of its own and one
+aiohttp client (its connection pool) for all its sends, so a message to a push service
+already connected to costs no new connection; the worker's own thread stays a plain thread
+(it keeps the database) and never runs the loop itself, so a host that already runs a loop
+(Playwright's, in the tests) does not matter.
 """
 
 from __future__ import annotations
@@ -15,12 +16,9 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 import certifi
 
@@ -45,39 +43,72 @@ class Answer:
     retry_after: str | None
 
 
-def _loop_running_here() -> bool:
-    """Whether this thread already runs an event loop (an async host; Playwright's, in the
-    tests): a thread runs one loop at a time, so ours must then run on a thread of its own."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 def post(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Answer:
-    """POST ``body`` and return the push service's answer; raise TimedOut or Unreachable."""
-    if not _loop_running_here():
-        loop, session = _client()
-        return loop.run_until_complete(_post(session, url, body, headers, deadline))
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(_send_once, url, body, headers, deadline).result()
+    """POST ``body`` once, on a client of its own, and return the push service's answer;
+    raise TimedOut or Unreachable. The worker sends on its Sender; this is for one message
+    (Pusher.send), from any thread, one that runs an event loop included."""
+    with Sender(1) as sender:
+        return sender.run(sender.post(url, body, headers, deadline))
 
 
-_local = threading.local()
-_clients: list[tuple[asyncio.AbstractEventLoop, Any]] = []
-_clients_lock = threading.Lock()
+class Sender:
+    """The reminder worker's sends: one event loop on a thread of its own, one aiohttp client
+    (its connections kept per push service) and at most ``concurrency`` sends in flight.
 
+    ``submit`` hands it a coroutine from any thread and returns a concurrent Future, so the
+    worker's thread keeps the database and waits on the futures as it would on a pool. One
+    loop for every send, rather than a loop per pool thread: eight threads taking turns on
+    the interpreter lock and starting a loop per message cost more than the sends.
+    """
 
-def _client() -> tuple[asyncio.AbstractEventLoop, Any]:
-    """This thread's event loop and aiohttp client, made with its first send."""
-    held = getattr(_local, "client", None)
-    if held is None:
-        loop = asyncio.new_event_loop()
-        held = _local.client = (loop, loop.run_until_complete(_new_session()))
-        with _clients_lock:
-            _clients.append(held)
-    return held
+    def __init__(self, concurrency: int):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="push-sender",
+                                       daemon=True)
+        self.thread.start()
+        self.slots = asyncio.Semaphore(concurrency)
+        try:
+            self.session = self.run(_new_session())
+        except BaseException:
+            self._stop()
+            raise
+
+    def run(self, coroutine):
+        """Run ``coroutine`` on the loop and return its result (blocks this thread)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def submit(self, coroutine) -> Future:
+        """Run ``coroutine`` on the loop when a slot is free; its Future."""
+        return asyncio.run_coroutine_threadsafe(self._in_a_slot(coroutine), self.loop)
+
+    async def _in_a_slot(self, coroutine):
+        async with self.slots:
+            return await coroutine
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str],
+                   deadline: float) -> Answer:
+        """POST on the loop (from a coroutine given to ``submit``), as ``post`` does."""
+        return await _post(self.session, url, body, headers, deadline)
+
+    def close(self) -> None:
+        """Close the client and stop the loop (every submitted send is done by now)."""
+        try:
+            self.run(self.session.close())
+        finally:
+            self._stop()
+
+    def _stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        # Not asyncio.run()'s shutdown: it waits for the loop's resolver threads, so a name
+        # lookup that hangs would hold the worker's exit. close() lets it finish on its own.
+        self.loop.close()
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 async def _new_session():
@@ -85,48 +116,6 @@ async def _new_session():
     import aiohttp
 
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls()))
-
-
-@contextmanager
-def clients_closed_after() -> Iterator[None]:
-    """Close every thread's client when the block ends (the worker's send threads are done)."""
-    try:
-        yield
-    finally:
-        close_all()
-
-
-def close_all() -> None:
-    """Close every thread's client and loop (the worker stops; its threads are done)."""
-    with _clients_lock:
-        held, _clients[:] = list(_clients), []
-    if held and _loop_running_here():
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(_close, held).result()
-    else:
-        _close(held)
-    _local.__dict__.clear()
-
-
-def _close(held: list[tuple[asyncio.AbstractEventLoop, Any]]) -> None:
-    for loop, session in held:
-        loop.run_until_complete(session.close())
-        # Not asyncio.run()'s shutdown: it waits for the loop's resolver threads, so a name
-        # lookup that hangs would hold the worker's exit. close() lets it finish on its own.
-        loop.close()
-
-
-def _send_once(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Answer:
-    loop = asyncio.new_event_loop()
-    try:
-        session = loop.run_until_complete(_new_session())
-        try:
-            return loop.run_until_complete(_post(session, url, body, headers, deadline))
-        finally:
-            loop.run_until_complete(session.close())
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
 
 
 async def _post(session, url: str, body: bytes, headers: dict[str, str],

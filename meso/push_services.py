@@ -14,6 +14,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import idna
@@ -46,6 +47,7 @@ class Origin:
         return host == self.host
 
 
+@lru_cache(maxsize=4096)  # pure, and IDNA is slow: the worker checks every endpoint twice
 def normal_host(host: str) -> str:
     """Return the host to compare: an IP address in canonical form, else the IDNA A-label in
     lower case without the trailing dot. Raise ValueError for an IPv4 address written any other

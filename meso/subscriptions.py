@@ -127,12 +127,14 @@ def live(patient_ids, services) -> tuple[dict[int, list[push.Subscription]], int
     ``services`` are deleted: the list may have narrowed since they were stored (or another
     process accepted them with another list), and no message may go there.
     """
+    # Columns, not ORM objects: the worker reads them once, for a batch at a time.
     rows = db.session.execute(
-        sa.select(PushSubscription)
+        sa.select(PushSubscription.id, PushSubscription.patient_id, PushSubscription.endpoint,
+                  PushSubscription.p256dh, PushSubscription.auth)
         .outerjoin(PatientDevice, PatientDevice.id == PushSubscription.device_id)
         .where(PushSubscription.patient_id.in_(patient_ids), PatientDevice.revoked_at.is_(None))
         .order_by(PushSubscription.id)
-    ).scalars().all()
+    ).all()
     found: dict[int, list[push.Subscription]] = defaultdict(list)
     outside = []
     for sub in rows:

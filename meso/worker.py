@@ -24,6 +24,7 @@ import logging
 import time as clock
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -48,7 +49,7 @@ from meso import (
 )
 from meso import protocol as p
 from meso.extensions import db
-from meso.models import Course, OutboundEmail, Patient, Reminder
+from meso.models import Clinic, OutboundEmail, Patient, Reminder
 from meso.notifications import render, trial_message
 
 log = logging.getLogger("meso.reminders")
@@ -106,8 +107,10 @@ class BatchStats:
 
 
 def run_batch(pusher: push.Pusher | None, pool: ThreadPoolExecutor, size: int,
-              lease: timedelta, now: datetime, sender: mailer.Mailer | None = None) -> BatchStats:
-    """Claim, prepare, send and record one batch; return what happened."""
+              lease: timedelta, now: datetime, sender: mailer.Mailer | None = None,
+              sends: push_http.Sender | None = None) -> BatchStats:
+    """Claim, prepare, send and record one batch; return what happened. Pushes go out on
+    ``sends`` (given with ``pusher``), e-mails on ``pool``."""
     ids, token = outbox.claim_due(now, size, lease)
     stats = BatchStats(claimed=len(ids))
     if not ids:
@@ -115,20 +118,24 @@ def run_batch(pusher: push.Pusher | None, pool: ThreadPoolExecutor, size: int,
     jobs, stats.pruned = prepare(ids, pusher.services if pusher else None, now,
                                  email=sender is not None)
     futures: dict = {}  # a push's outcomes, or an e-mail's
+    decided = []
     for job in jobs:
         if job.decision is not None:
             _count(stats, job.decision)
-            outbox.record(job.id, token, job.decision)
+            decided.append((job.id, job.decision))
         elif job.email is not None:  # e-mail fallback
             assert sender is not None
             futures[pool.submit(email_reminders.send, sender, job.email, now, job.id)] = job
         else:
-            assert pusher is not None, "without push every patient is without a device"
-            futures[pool.submit(_send_all, pusher, job)] = job
+            assert pusher is not None and sends is not None, \
+                "without push every patient is without a device"
+            futures[sends.submit(_send_all(pusher, sends, job))] = job
+    outbox.record_many(token, decided)
     db.session.commit()
     pending = set(futures)
     while pending:
         finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        outcomes, gone, delivered = [], [], []
         for future in finished:
             job = futures[future]
             if job.email is not None:  # e-mail fallback
@@ -136,23 +143,31 @@ def run_batch(pusher: push.Pusher | None, pool: ThreadPoolExecutor, size: int,
                                                 job.email, future.result(), now)
                 _count(stats, values)
             else:
-                values = settle(job, future.result(), now, stats)
+                values, job_gone, job_delivered = settle(job, future.result(), now)
+                _count(stats, values)
+                gone += job_gone
+                delivered += job_delivered
                 if job.emailable:  # e-mail fallback: every device gone, e-mail it next batch
                     values = email_reminders.fall_back(values, now)
-            outbox.record(job.id, token, values)
+            outcomes.append((job.id, values))
         # What has been answered, recorded at once: one commit for the sends that finished
         # together, never one held back for a send still in flight (a crash re-sends at
-        # most what was in flight or answered in the last moment).
+        # most what was in flight or answered in the last moment). A few statements for the
+        # group, not a few per message: the database was most of a message's cost.
+        stats.pruned += outbox.prune(gone)
+        outbox.mark_success(delivered, now)
+        outbox.record_many(token, outcomes)
         db.session.commit()
     return stats
 
 
-def _send_all(pusher: push.Pusher, job: Job) -> list[tuple[str, push.Outcome]]:
+async def _send_all(pusher: push.Pusher, sends: push_http.Sender,
+                    job: Job) -> list[tuple[str, push.Outcome]]:
     assert job.message is not None, "only a job without a decision is sent"
     results = []
     for sub in job.subscriptions:
         try:
-            outcome = pusher.send(sub, job.message)
+            outcome = await pusher.send_with(sends, sub, job.message)
         except Exception as exc:  # a bug must cost one message, not the batch and its lease
             log.exception("reminder %s: sending raised %s", job.id, type(exc).__name__)
             outcome = push.Outcome(push.FAILED, error=f"unexpected {type(exc).__name__}")
@@ -160,16 +175,15 @@ def _send_all(pusher: push.Pusher, job: Job) -> list[tuple[str, push.Outcome]]:
     return results
 
 
-def settle(job: Job, results, now: datetime, stats: BatchStats) -> dict:
-    """Turn the per-device outcomes of one reminder into the row's outcome.
+def settle(job: Job, results, now: datetime) -> tuple[dict, list[str], list[str]]:
+    """Turn the per-device outcomes of one reminder into the row's outcome; return it with
+    the endpoints that are gone (to delete) and those that got it (the caller writes both).
 
     Delivered to any device: sent (a retry would repeat it on the others). Otherwise any
     temporary failure retries the row; devices that are gone are deleted.
     """
     gone = [endpoint for endpoint, o in results if o.kind == push.GONE]
     delivered = [endpoint for endpoint, o in results if o.kind == push.SENT]
-    stats.pruned += outbox.prune(gone)
-    outbox.mark_success(delivered, now)
     retries = [o for _, o in results if o.kind == push.RETRY]
     failures = [o for _, o in results if o.kind == push.FAILED]
     for o in failures:
@@ -183,8 +197,7 @@ def settle(job: Job, results, now: datetime, stats: BatchStats) -> dict:
         values = outbox.closed("failed", failures[0].error, now, job.attempts + 1)
     else:
         values = outbox.closed("skipped", outbox.NO_DEVICE, now)
-    _count(stats, values)
-    return values
+    return values, gone, delivered
 
 
 def _count(stats: BatchStats, values: dict) -> None:
@@ -212,26 +225,28 @@ def prepare(ids: list[int], services, now: datetime,
         for patient in db.session.scalars(
             sa.select(Patient)
             .where(Patient.id.in_(patient_ids))
-            .options(so.selectinload(Patient.course).selectinload(Course.sessions),
-                     so.joinedload(Patient.clinic))
+            # Not the course's sessions: a due row carries its own times.
+            .options(so.joinedload(Patient.course),
+                     so.joinedload(Patient.clinic).joinedload(Clinic.settings))
         )
     }
     devices, outside = subscriptions.live(patient_ids, services) if services else ({}, 0)
-    context = {}
+    # Settings, zone and protocol of the whole batch in two queries, not two per patient.
+    context = policy.reminder_contexts(list(patients.values()))
+    trials: dict = {}  # the test notification's few versions, each made once a batch
     jobs = []
     for row in rows:
         patient = patients[row.patient_id]
-        if patient.id not in context:
-            context[patient.id] = (policy.reminder_settings_for(patient),
-                                   policy.zone_for(patient), policy.protocol_for(patient))
         jobs.append(decide(row, patient, *context[patient.id], devices.get(patient.id, []), now,
-                           email=email))
+                           email=email, trials=trials))
     return jobs, outside
 
 
-def decide(row, patient, settings, zone, protocol, devices, now, email: bool = False) -> Job:
+def decide(row, patient, settings, zone, protocol, devices, now, email: bool = False,
+           trials: dict | None = None) -> Job:
     """Return the job for a due row: its message (a push, or with ``email`` an e-mail when
-    the patient has no device but an address), or why it is not sent now."""
+    the patient has no device but an address), or why it is not sent now. ``trials`` keeps
+    the test notifications made so far (one per language and discretion)."""
     job = Job(row.id, row.attempts, row.expires_at)
     trial = row.rule == trial_push.RULE  # the patient's own test, asked for a moment ago
     rule = p.REMINDER_RULES.get(row.rule)
@@ -261,8 +276,14 @@ def decide(row, patient, settings, zone, protocol, devices, now, email: bool = F
     else:
         # In the patient's language as it is now (force_locale in notifications).
         locale = locales.patient_locale(patient)
-        message = (trial_message(settings, locale) if trial or rule is None
-                   else render(row, rule, enabled, settings, zone, protocol, now, locale))
+        if trial or rule is None:
+            trials = {} if trials is None else trials
+            key = (settings.discreet, locale)
+            if key not in trials:
+                trials[key] = trial_message(settings, locale)
+            message = trials[key]
+        else:
+            message = render(row, rule, enabled, settings, zone, protocol, now, locale)
         # A re-send (or a newer version) replaces the older one at the push service: the
         # Topic names the rule and the course, and only its keyed digest leaves (Pusher.topic).
         job.message = replace(message, topic=f"{row.rule}:course {patient.course.id}")
@@ -384,14 +405,15 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
     sender = mailer.mailer_for(current_app.config)
     pusher = push_if_configured(sender is not None)
     total = BatchStats()
-    # Each send thread keeps its HTTP client (push_http): closed once the threads are done.
-    with (push_http.clients_closed_after(),
-          ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="push") as pool):
+    # Pushes go out on one event loop of their own (push_http.Sender), e-mails on the pool's
+    # threads; both are closed once their sends are done.
+    with (ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="email") as pool,
+          push_http.Sender(concurrency) if pusher else nullcontext() as sends):
         while not should_stop():
             replanned = _replan_batch(batch, lease, now())
             started = clock.monotonic()
             try:
-                stats = run_batch(pusher, pool, batch, lease, now(), sender)
+                stats = run_batch(pusher, pool, batch, lease, now(), sender, sends)
             except sa.exc.OperationalError as exc:
                 # The database went away for a moment: leased rows wait for their lease.
                 db.session.rollback()

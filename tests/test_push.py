@@ -665,3 +665,51 @@ def test_today_offers_to_turn_on_reminders(patient_client):
     _, client, _ = patient_client
     html = client.get("/today").get_data(as_text=True)
     assert "Turn on reminders" in html and 'href="/reminders"' in html
+
+
+# -- the VAPID JWT: one per push service, reused, renewed ----------------------------------
+
+
+def test_the_vapid_jwt_is_kept_per_push_service_and_renewed_before_it_expires(pusher,
+                                                                              monkeypatch):
+    signed = []
+    sign = pusher.vapid.sign
+
+    def counting(claims, *args, **kwargs):
+        signed.append(dict(claims))
+        return sign(claims, *args, **kwargs)
+
+    monkeypatch.setattr(pusher.vapid, "sign", counting)
+    start = 1_900_000_000.0
+    first = pusher.authorization("https://fcm.googleapis.com", start)
+    # Reused while more than JWT_RENEW of its life is left, however many messages.
+    for later in (1, 3600, push.JWT_LIFETIME - push.JWT_RENEW):
+        assert pusher.authorization("https://fcm.googleapis.com", start + later) == first
+    assert signed == [{"sub": SUBJECT, "aud": "https://fcm.googleapis.com",
+                       "exp": int(start) + push.JWT_LIFETIME}]
+    # Another push service: a JWT of its own (the audience is part of what is signed).
+    other = pusher.authorization("https://updates.push.services.mozilla.com", start)
+    assert other != first and signed[-1]["aud"] == "https://updates.push.services.mozilla.com"
+    # Less than JWT_RENEW left: signed anew, well before it expires.
+    renewed_at = start + push.JWT_LIFETIME - push.JWT_RENEW + 1
+    renewed = pusher.authorization("https://fcm.googleapis.com", renewed_at)
+    assert renewed != first and signed[-1]["exp"] == int(renewed_at) + push.JWT_LIFETIME
+    assert pusher.authorization("https://fcm.googleapis.com", renewed_at + 60) == renewed
+    assert len(signed) == 3
+
+
+def test_the_jwts_kept_are_bounded(pusher, monkeypatch):
+    monkeypatch.setattr(push, "JWT_AUDIENCES", 3)
+    for n in range(7):
+        pusher.authorization(f"https://h{n}.notify.windows.com", 1_900_000_000.0)
+        assert len(pusher._jwts) <= 3
+
+
+def test_messages_to_one_push_service_share_a_jwt_that_it_accepts(pusher, fake_push):
+    """End to end: the fake service verifies each message's JWT (signature, audience, expiry)."""
+    for _ in range(3):
+        assert pusher.send(subscription(fake_push.subscription()), message()).kind == push.SENT
+    claims = [m.claims for m in fake_push.messages()]
+    assert len(claims) == 3 and claims[0] == claims[1] == claims[2]
+    assert claims[0]["aud"] == fake_push.origin
+    assert claims[0]["exp"] > time.time() + push.JWT_RENEW

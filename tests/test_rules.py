@@ -91,3 +91,59 @@ def test_a_reminder_is_useful_until_it_expires_in_python_and_in_sql(app):
     assert {(r.session, r.rule) for r in rows} == {
         item.key for item in outbox.plan(patient)
         if reminders.useful(item.expires_at, rows[0].updated_at)}
+
+
+# -- the reminder worker's batch: every patient's context at once -------------------------------
+
+
+def test_the_workers_batch_reads_each_patients_settings_zone_and_protocol_as_one_by_one(app):
+    """policy.reminder_contexts gives what reminder_settings_for, zone_for and protocol_for
+    give, for patients with and without their own settings, windows and clinic settings, in
+    a fixed number of statements however many patients there are."""
+    from meso.models import Patient, WindowOverride
+
+    plain, tuned = create_clinic(name="Plain"), create_clinic(name="Tuned")
+    db.session.add(ClinicSettings(clinic_id=tuned.id, window_hours={"heat": 96},
+                                  first_weeks_days=28, reminder_time=time(7, 30),
+                                  quiet_start=time(20), quiet_end=time(9)))
+    db.session.commit()
+    patients = []
+    for n, clinic in enumerate([plain, tuned] * 3):
+        patient, _ = enrol_patient(clinic, name=f"Patient {n}",
+                                   timezone="America/New_York" if n % 3 else "Europe/Rome")
+        patients.append(patient)
+    db.session.add_all([
+        ReminderSettings(patient_id=patients[0].id, discreet=True, heat=False),
+        ReminderSettings(patient_id=patients[3].id, morning=time(6), quiet_start=time(22)),
+        WindowOverride(patient_id=patients[1].id, key="heat", hours=72),
+        WindowOverride(patient_id=patients[1].id, key="sun", hours=120),
+        WindowOverride(patient_id=patients[4].id, key="heat", hours=24),
+    ])
+    db.session.commit()
+    db.session.expire_all()
+    loaded = db.session.scalars(sa.select(Patient).where(Patient.id.in_(
+        [p.id for p in patients]))).all()
+    for patient in loaded:  # what the worker's query loads with them
+        patient.clinic.settings, patient.course  # noqa: B018
+
+    statements = []
+
+    def seen(*args) -> None:
+        statements.append(args[2])
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        contexts = policy.reminder_contexts(list(loaded))
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert len(statements) == 2  # their settings, their windows: not two per patient
+    for patient in loaded:
+        assert contexts[patient.id] == (policy.reminder_settings_for(patient),
+                                        policy.zone_for(patient), policy.protocol_for(patient))
+    by_id = {p.id: contexts[p.id] for p in patients}
+    assert by_id[patients[0].id][0].discreet and "heat" not in by_id[patients[0].id][0].categories
+    assert by_id[patients[1].id][2].windows["heat"] == timedelta(hours=72)
+    assert by_id[patients[4].id][2].windows["heat"] == timedelta(hours=24)
+    assert by_id[patients[5].id][2].windows["heat"] == timedelta(hours=96)  # the clinic's
+    assert by_id[patients[5].id][0].morning == time(7, 30)
+    assert policy.reminder_contexts([]) == {}

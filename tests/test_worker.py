@@ -319,8 +319,8 @@ def test_a_bug_while_sending_costs_one_message_not_the_batch(patient, fake_push,
 
     from meso import push
 
-    original = push.Pusher.send
-    monkeypatch.setattr(push.Pusher, "send", broken_then_fine)
+    original = push.Pusher.seal  # the worker's sends encrypt and sign each message here
+    monkeypatch.setattr(push.Pusher, "seal", broken_then_fine)
     with caplog.at_level(logging.INFO, logger="meso.reminders"):
         run(runner, rome("2026-11-22T12:00"), "--concurrency", "1")
     assert (rows()["session_day"].status, rows()["session_day"].last_error) == (
