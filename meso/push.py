@@ -1,5 +1,7 @@
-"""Web Push: VAPID keys, the app's push settings and one send. The only module importing
-pywebpush (which encrypts; push_http carries the result, push_services says where it may go).
+"""Web Push: VAPID keys, the app's push settings and one send. The only module that encrypts
+(http_ece) and signs (py_vapid); push_http carries the result, push_services says where it
+may go. (pywebpush is left to the bench's bare loop: its WebPusher copied and re-parsed the
+subscription for each message.)
 
 The rest of the app speaks in Subscription, Message and Outcome, so swapping the library (or
 faking the network in a test) touches these files alone. What reaches a push service says
@@ -267,17 +269,9 @@ class Pusher:
         if not push_services.allowed(subscription.endpoint, self.services):
             # The worker drops these before sending; this is the last door.
             return Outcome(GONE, error="not at a listed push service")
-        info = {
-            "endpoint": subscription.endpoint,
-            "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
-        }
-        # Imported here: only the reminder worker sends, and pywebpush brings requests along,
-        # memory a web worker does not need.
-        from pywebpush import WebPusher, WebPushException
-
         try:
-            body = WebPusher(info).encode(padded(message.payload))["body"]
-        except (WebPushException, ValueError) as exc:  # keys that parse but do not encrypt
+            body = encrypt(padded(message.payload), subscription)
+        except ValueError as exc:  # keys that parse but do not encrypt
             return Outcome(FAILED, error=f"encryption: {type(exc).__name__}")
         parts = urlsplit(subscription.endpoint)
         headers = {"TTL": str(max(1, int(message.ttl))), "Urgency": message.urgency,
@@ -312,6 +306,27 @@ class Pusher:
         except push_http.Unreachable as exc:
             return Outcome(RETRY, error=f"network: {exc}")
         return outcome_for(answer)
+
+
+def encrypt(data: bytes, subscription: Subscription) -> bytes:
+    """The body of a Web Push message (RFC 8291: aes128gcm, RFC 8188) for the subscription's
+    keys, with a new ephemeral key; raise ValueError for keys that do not encrypt.
+
+    What pywebpush's WebPusher.encode does for aes128gcm (http_ece does the work), without
+    copying and re-parsing the subscription for every message.
+    """
+    # Imported here: only the reminder worker sends.
+    import http_ece
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    receiver, secret = b64url_decode(subscription.p256dh), b64url_decode(subscription.auth)
+    if len(receiver) != 65 or receiver[0] != 4:
+        raise ValueError("p256dh is not an uncompressed P-256 point")
+    try:
+        return http_ece.encrypt(data, private_key=ec.generate_private_key(ec.SECP256R1()),
+                                dh=receiver, auth_secret=secret, version="aes128gcm")
+    except http_ece.ECEException as exc:
+        raise ValueError(exc.message) from None
 
 
 def padded(payload: dict) -> bytes:

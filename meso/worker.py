@@ -106,38 +106,63 @@ class BatchStats:
                 f"skipped={self.skipped} in {seconds:.2f}s")
 
 
+@dataclass
+class InFlight:
+    """Sends submitted and not recorded yet, carried from one batch to the next: the next
+    batch is claimed and prepared while the last half of this one goes out."""
+
+    futures: dict = field(default_factory=dict)  # future: (job, lease token, now)
+    delivered: list[str] = field(default_factory=list)  # devices reached, not noted yet
+
+
 def run_batch(pusher: push.Pusher | None, pool: ThreadPoolExecutor, size: int,
               lease: timedelta, now: datetime, sender: mailer.Mailer | None = None,
-              sends: push_http.Sender | None = None) -> BatchStats:
-    """Claim, prepare, send and record one batch; return what happened. Pushes go out on
-    ``sends`` (given with ``pusher``), e-mails on ``pool``."""
+              sends: push_http.Sender | None = None,
+              flight: InFlight | None = None) -> BatchStats:
+    """Claim, prepare and send one batch, and record what is answered; return what happened.
+    Pushes go out on ``sends`` (given with ``pusher``), e-mails on ``pool``.
+
+    Without ``flight`` every send is recorded before returning. With it, a full batch
+    returns once at most half a batch is still on its way (``flight`` keeps those for the
+    next call): preparing the next batch then overlaps the sends instead of leaving the
+    sender idle. A batch that is not full (nothing more is due) records them all.
+    """
+    carry = flight is not None
+    flight = flight if flight is not None else InFlight()
     ids, token = outbox.claim_due(now, size, lease)
     stats = BatchStats(claimed=len(ids))
-    if not ids:
-        return stats
-    jobs, stats.pruned = prepare(ids, pusher.services if pusher else None, now,
-                                 email=sender is not None)
-    futures: dict = {}  # a push's outcomes, or an e-mail's
-    decided = []
-    for job in jobs:
-        if job.decision is not None:
-            _count(stats, job.decision)
-            decided.append((job.id, job.decision))
-        elif job.email is not None:  # e-mail fallback
-            assert sender is not None
-            futures[pool.submit(email_reminders.send, sender, job.email, now, job.id)] = job
-        else:
-            assert pusher is not None and sends is not None, \
-                "without push every patient is without a device"
-            futures[sends.submit(_send_all(pusher, sends, job))] = job
-    outbox.record_many(token, decided)
-    db.session.commit()
-    pending = set(futures)
-    while pending:
-        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-        outcomes, gone, delivered = [], [], []
+    if ids:
+        jobs, stats.pruned = prepare(ids, pusher.services if pusher else None, now,
+                                     email=sender is not None)
+        decided = []
+        for job in jobs:
+            if job.decision is not None:
+                _count(stats, job.decision)
+                decided.append((job.id, job.decision))
+            elif job.email is not None:  # e-mail fallback
+                assert sender is not None
+                future = pool.submit(email_reminders.send, sender, job.email, now, job.id)
+                flight.futures[future] = (job, token, now)
+            else:
+                assert pusher is not None and sends is not None, \
+                    "without push every patient is without a device"
+                flight.futures[sends.submit(_send_all(pusher, sends, job))] = (job, token, now)
+        outbox.record_many(token, decided)
+        db.session.commit()
+    record_answers(flight, size // 2 if carry and len(ids) == size else 0, size, stats)
+    return stats
+
+
+def record_answers(flight: InFlight, keep: int, size: int, stats: BatchStats) -> None:
+    """Record the answers of the sends in flight as they come, until at most ``keep`` are
+    still on their way."""
+    while len(flight.futures) > keep:
+        finished, _ = wait(flight.futures, return_when=FIRST_COMPLETED)
+        outcomes: dict[datetime, list[tuple[int, dict]]] = {}  # by lease token
+        gone: list[str] = []
+        delivered: list[str] = []
         for future in finished:
-            job = futures[future]
+            job, token, now = flight.futures[future]
             if job.email is not None:  # e-mail fallback
                 values = email_reminders.settle(job.id, job.attempts, job.expires_at,
                                                 job.email, future.result(), now)
@@ -149,16 +174,24 @@ def run_batch(pusher: push.Pusher | None, pool: ThreadPoolExecutor, size: int,
                 delivered += job_delivered
                 if job.emailable:  # e-mail fallback: every device gone, e-mail it next batch
                     values = email_reminders.fall_back(values, now)
-            outcomes.append((job.id, values))
+            outcomes.setdefault(token, []).append((job.id, values))
         # What has been answered, recorded at once: one commit for the sends that finished
         # together, never one held back for a send still in flight (a crash re-sends at
-        # most what was in flight or answered in the last moment). A few statements for the
-        # group, not a few per message: the database was most of a message's cost.
+        # most what was in flight or answered in the last moment). One statement for the
+        # group, not a few per message: the database was most of a message's cost. The
+        # devices' last success is noted once a batch: a crash loses only that note.
         stats.pruned += outbox.prune(gone)
-        outbox.mark_success(delivered, now)
-        outbox.record_many(token, outcomes)
+        flight.delivered += delivered
+        if len(flight.delivered) >= size or len(flight.futures) == len(finished):
+            outbox.mark_success(flight.delivered, now)
+        for token, written in outcomes.items():
+            outbox.record_many(token, written)
         db.session.commit()
-    return stats
+        # Forgotten only once written: after a failed commit they are recorded next time.
+        for future in finished:
+            del flight.futures[future]
+        if len(flight.delivered) >= size or not flight.futures:
+            flight.delivered = []
 
 
 async def _send_all(pusher: push.Pusher, sends: push_http.Sender,
@@ -409,11 +442,12 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
     # threads; both are closed once their sends are done.
     with (ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="email") as pool,
           push_http.Sender(concurrency) if pusher else nullcontext() as sends):
+        flight = InFlight()  # a full batch's last sends, recorded during the next batch
         while not should_stop():
             replanned = _replan_batch(batch, lease, now())
             started = clock.monotonic()
             try:
-                stats = run_batch(pusher, pool, batch, lease, now(), sender, sends)
+                stats = run_batch(pusher, pool, batch, lease, now(), sender, sends, flight)
             except sa.exc.OperationalError as exc:
                 # The database went away for a moment: leased rows wait for their lease.
                 db.session.rollback()
@@ -435,6 +469,7 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
                 if once:
                     break
                 sleep(poll)
+        record_answers(flight, 0, batch, total)  # stopped after a full batch
     return total
 
 

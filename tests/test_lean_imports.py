@@ -11,7 +11,7 @@ import sys
 from helpers import ROOT
 
 ON_DEMAND = ("PIL", "pillow_heif", "icalendar", "segno", "cryptography", "py_vapid",
-             "pywebpush", "aiohttp", "requests", "alembic")
+             "pywebpush", "http_ece", "aiohttp", "requests", "alembic")
 
 SERVE = """
 import json, sys, tempfile

@@ -713,3 +713,14 @@ def test_messages_to_one_push_service_share_a_jwt_that_it_accepts(pusher, fake_p
     assert len(claims) == 3 and claims[0] == claims[1] == claims[2]
     assert claims[0]["aud"] == fake_push.origin
     assert claims[0]["exp"] > time.time() + push.JWT_RENEW
+
+
+def test_keys_that_do_not_encrypt_fail_the_message_not_the_worker(pusher, fake_push):
+    client = fake_push.subscription()
+    keys = client.json["keys"]
+    off_curve = push.b64url(b"\x04" + b"\x01" * 64)  # the right shape, not a P-256 point
+    for p256dh in (off_curve, push.b64url(b"\x04" * 10)):
+        outcome = pusher.send(push.Subscription(client.endpoint, p256dh, keys["auth"]),
+                              message())
+        assert outcome.kind == push.FAILED and outcome.error.startswith("encryption:")
+    assert fake_push.messages(status=None) == []
