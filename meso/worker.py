@@ -20,13 +20,16 @@ name rows by id and outcome, never an address or a text.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import queue
 import time as clock
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -109,10 +112,15 @@ class BatchStats:
 @dataclass
 class InFlight:
     """Sends submitted and not recorded yet, carried from one batch to the next: the next
-    batch is claimed and prepared while the last half of this one goes out."""
+    batch is claimed and prepared while the last half of this one goes out. Each answer
+    arrives on one queue (from the Sender's loop, or the e-mail pool), so the worker's thread
+    takes all that have arrived at once."""
 
-    futures: dict = field(default_factory=dict)  # future: (job, lease token, now)
+    jobs: dict[int, tuple[Job, datetime, datetime]] = field(default_factory=dict)
+    answers: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)  # (key, result)
+    answered: list = field(default_factory=list)  # taken from ``answers``, not written yet
     delivered: list[str] = field(default_factory=list)  # devices reached, not noted yet
+    keys: Iterator[int] = field(default_factory=itertools.count)
 
 
 def run_batch(pusher: push.Pusher | None, pool: ThreadPoolExecutor, size: int,
@@ -134,63 +142,81 @@ def run_batch(pusher: push.Pusher | None, pool: ThreadPoolExecutor, size: int,
     if ids:
         jobs, stats.pruned = prepare(ids, pusher.services if pusher else None, now,
                                      email=sender is not None)
-        decided = []
+        decided, pushes = [], []
         for job in jobs:
             if job.decision is not None:
                 _count(stats, job.decision)
                 decided.append((job.id, job.decision))
-            elif job.email is not None:  # e-mail fallback
+                continue
+            key = next(flight.keys)
+            flight.jobs[key] = (job, token, now)
+            if job.email is not None:  # e-mail fallback
                 assert sender is not None
                 future = pool.submit(email_reminders.send, sender, job.email, now, job.id)
-                flight.futures[future] = (job, token, now)
+                future.add_done_callback(partial(_answered, flight.answers, key))
             else:
                 assert pusher is not None and sends is not None, \
                     "without push every patient is without a device"
-                flight.futures[sends.submit(_send_all(pusher, sends, job))] = (job, token, now)
+                pushes.append((key, _send_all(pusher, sends, job)))
+        if pushes:
+            assert sends is not None
+            sends.start(pushes, flight.answers)
         outbox.record_many(token, decided)
         db.session.commit()
     record_answers(flight, size // 2 if carry and len(ids) == size else 0, size, stats)
     return stats
 
 
+def _answered(answers: queue.SimpleQueue, key: int, future) -> None:
+    answers.put((key, future))
+
+
 def record_answers(flight: InFlight, keep: int, size: int, stats: BatchStats) -> None:
     """Record the answers of the sends in flight as they come, until at most ``keep`` are
     still on their way."""
-    while len(flight.futures) > keep:
-        finished, _ = wait(flight.futures, return_when=FIRST_COMPLETED)
+    while len(flight.jobs) > keep:
+        if not flight.answered:
+            flight.answered.append(flight.answers.get())
+        with suppress(queue.Empty):
+            while True:
+                flight.answered.append(flight.answers.get_nowait())
         outcomes: dict[datetime, list[tuple[int, dict]]] = {}  # by lease token
         gone: list[str] = []
         delivered: list[str] = []
-        for future in finished:
-            job, token, now = flight.futures[future]
+        for key, result in flight.answered:
+            job, token, now = flight.jobs[key]
+            if isinstance(result, BaseException):  # a bug in the send's own code
+                raise result
             if job.email is not None:  # e-mail fallback
                 values = email_reminders.settle(job.id, job.attempts, job.expires_at,
-                                                job.email, future.result(), now)
+                                                job.email, result.result(), now)
                 _count(stats, values)
             else:
-                values, job_gone, job_delivered = settle(job, future.result(), now)
+                values, job_gone, job_delivered = settle(job, result, now)
                 _count(stats, values)
                 gone += job_gone
                 delivered += job_delivered
                 if job.emailable:  # e-mail fallback: every device gone, e-mail it next batch
                     values = email_reminders.fall_back(values, now)
             outcomes.setdefault(token, []).append((job.id, values))
-        # What has been answered, recorded at once: one commit for the sends that finished
-        # together, never one held back for a send still in flight (a crash re-sends at
-        # most what was in flight or answered in the last moment). One statement for the
-        # group, not a few per message: the database was most of a message's cost. The
-        # devices' last success is noted once a batch: a crash loses only that note.
+        # What has been answered, recorded at once: one commit for the sends answered so
+        # far, never one held back for a send still in flight (a crash re-sends at most
+        # what was in flight or answered in the last moment). One statement for the group,
+        # not a few per message: the database was most of a message's cost. The devices'
+        # last success is noted once a batch: a crash loses only that note.
         stats.pruned += outbox.prune(gone)
-        flight.delivered += delivered
-        if len(flight.delivered) >= size or len(flight.futures) == len(finished):
-            outbox.mark_success(flight.delivered, now)
+        last = len(flight.answered) == len(flight.jobs)
+        if len(flight.delivered) + len(delivered) >= size or last:
+            outbox.mark_success(flight.delivered + delivered, now)
         for token, written in outcomes.items():
             outbox.record_many(token, written)
         db.session.commit()
         # Forgotten only once written: after a failed commit they are recorded next time.
-        for future in finished:
-            del flight.futures[future]
-        if len(flight.delivered) >= size or not flight.futures:
+        for key, _ in flight.answered:
+            del flight.jobs[key]
+        flight.answered = []
+        flight.delivered += delivered
+        if len(flight.delivered) >= size or last:
             flight.delivered = []
 
 
