@@ -2,14 +2,17 @@
 
 requests and urllib3 time-outs bound each socket read, not the exchange: a push service (or
 anything posing as one) that trickles a byte a second would hold a send, and the worker's
-batch, for as long as it likes. aiohttp's ``ClientTimeout(total=…)`` bounds the whole of it:
-connecting, TLS, sending, and the answer's status line and headers (the body is never read).
-The reminder worker sends on one Sender: one event loop on a thread of its own and one
-aiohttp client (its connection pool) for all its sends, so a message to a push service
-already connected to costs no new connection; the worker's own thread stays a plain thread
-(it keeps the database) and never runs the loop itself, so a host that already runs a loop
-(Playwright's, in the tests) does not matter.
-"""
+batch, for as long as it likes. Here ``asyncio.timeout`` bounds the whole of it: connecting,
+TLS, sending, and the answer's status line and headers (a body is read only when short and
+announced, to keep the connection; else the connection is dropped).
+
+The reminder worker sends on one Sender: one event loop on a thread of its own, its
+connections kept per push service (HTTP/1.1 keep-alive), at most ``--concurrency`` sends in
+flight. The worker's own thread stays a plain thread (it keeps the database) and never runs
+the loop, so a host that already runs a loop (Playwright's, in the tests) does not matter.
+The HTTP is the little a push service needs, written here: aiohttp's client, used before,
+cost half a message's time in the worker. A request goes out only if no header or path could
+break out of its line; an answer that is not HTTP/1 is Unreachable."""
 
 from __future__ import annotations
 

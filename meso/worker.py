@@ -1,7 +1,11 @@
 """The reminder worker: claim due outbox rows, render and send them, record what happened.
 
 Database work stays on the calling thread; only the sends (encryption and HTTP, each within
-a total deadline) run in the pool, so one slow push service holds one thread, not the batch.
+a total deadline) run on the push_http.Sender's event loop, at most --concurrency at once, so
+one slow push service holds one slot, not the batch. A batch costs a few statements, not a few
+per message: its patients' context is read in a handful of queries, and the answers that have
+arrived are written together, one commit each time. The next batch is claimed and prepared
+while the last half of the previous one is on its way (InFlight).
 A row's text is rendered at send time from its rule and session, so the outbox stores no
 message, and a late row is checked once more: still useful (sent at once), pointless
 (skipped, never sent late), or in quiet hours (moved). A patient's test notification is a row

@@ -643,3 +643,47 @@ def test_a_lease_shorter_than_a_slow_batch_is_warned_about(patient, vapid, runne
                                      "--concurrency", "2", "--lease", "30"])
     assert result.exit_code == 0, result.output
     assert "--lease 30s is shorter than a batch of hung push services" in caplog.text
+
+
+def test_the_lease_warning_counts_the_previous_batchs_last_half(patient, vapid, runner,
+                                                                 caplog):
+    """A row may wait behind half of the previous batch (sent while it was prepared), then
+    its own: batch 40 and concurrency 4 at 10 s a hung send is 150 s, not 100 s."""
+    for lease, warned in (("120", True), ("150", False)):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="meso.reminders"):
+            result = runner.invoke(args=["reminders", "run", "--once", "--batch", "40",
+                                         "--concurrency", "4", "--lease", lease])
+        assert result.exit_code == 0, result.output
+        assert ("(150s)" in caplog.text) is warned, caplog.text
+
+
+def test_the_next_batch_is_prepared_while_the_last_half_of_one_goes_out(app, vapid):
+    """worker.InFlight: a full batch returns with at most half of it still on its way, the
+    next batch is claimed meanwhile (those rows stay leased, never claimed twice), and in the
+    end every message is sent and recorded once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from meso import push, push_http, worker
+
+    with listed_push_service(app, vapid, delay=0.2) as service:
+        ids = due_now(service, 12, per_patient=12)
+        pusher = push.pusher_for(app)
+        flight = worker.InFlight()
+        lease = timedelta(minutes=5)
+        with ThreadPoolExecutor(2) as pool, push_http.Sender(2) as sends:
+            first = worker.run_batch(pusher, pool, 6, lease, datetime.now(UTC), None, sends,
+                                     flight)
+            assert first.claimed == 6
+            assert 1 <= len(flight.jobs) <= 3, "half a batch at most is left on its way"
+            second = worker.run_batch(pusher, pool, 6, lease, datetime.now(UTC), None, sends,
+                                      flight)
+            assert second.claimed == 6  # the other six: none of those on their way
+            worker.record_answers(flight, 0, 6, second)  # as run() does when it stops
+            assert flight.jobs == {}
+        assert first.sent + second.sent == 12
+        assert statuses(ids) == {"sent": 12}
+        assert sorted(delivered_ids(service)) == sorted(ids)
+        db.session.expire_all()
+        assert db.session.scalar(sa.select(sa.func.count()).where(
+            Reminder.id.in_(ids), Reminder.lease_until.is_not(None))) == 0
