@@ -60,6 +60,7 @@ from meso.models import Clinic, OutboundEmail, Patient, Reminder
 from meso.notifications import render, trial_message
 
 log = logging.getLogger("meso.reminders")
+REPLAN_LOOK = 1.0  # seconds between looks for clinics to re-plan while batches are full
 
 
 @dataclass
@@ -473,8 +474,15 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
     with (ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="email") as pool,
           push_http.Sender(concurrency) if pusher else nullcontext() as sends):
         flight = InFlight()  # a full batch's last sends, recorded during the next batch
+        replans_due = 0.0  # when to look for clinics to re-plan next (monotonic)
         while not should_stop():
-            replanned = _replan_batch(batch, lease, now())
+            # Looked for every batch while a re-plan goes on; else at most every REPLAN_LOOK
+            # seconds while sending (a look was a tenth of a busy batch's statements), and
+            # always before waiting or stopping.
+            looked = clock.monotonic() >= replans_due
+            replanned = _replan_batch(batch, lease, now()) if looked else 0
+            if looked and not replanned:
+                replans_due = clock.monotonic() + REPLAN_LOOK
             started = clock.monotonic()
             try:
                 stats = run_batch(pusher, pool, batch, lease, now(), sender, sends, flight)
@@ -496,6 +504,9 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
             emails = _mail_batch(sender, pool, mail_size, lease, now())
             total.emails.add(emails)
             if stats.claimed < batch and emails.claimed < mail_size and not replanned:
+                if not looked:
+                    replans_due = 0.0
+                    continue
                 if once:
                     break
                 sleep(poll)

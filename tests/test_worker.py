@@ -687,3 +687,33 @@ def test_the_next_batch_is_prepared_while_the_last_half_of_one_goes_out(app, vap
         db.session.expire_all()
         assert db.session.scalar(sa.select(sa.func.count()).where(
             Reminder.id.in_(ids), Reminder.lease_until.is_not(None))) == 0
+
+
+def test_clinics_to_re_plan_are_looked_for_between_full_batches_and_before_stopping(
+        app, vapid, monkeypatch):
+    """A look for clinic re-plans every batch was a tenth of a busy batch's statements:
+    while batches are full it comes every REPLAN_LOOK seconds, and always once more before
+    the worker waits or stops, so --once never leaves a re-plan behind."""
+    from meso import worker
+
+    looks, batches = [], []
+
+    def replan(size, lease, now):
+        looks.append(len(batches))
+        return 0
+
+    def full_then_empty(pusher, pool, size, lease, now, sender, sends, flight):
+        batches.append(now)
+        return worker.BatchStats(claimed=size if len(batches) <= 5 else 0)
+
+    monkeypatch.setattr(worker, "_replan_batch", replan)
+    monkeypatch.setattr(worker, "run_batch", full_then_empty)
+    for every, expected in ((3600.0, [0, 6]), (0.0, [0, 1, 2, 3, 4, 5])):
+        looks.clear()
+        batches.clear()
+        monkeypatch.setattr(worker, "REPLAN_LOOK", every)
+        worker.run(True, 10, 2, timedelta(minutes=5), 0.1, should_stop=lambda: False,
+                   now=lambda: datetime.now(UTC))
+        # Five full batches, then an empty one: with a long REPLAN_LOOK, a look before the
+        # first batch, and one more before stopping (that empty batch is claimed again).
+        assert looks == expected, (every, looks)
