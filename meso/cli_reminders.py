@@ -78,8 +78,8 @@ def run_command(once: bool, batch: int, concurrency: int, lease: int, poll: floa
         links.public_base_url()
     except ConfigError as exc:
         raise click.ClickException(f"cannot send reminders: {exc}") from None
-    # A row may wait behind the previous batch's last half (worker.InFlight), then its own.
-    queued = batch + batch // 2
+    # A row may wait behind the previous batch (worker.InFlight), then its own.
+    queued = 2 * batch
     worst = -(-queued // concurrency) * (pusher.deadline if pusher else mailer.TIMEOUT)
     if lease < worst:
         # A batch outliving its lease may be claimed again by another worker (a double send).

@@ -5,7 +5,7 @@ a total deadline) run on the push_http.Sender's event loop, at most --concurrenc
 one slow push service holds one slot, not the batch. A batch costs a few statements, not a few
 per message: its patients' context is read in a handful of queries, and the answers that have
 arrived are written together, one commit each time. The next batch is claimed and prepared
-while the last half of the previous one is on its way (InFlight).
+while the previous one is on its way (InFlight).
 A row's text is rendered at send time from its rule and session, so the outbox stores no
 message, and a late row is checked once more: still useful (sent at once), pointless
 (skipped, never sent late), or in quiet hours (moved). A patient's test notification is a row
@@ -117,7 +117,7 @@ class BatchStats:
 @dataclass
 class InFlight:
     """Sends submitted and not recorded yet, carried from one batch to the next: the next
-    batch is claimed and prepared while the last half of this one goes out. Each answer
+    batch is claimed and prepared while this one goes out. Each answer
     arrives on one queue (from the Sender's loop, or the e-mail pool), so the worker's thread
     takes all that have arrived at once."""
 
@@ -136,9 +136,11 @@ def run_batch(pusher: push.Pusher | None, pool: ThreadPoolExecutor, size: int,
     Pushes go out on ``sends`` (given with ``pusher``), e-mails on ``pool``.
 
     Without ``flight`` every send is recorded before returning. With it, a full batch
-    returns once at most half a batch is still on its way (``flight`` keeps those for the
-    next call): preparing the next batch then overlaps the sends instead of leaving the
-    sender idle. A batch that is not full (nothing more is due) records them all.
+    returns once at most a batch is still on its way (``flight`` keeps those for the next
+    call): preparing the next batch then overlaps the sends instead of leaving the sender
+    idle (half a batch kept the sender busy a little less often). A batch that is not full
+    (nothing more is due) records them all. Only the sends in flight, at most
+    ``--concurrency``, are ever answered and not yet recorded.
     """
     carry = flight is not None
     flight = flight if flight is not None else InFlight()
@@ -168,7 +170,7 @@ def run_batch(pusher: push.Pusher | None, pool: ThreadPoolExecutor, size: int,
             sends.start(pushes, flight.answers)
         outbox.record_many(token, decided)
         db.session.commit()
-    record_answers(flight, size // 2 if carry and len(ids) == size else 0, size, stats)
+    record_answers(flight, size if carry and len(ids) == size else 0, size, stats)
     return stats
 
 

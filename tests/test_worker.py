@@ -550,22 +550,28 @@ def test_kill_9_mid_batch_loses_nothing_and_a_resend_keeps_its_topic(app, vapid,
 
 
 def test_sigterm_finishes_the_batch_then_exits(app, vapid):
+    """SIGTERM: what the worker has claimed is sent and recorded, then it exits; nothing
+    more is claimed. It claims a batch ahead while one goes out (worker.InFlight), so that
+    is a whole batch or two here, never a row left leased or sent twice."""
     with listed_push_service(app, vapid, delay=0.2) as service:
-        ids = due_now(service, 8, per_patient=8)
+        ids = due_now(service, 20, per_patient=20)
         worker = worker_process(app, "--batch", "5", "--concurrency", "1")
         wait_until(lambda: len(service.received) >= 1, 60, "the first message")
         worker.send_signal(signal.SIGTERM)
         _, err = worker.communicate(timeout=30)
         assert worker.returncode == 0, err
-        # The batch's last sends are recorded after it (while the next one would be
-        # prepared): the stop waits for them too.
         assert "reminders batch: claimed=5 " in err
-        assert "reminder worker stopped: sent=5 retried=0 failed=0" in err
-        assert statuses(ids) == {"sent": 5, "pending": 3}
+        counts = statuses(ids)
+        # Whole batches (a signal racing the next claim may see one more), not all 20.
+        assert counts["sent"] in (5, 10, 15), counts
+        assert counts == {"sent": counts["sent"], "pending": 20 - counts["sent"]}
+        assert f"reminder worker stopped: sent={counts['sent']} retried=0 failed=0" in err
         db.session.expire_all()
         assert db.session.scalar(sa.select(sa.func.count()).where(
             Reminder.id.in_(ids), Reminder.lease_until.is_not(None))) == 0
-        assert len(delivered_ids(service)) == 5
+        assert sorted(delivered_ids(service)) == sorted(
+            r.id for r in db.session.scalars(sa.select(Reminder).where(
+                Reminder.id.in_(ids), Reminder.status == "sent")))
 
 
 def claims_skip_each_other(now: datetime) -> None:
@@ -645,23 +651,22 @@ def test_a_lease_shorter_than_a_slow_batch_is_warned_about(patient, vapid, runne
     assert "--lease 30s is shorter than a batch of hung push services" in caplog.text
 
 
-def test_the_lease_warning_counts_the_previous_batchs_last_half(patient, vapid, runner,
-                                                                 caplog):
-    """A row may wait behind half of the previous batch (sent while it was prepared), then
-    its own: batch 40 and concurrency 4 at 10 s a hung send is 150 s, not 100 s."""
-    for lease, warned in (("120", True), ("150", False)):
+def test_the_lease_warning_counts_the_previous_batch(patient, vapid, runner, caplog):
+    """A row may wait behind the previous batch (sent while it was prepared), then its own:
+    batch 40 and concurrency 4 at 10 s a hung send is 200 s, not 100 s."""
+    for lease, warned in (("150", True), ("200", False)):
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="meso.reminders"):
             result = runner.invoke(args=["reminders", "run", "--once", "--batch", "40",
                                          "--concurrency", "4", "--lease", lease])
         assert result.exit_code == 0, result.output
-        assert ("(150s)" in caplog.text) is warned, caplog.text
+        assert ("(200s)" in caplog.text) is warned, caplog.text
 
 
-def test_the_next_batch_is_prepared_while_the_last_half_of_one_goes_out(app, vapid):
-    """worker.InFlight: a full batch returns with at most half of it still on its way, the
-    next batch is claimed meanwhile (those rows stay leased, never claimed twice), and in the
-    end every message is sent and recorded once."""
+def test_the_next_batch_is_prepared_while_one_goes_out(app, vapid):
+    """worker.InFlight: a full batch returns with its sends still on their way, the next
+    batch is claimed meanwhile (those rows stay leased, never claimed twice), and in the end
+    every message is sent and recorded once."""
     from concurrent.futures import ThreadPoolExecutor
 
     from meso import push, push_http, worker
@@ -675,10 +680,11 @@ def test_the_next_batch_is_prepared_while_the_last_half_of_one_goes_out(app, vap
             first = worker.run_batch(pusher, pool, 6, lease, datetime.now(UTC), None, sends,
                                      flight)
             assert first.claimed == 6
-            assert 1 <= len(flight.jobs) <= 3, "half a batch at most is left on its way"
+            assert 1 <= len(flight.jobs) <= 6, "a batch at most is left on its way"
             second = worker.run_batch(pusher, pool, 6, lease, datetime.now(UTC), None, sends,
                                       flight)
             assert second.claimed == 6  # the other six: none of those on their way
+            assert len(flight.jobs) <= 6
             worker.record_answers(flight, 0, 6, second)  # as run() does when it stops
             assert flight.jobs == {}
         assert first.sent + second.sent == 12
