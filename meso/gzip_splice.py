@@ -32,8 +32,8 @@ def compressed(piece: bytes, history: bytes = b"", level: int = 9) -> bytes:
     to the constant text before it, at the right distance, but never into a value (a match
     stops at the first byte that differs, and the piece holds no NUL byte).
     """
-    options = {"zdict": history[-WINDOW:]} if history else {}
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -15, 9, **options)
+    compressor = (zlib.compressobj(level, zlib.DEFLATED, -15, 9, zdict=history[-WINDOW:])
+                  if history else zlib.compressobj(level, zlib.DEFLATED, -15, 9))
     return compressor.compress(piece) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
 

@@ -10,15 +10,16 @@ The reminder worker sends on one Sender: one event loop on a thread of its own, 
 connections kept per push service (HTTP/1.1 keep-alive), at most ``--concurrency`` sends in
 flight. The worker's own thread stays a plain thread (it keeps the database) and never runs
 the loop, so a host that already runs a loop (Playwright's, in the tests) does not matter.
-The HTTP is the little a push service needs, written here: aiohttp's client, used before,
-cost half a message's time in the worker. A request goes out only if no header or path could
-break out of its line; an answer that is not HTTP/1 is Unreachable."""
+HTTP/1.1 itself (writing the request, reading the answer, whether the connection may carry
+another) is h11's, the protocol library httpx and others are built on; this module only
+keeps the connections and the deadline. aiohttp's client, used before, cost half a
+message's time in the worker. h11 refuses a header or path that could break out of its line
+before anything is sent; an answer that is not HTTP/1 is Unreachable."""
 
 from __future__ import annotations
 
 import asyncio
 import queue
-import re
 import ssl
 import threading
 import time
@@ -29,6 +30,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import certifi
+import h11
 
 from meso import push_services
 
@@ -121,25 +123,18 @@ class Sender:
             target = _Target.of(url)
             request = _request(target, body, headers)
             async with asyncio.timeout(deadline):
-                return await self._exchange(target, request)
+                return await self._exchange(target, request, body)
         except TimeoutError:  # before OSError: it is one
             raise TimedOut from None
-        except (OSError, EOFError, asyncio.LimitOverrunError, ValueError) as exc:
-            # OSError: refused, reset, TLS; EOFError: closed mid-answer; ValueError: not a
-            # URL or headers we can send, or an answer that is not HTTP.
+        except (OSError, EOFError, ValueError, h11.ProtocolError) as exc:
+            # OSError: refused, reset, TLS; EOFError: closed before an answer; ValueError:
+            # not a URL; h11's: headers we cannot send, or an answer that is not HTTP.
             raise Unreachable(type(exc).__name__) from None
 
-    async def _exchange(self, target: _Target, request: bytes) -> Answer:
+    async def _exchange(self, target: _Target, request: h11.Request, body: bytes) -> Answer:
         connection = self._kept(target.key) or await _Connection.open(target)
         try:
-            connection.writer.write(request)
-            while True:
-                head = await connection.reader.readuntil(b"\r\n\r\n")
-                answer, reusable, length = _parse(head)
-                if not 100 <= answer.status < 200:
-                    break  # an interim answer (100 Continue) is followed by the real one
-            if reusable and length:
-                await connection.reader.readexactly(length)  # a short body, for reuse
+            answer, reusable = await connection.exchange(request, body)
         except BaseException:
             connection.close()
             raise
@@ -191,11 +186,9 @@ class Sender:
 
 
 IDLE = 2.0  # seconds a kept connection may wait for the next send (services allow more)
-LIMIT = 64 * 1024  # bytes of an answer's head, or of a body read to keep the connection
-STATUS = re.compile(rb"HTTP/1\.([01]) ([1-5][0-9][0-9])(?: ([^\r\n]*))?")
-UNSENDABLE = re.compile(r"[\x00-\x20\x7f-\uffff]")  # in a request line or a header name
-
-
+LIMIT = 64 * 1024  # bytes of a body read to keep the connection
+HEAD_LIMIT = 16 * 1024  # an answer's head still incomplete past this is not HTTP we take
+READ = 8 * 1024  # bytes asked of the socket at a time (so a head stops soon past its limit)
 @dataclass(frozen=True)
 class _Target:
     host: str  # for DNS and TLS: IDNA A-label or IP address
@@ -225,50 +218,55 @@ class _Target:
         return cls(host, port, tls_on, shown, path)
 
 
-def _request(target: _Target, body: bytes, headers: dict[str, str]) -> bytes:
-    """The request's bytes; ValueError for a header that would break out of its line."""
-    lines = [f"POST {target.path} HTTP/1.1", f"Host: {target.host_header}",
-             f"Content-Length: {len(body)}"]
-    for name, value in headers.items():
-        if not name or UNSENDABLE.search(name) or "\r" in value or "\n" in value:
-            raise ValueError("a header that cannot be sent")
-        lines.append(f"{name}: {value}")
-    if UNSENDABLE.search(target.path):
-        raise ValueError("a path that cannot be sent")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+def _request(target: _Target, body: bytes, headers: dict[str, str]) -> h11.Request:
+    """The request; h11.LocalProtocolError for a header or path that cannot be sent."""
+    return h11.Request(method="POST", target=target.path, headers=[
+        ("Host", target.host_header), ("Content-Length", str(len(body))), *headers.items()])
 
 
-def _parse(head: bytes) -> tuple[Answer, bool, int]:
-    """An answer's head: the Answer, whether the connection may carry another request, and
-    the length of the body to read first."""
-    status_line, *lines = head[:-4].split(b"\r\n")
-    match = STATUS.fullmatch(status_line)
-    if not match:
-        raise ValueError("not an HTTP/1 answer")
-    fields: dict[bytes, bytes] = {}
-    for line in lines:
-        name, colon, value = line.partition(b":")
-        name = name.strip().lower()
-        if not colon or not name:
-            raise ValueError("a malformed header")
-        if name in fields and fields[name] != value.strip():
-            fields[name] = b"\x00"  # repeated with another value: never trusted below
-        else:
-            fields[name] = value.strip()
-    retry_after = fields.get(b"retry-after")
-    answer = Answer(int(match.group(2)), (match.group(3) or b"").decode("latin-1").strip(),
-                    retry_after.decode("latin-1") if retry_after is not None else None)
-    length = fields.get(b"content-length", b"")
-    reusable = (match.group(1) == b"1" and length.isdigit() and int(length) <= LIMIT
-                and b"transfer-encoding" not in fields
-                and fields.get(b"connection", b"").lower() != b"close")
-    return answer, reusable, int(length) if reusable else 0
+def _answer(response: h11.Response) -> Answer:
+    values = [value for name, value in response.headers if name == b"retry-after"]
+    # Repeated with other values: never trusted.
+    retry_after = values[0].decode("latin-1") if values and len(set(values)) == 1 else None
+    return Answer(response.status_code, response.reason.decode("latin-1").strip(), retry_after)
 
 
 class _Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.reader, self.writer = reader, writer
+        self.http = h11.Connection(h11.CLIENT, max_incomplete_event_size=HEAD_LIMIT)
         self.idle_since = 0.0
+
+    async def exchange(self, request: h11.Request, body: bytes) -> tuple[Answer, bool]:
+        """Send the request; return the answer, and whether the connection may carry
+        another. A body is read only when short and announced (to keep the connection);
+        else the answer is taken without it and the connection is dropped."""
+        http = self.http
+        self.writer.write(http.send(request) + http.send(h11.Data(data=body))
+                          + http.send(h11.EndOfMessage()))
+        answer = None
+        while True:
+            event = http.next_event()
+            if event is h11.NEED_DATA:
+                http.receive_data(await self.reader.read(READ))  # b"": the end
+            elif isinstance(event, h11.Response):
+                answer = _answer(event)
+                lengths = [v for n, v in event.headers if n == b"content-length"]
+                if not lengths or not lengths[0].isdigit() or int(lengths[0]) > LIMIT:
+                    return answer, False
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            elif isinstance(event, h11.ConnectionClosed):
+                if answer is None:
+                    raise EOFError("closed before an answer")
+                return answer, False
+            # h11.Data: a short body, read to keep the connection; h11.InformationalResponse
+            # (100 Continue): the real answer follows.
+        assert answer is not None  # EndOfMessage comes after a Response
+        if http.our_state is h11.DONE and http.their_state is h11.DONE:
+            http.start_next_cycle()
+            return answer, True
+        return answer, False  # Connection: close, HTTP/1.0...
 
     @classmethod
     async def open(cls, target: _Target) -> _Connection:

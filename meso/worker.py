@@ -40,6 +40,7 @@ import sqlalchemy.orm as so
 from flask import current_app
 
 from meso import (
+    attention_watch,
     checkins,
     clinic_replans,
     email_reminders,
@@ -61,6 +62,7 @@ from meso.notifications import render, trial_message
 
 log = logging.getLogger("meso.reminders")
 REPLAN_LOOK = 1.0  # seconds between looks for clinics to re-plan while batches are full
+ATTENTION_LOOK = 60.0  # seconds between looks for roster rows due for review, when idle
 
 
 @dataclass
@@ -463,6 +465,23 @@ def _replan_batch(size: int, lease: timedelta, now: datetime) -> int:
     return done
 
 
+def _attention_batch(now: datetime) -> int:
+    """Settle some roster rows due for review (meso/attention_watch.py), when nothing else
+    is due, so that a staff member's roster rarely has many to work out first (after the
+    migration that added them, every row is). A failure is logged; the roster settles its
+    own rows anyway."""
+    try:
+        done = attention_watch.refresh_some(now)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        log.warning("attention rows failed: %s; trying again", type(exc).__name__)
+        return 0
+    if done:
+        log.info("attention rows settled: %d", done)
+    return done
+
+
 def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
         should_stop: Callable[[], bool], now: Callable[[], datetime],
         sleep: Callable[[float], object] = clock.sleep) -> BatchStats:
@@ -477,6 +496,7 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
           push_http.Sender(concurrency) if pusher else nullcontext() as sends):
         flight = InFlight()  # a full batch's last sends, recorded during the next batch
         replans_due = 0.0  # when to look for clinics to re-plan next (monotonic)
+        attention_due = 0.0  # when to look for roster rows due for review (not with once)
         while not should_stop():
             # Looked for every batch while a re-plan goes on; else at most every REPLAN_LOOK
             # seconds while sending (a look was a tenth of a busy batch's statements), and
@@ -511,6 +531,10 @@ def run(once: bool, batch: int, concurrency: int, lease: timedelta, poll: float,
                     continue
                 if once:
                     break
+                if clock.monotonic() >= attention_due:
+                    if _attention_batch(now()) == attention_watch.CHUNK:
+                        continue  # more are due: on with them before waiting
+                    attention_due = clock.monotonic() + ATTENTION_LOOK
                 sleep(poll)
         record_answers(flight, 0, batch, total)  # stopped after a full batch
     return total

@@ -723,3 +723,30 @@ def test_clinics_to_re_plan_are_looked_for_between_full_batches_and_before_stopp
         # Five full batches, then an empty one: with a long REPLAN_LOOK, a look before the
         # first batch, and one more before stopping (that empty batch is claimed again).
         assert looks == expected, (every, looks)
+
+
+def test_an_idle_worker_settles_roster_rows_due_for_review(app, vapid, monkeypatch):
+    """When nothing is due the worker settles the roster's rows due for review (all of them
+    after the migration that added them), a chunk at a time, and not under --once."""
+    from meso import attention_watch, worker
+    from meso.models import Patient
+
+    clinic = create_clinic()
+    for name in ("Anna", "Bea", "Carla"):
+        enrol_patient(clinic, name=name)
+    monkeypatch.setattr(attention_watch, "CHUNK", 2)
+
+    def due() -> int:
+        db.session.expire_all()
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Patient).where(
+            Patient.attention_review_at <= datetime.now(UTC))) or 0
+
+    assert due() == 3
+    worker.run(True, 10, 2, timedelta(minutes=5), 0.01, should_stop=lambda: False,
+               now=lambda: datetime.now(UTC))
+    assert due() == 3  # --once sends what is due and stops
+    waits: list[float] = []
+    worker.run(False, 10, 2, timedelta(minutes=5), 0.01, should_stop=lambda: bool(waits),
+               now=lambda: datetime.now(UTC), sleep=waits.append)
+    assert due() == 0  # a chunk of two, then the last one, before the first wait
+    assert waits == [0.01]
