@@ -112,7 +112,7 @@ class KeptPages:
         secret = self.csrf_secret(cookies.get(config["SESSION_COOKIE_NAME"]))
         if token is None or secret is None:
             return None
-        with page_cache_engine(self.app).connect() as connection:
+        with database_engine(self.app).connect() as connection:
             row = connection.execute(FACTS, {"token_hash": access.hash_token(token)}).first()
         now = models.utcnow()
         if (row is None or not access.is_live(row.revoked_at, row.archived_at)
@@ -194,7 +194,8 @@ class KeptPages:
         return signed
 
 
-def page_cache_engine(app: Flask) -> sa.Engine:
+def database_engine(app: Flask) -> sa.Engine:
+    """The app's engine, looked up once (db.engine wants an app context per call)."""
     engine = app.extensions.get("meso_kept_pages_engine")
     if engine is None:
         from meso.extensions import db
