@@ -63,6 +63,9 @@ from meso.notifications import render, trial_message
 log = logging.getLogger("meso.reminders")
 REPLAN_LOOK = 1.0  # seconds between looks for clinics to re-plan while batches are full
 ATTENTION_LOOK = 60.0  # seconds between looks for roster rows due for review, when idle
+# Seconds the answers that have arrived may wait for more before they are written together:
+# a crash re-sends at most what was answered in that moment (as with any crash mid-write).
+GATHER = 0.05
 
 
 @dataclass
@@ -184,8 +187,16 @@ def record_answers(flight: InFlight, keep: int, size: int, stats: BatchStats) ->
     """Record the answers of the sends in flight as they come, until at most ``keep`` are
     still on their way."""
     while len(flight.jobs) > keep:
+        # Gathered for a moment (GATHER) or until enough are in to return: a write for
+        # every few answers as they trickle in was most of the worker's database time.
+        needed = len(flight.jobs) - keep
+        until = clock.monotonic() + GATHER
         if not flight.answered:
             flight.answered.append(flight.answers.get())
+        with suppress(queue.Empty):
+            while len(flight.answered) < needed:
+                flight.answered.append(
+                    flight.answers.get(timeout=max(0.0, until - clock.monotonic())))
         with suppress(queue.Empty):
             while True:
                 flight.answered.append(flight.answers.get_nowait())
