@@ -145,6 +145,27 @@ def test_an_endpoint_outside_the_list_is_never_posted_to(pusher, vapid):
         assert unlisted.messages(status=None) == []
 
 
+def test_the_bench_s_push_service_checks_what_it_kept_once_asked(app, vapid):
+    """FakePushService(check_later=True), the bench's: it answers 201 at once and checks and
+    decrypts when asked (its work is not charged to the senders), and a message signed by
+    another key is still caught then."""
+    from fakepush import FakePushService
+
+    app.config["MESO_PUSH_DEADLINE"] = 1
+    with FakePushService(vapid, check_later=True) as service:
+        app.config["MESO_PUSH_SERVICES"] += "," + service.origin
+        client = service.subscription()
+        assert push.pusher_for(app).send(subscription(client), message()) == \
+            push.Outcome(push.SENT, 201)
+        other = push.Pusher(push.generate_private_key(), SUBJECT, push.services_for(app),
+                            b"topic key")
+        assert other.send(subscription(client), message()).kind == push.SENT
+        assert (service.received, service.errors) == ([], [])  # nothing checked yet
+        [got] = service.messages()
+        assert got.payload == message().payload
+        assert len(service.errors) == 1 and "another VAPID key" in service.errors[0]
+
+
 # -- what the push service learns ------------------------------------------------------------
 
 

@@ -695,6 +695,70 @@ def test_the_next_batch_is_prepared_while_one_goes_out(app, vapid):
             Reminder.id.in_(ids), Reminder.lease_until.is_not(None))) == 0
 
 
+def outcome_writes(seen: list[str]) -> list[str]:
+    """The statements that wrote an outcome to reminder rows (a claim writes only its lease)."""
+    return [s for s in seen if s.lstrip().startswith("UPDATE reminder") and "status=" in s]
+
+
+def test_alike_outcomes_are_one_statement_and_only_where_the_lease_holds(app, vapid):
+    """outbox.record_many: the rows given the same values share one UPDATE … WHERE id IN (a
+    statement per row was most of a batch's database time); a row whose lease has passed to
+    another claim is left to it."""
+    with listed_push_service(app, vapid) as service:
+        due_now(service, 6, per_patient=6)
+    now = datetime.now(UTC)
+    claimed, token = outbox.claim_due(now, 6, timedelta(minutes=5))
+    taken = claimed[-1]  # leased again by another worker since
+    db.session.execute(sa.update(Reminder).where(Reminder.id == taken).values(
+        lease_until=token + timedelta(seconds=1)))
+    db.session.commit()
+    outcomes = [(row_id, outbox.sent(now, 1)) for row_id in claimed[:4]]
+    outcomes += [(claimed[4], outbox.closed("failed", "HTTP 400 Bad Request", now, 1)),
+                 (taken, outbox.sent(now, 1))]
+    seen: list[tuple[str, bool]] = []
+
+    def sent(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append((statement, executemany))
+
+    sa.event.listen(db.engine, "before_cursor_execute", sent)
+    try:
+        outbox.record_many(token, outcomes)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", sent)
+    db.session.commit()
+    # The sent ones, then the failed one: one execution each, not one per row.
+    assert len(outcome_writes([s for s, _ in seen])) == 2
+    assert not any(many for _, many in seen)
+    assert statuses(claimed[:4]) == {"sent": 4}
+    assert statuses([claimed[4]]) == {"failed": 1}
+    assert statuses([taken]) == {"pending": 1}, "another worker's lease is not written over"
+
+
+def test_answers_arriving_apart_are_written_together(app, vapid, monkeypatch):
+    """Answers that come a few at a time wait for the rest of those due (at most
+    worker.GATHER) and are written in one statement, not one write per arrival; the batch
+    returns as soon as the last is in."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from test_page_cache import statements
+
+    from meso import push, push_http, worker
+
+    monkeypatch.setattr(worker, "GATHER", 30.0)
+    # Two at a time, 0.1 s each: the answers arrive in three pairs.
+    with listed_push_service(app, vapid, delay=0.1) as service:
+        ids = due_now(service, 6, per_patient=6)
+        with (ThreadPoolExecutor(2) as pool, push_http.Sender(2) as sends,
+              statements() as seen):
+            started = time.monotonic()
+            stats = worker.run_batch(push.pusher_for(app), pool, 6, timedelta(minutes=5),
+                                     datetime.now(UTC), None, sends)
+            took = time.monotonic() - started
+    assert stats.sent == 6 and statuses(ids) == {"sent": 6}
+    assert len(outcome_writes(seen)) == 1
+    assert took < 20, "it returned once every answer was in, not after GATHER"
+
+
 def test_clinics_to_re_plan_are_looked_for_between_full_batches_and_before_stopping(
         app, vapid, monkeypatch):
     """A look for clinic re-plans every batch was a tenth of a busy batch's statements:
