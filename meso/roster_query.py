@@ -31,6 +31,9 @@ from meso.models import CheckIn, Course, Patient, PatientDevice, TreatmentSessio
 PER_PAGE = 50
 # The count stops this many rows past the page's start: "More than 1,000 patients".
 COUNT_CAP = 1000
+# A name search's count stops sooner: "More than 100 patients" says to type more of the name,
+# and a common name's matches then cost the same in a clinic of 1,000 as in one of 100,000.
+SEARCH_CAP = 100
 SORTS = ("attention", "next", "name", "recent")
 DEFAULT_SORT = "attention"
 
@@ -131,7 +134,8 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
     stored next session, the name, the enrolment; for those who need attention, a partial
     index of the watched rows), so the first page costs the same at 1,000 patients as at
     100,000. The count stops past COUNT_CAP rows beyond the page (``RosterPage.more``): an
-    exact count of tens of thousands of rows would cost more than the page itself. The
+    exact count of tens of thousands of rows would cost more than the page itself; a name
+    search's, past SEARCH_CAP. The
     stored values that time has made stale are refreshed first (the caller commits them).
     """
     if db.session.get_bind().dialect.name == "postgresql":
@@ -148,8 +152,8 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
         Patient.clinic_id == clinic_id,
         Patient.archived_at.is_not(None) if archived else Patient.archived_at.is_(None))
     if query.strip():
-        # On PostgreSQL a trigram index (pg_trgm, where the migration could create it)
-        # serves this; elsewhere it is a scan of the clinic's rows.
+        # On PostgreSQL a trigram index on (clinic_id, name) serves this, where the
+        # migrations could create pg_trgm and btree_gin; elsewhere it scans the clinic's rows.
         base = base.where(Patient.name.ilike(f"%{_escape_like(query.strip())}%", escape="\\"))
     order = _order(sort)
     alerts = attention.open_alerts_subquery(Patient.clinic_id == clinic_id)
@@ -165,7 +169,7 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
     else:
         groups = [rest]
     requested = max(1, page)
-    horizon = COUNT_CAP + (requested - 1) * PER_PAGE
+    horizon = (SEARCH_CAP if query.strip() else COUNT_CAP) + (requested - 1) * PER_PAGE
     sizes = _sizes(groups, horizon + 1 - len(first))
     total = len(first) + sum(sizes)
     more = total > horizon

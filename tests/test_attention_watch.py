@@ -259,6 +259,25 @@ def test_the_count_stops_past_the_page_and_every_page_still_comes(clinic, monkey
         assert roster_page(clinic.id, protocol, NOW, sort="name", page=99).page == 4
 
 
+def test_a_name_search_counts_to_its_own_smaller_cap(clinic, monkeypatch):
+    """SEARCH_CAP: a common name's matches stop being counted sooner than the roster's."""
+    with frozen(NOW):
+        for n in range(6):
+            enrol_patient(clinic, name=f"Rossi {n}", first_session=NOW - timedelta(days=n))
+        enrol_patient(clinic, name="Bianchi", first_session=NOW)
+        protocol = policy.clinic_protocol(clinic)
+        monkeypatch.setattr(roster_query, "PER_PAGE", 2)
+        monkeypatch.setattr(roster_query, "COUNT_CAP", 5)
+        monkeypatch.setattr(roster_query, "SEARCH_CAP", 3)
+        everyone = roster_page(clinic.id, protocol, NOW, sort="name")
+        assert (everyone.total, everyone.more) == (5, True)
+        found = roster_page(clinic.id, protocol, NOW, query="ross", sort="name")
+        assert (found.total, found.pages, found.more) == (3, 2, True)
+        last = roster_page(clinic.id, protocol, NOW, query="ross", sort="name", page=3)
+        assert (last.total, last.more) == (6, False)
+        assert [row.name for row in last.rows] == ["Rossi 4", "Rossi 5"]
+
+
 def test_the_roster_says_more_than_the_count(app, clinic, monkeypatch):
     from staff_helpers import signed_in_client
     with frozen(NOW):
