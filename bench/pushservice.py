@@ -27,9 +27,11 @@ def main() -> None:
     with FakePushService(check_later=True) as service:
         subscriptions = [service.subscription(f"b{n}").json for n in range(count)]
         print(json.dumps({"origin": service.origin, "subscriptions": subscriptions}), flush=True)
+        accepted = 0
         for line in sys.stdin:
             if line.strip() == "count":
-                print(len(service.messages()), flush=True)
+                accepted += sum(1 for message in service.take() if message.status == 201)
+                print(accepted, flush=True)
             elif line.strip() == "errors":
                 service.settle()
                 print(len(service.errors), flush=True)

@@ -149,6 +149,14 @@ class FakePushService:
             self.received.append(received)
         return True
 
+    def take(self) -> list[Received]:
+        """Every message received so far, checked, and forget them (the bench counts
+        thousands a run: kept, they would slow the service down run after run)."""
+        self.settle()
+        with self.lock:
+            taken, self.received = self.received, []
+        return taken
+
     def messages(self, name: str | None = None, status: int | None = 201) -> list[Received]:
         self.settle()
         with self.lock:

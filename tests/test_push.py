@@ -161,9 +161,10 @@ def test_the_bench_s_push_service_checks_what_it_kept_once_asked(app, vapid):
                             b"topic key")
         assert other.send(subscription(client), message()).kind == push.SENT
         assert (service.received, service.errors) == ([], [])  # nothing checked yet
-        [got] = service.messages()
+        [got] = service.take()
         assert got.payload == message().payload
         assert len(service.errors) == 1 and "another VAPID key" in service.errors[0]
+        assert service.take() == [], "what was taken is forgotten"
 
 
 # -- what the push service learns ------------------------------------------------------------
