@@ -1,40 +1,115 @@
-"""The tests' fake push service (tests/fakepush.py) in a process of its own, for the bench.
+"""The bench's push service: a process of its own that answers every POST at once, and checks
+and decrypts what it received afterwards, with the tests' fake push service
+(tests/fakepush.py).
 
     python bench/pushservice.py N
 
 Prints one JSON line, {"origin", "subscriptions": [N subscriptions]}, then answers each line
-on stdin: "count" prints how many messages it accepted (checked and decrypted) and
-"errors" how many failed their checks; end of input stops it. Its own process, and it
-checks and decrypts what it received only when asked (FakePushService's check_later), once
-the senders' clock has stopped: a real push service does that work on its own machines, and
-here it would take the very cores the senders are measured on. While they send, it only
-reads each request and answers 201.
+on stdin: "count" prints how many messages it has accepted so far (checked and decrypted),
+"errors" how many failed their checks, and "span" the seconds from the first to the last
+arrival since the previous "span" (the senders' rate, start-up and shut-down left out); end
+of input stops it.
+
+While the senders run it only reads each request (head, then the body its Content-Length
+announces) and answers 201, on one asyncio loop: a real push service's work (checking,
+decrypting, the HTTP stack of a server farm) is done on its own machines, and here it would
+take the very cores the senders are measured on. The checks come when asked, once the clock
+has stopped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+import threading
+import time
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fakepush import FakePushService
 
+ANSWER = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
+HEAD_LIMIT = 16 * 1024
+
+
+class Receiver:
+    """Keeps each request as it came (request line and headers, body) until taken, and when
+    each arrived."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.kept: list[tuple[bytes, bytes]] = []
+        self.arrivals: list[float] = []
+        self.lock = threading.Lock()
+        self.server = self.loop.run_until_complete(
+            asyncio.start_server(self.serve, "127.0.0.1", 0, backlog=128, limit=HEAD_LIMIT))
+        self.origin = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                body = await reader.readexactly(length)
+                with self.lock:
+                    self.kept.append((head, body))
+                    self.arrivals.append(time.monotonic())
+                writer.write(ANSWER)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
+                ValueError):
+            writer.close()
+
+    def take(self) -> list[tuple[bytes, bytes]]:
+        with self.lock:
+            taken, self.kept = self.kept, []
+        return taken
+
+    def span(self) -> float:
+        """Seconds from the first to the last arrival since the last call (0: under two)."""
+        with self.lock:
+            arrivals, self.arrivals = self.arrivals, []
+        return max(arrivals) - min(arrivals) if len(arrivals) > 1 else 0.0
+
+
+def hand_over(receiver: Receiver, service: FakePushService) -> None:
+    """Give the service what the receiver kept, to be checked by its settle()."""
+    for head, body in receiver.take():
+        request_line, _, fields = head.partition(b"\r\n")
+        method, path, _ = request_line.decode("latin-1").split(" ", 2)
+        headers = BytesHeaderParser().parsebytes(fields)
+        if method == "POST":
+            service.keep(path, headers, body)
+        else:
+            service.errors.append(f"{method} {path}: not a POST")
+
 
 def main() -> None:
     count = int(sys.argv[1])
-    with FakePushService(check_later=True) as service:
-        subscriptions = [service.subscription(f"b{n}").json for n in range(count)]
-        print(json.dumps({"origin": service.origin, "subscriptions": subscriptions}), flush=True)
-        accepted = 0
-        for line in sys.stdin:
-            if line.strip() == "count":
-                accepted += sum(1 for message in service.take() if message.status == 201)
-                print(accepted, flush=True)
-            elif line.strip() == "errors":
-                service.settle()
-                print(len(service.errors), flush=True)
+    receiver = Receiver()
+    service = FakePushService(origin=receiver.origin)
+    subscriptions = [service.subscription(f"b{n}").json for n in range(count)]
+    print(json.dumps({"origin": service.origin, "subscriptions": subscriptions}), flush=True)
+    accepted = 0
+    for line in sys.stdin:
+        hand_over(receiver, service)
+        service.settle()
+        with service.lock:
+            accepted += sum(1 for message in service.received if message.status == 201)
+            service.received.clear()  # counted: kept, thousands a run would slow it down
+        if line.strip() == "count":
+            print(accepted, flush=True)
+        elif line.strip() == "errors":
+            print(len(service.errors), flush=True)
+        elif line.strip() == "span":
+            print(receiver.span(), flush=True)
 
 
 if __name__ == "__main__":

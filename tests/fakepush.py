@@ -81,34 +81,36 @@ class Server(ThreadingHTTPServer):
 
 class FakePushService:
     def __init__(self, vapid_public_key: str | None = None, delay: float = 0.0,
-                 check_later: bool = False):
+                 origin: str | None = None):
         self.vapid_public_key = vapid_public_key  # when set, every message must be signed by it
         self.delay = delay  # seconds before answering each message (a slow service)
-        # The bench's: keep each message as it came and check and decrypt it in settle(), once
-        # the senders' clock has stopped. A real push service does that work on its own
-        # machines; here it would take the cores the senders are measured on. A message that
-        # fails its check is then answered 201 and counted in ``errors`` at settle().
-        self.check_later = check_later
-        self.unchecked: list[tuple[Client, object, bytes, int]] = []
         self.clients: dict[str, Client] = {}
         self.received: list[Received] = []
         self.errors: list[str] = []
         self.lock = threading.Lock()
         self.release = threading.Event()  # ends every hang
-        self.server = Server(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.origin = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # With ``origin``, no server of its own: another one (the bench's, which answers at
+        # once) hands it what arrived there through keep(), to check in settle().
+        self.unchecked: list[tuple[Client, object, bytes]] = []
+        self.server = None if origin else Server(("127.0.0.1", 0), self._handler())
+        if self.server is None:
+            self.origin = origin
+        else:
+            self.server.daemon_threads = True
+            self.origin = f"http://127.0.0.1:{self.server.server_port}"
+            self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> FakePushService:
-        self.thread.start()
+        if self.server is not None:
+            self.thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.thread.join(timeout=5)
 
     def subscription(self, name: str | None = None) -> Client:
         """Return a new subscription on this service, as a browser would get it."""
@@ -129,12 +131,21 @@ class FakePushService:
         """Answer 201 one byte every TRICKLE seconds: about 10 s for the whole answer."""
         client.answers.extend(["trickle"] * times)
 
+    def keep(self, path: str, headers, body: bytes) -> None:
+        """A message that arrived at another server (see ``origin``), checked in settle()."""
+        client = self.clients.get(urlsplit(path).path.rsplit("/", 1)[-1])
+        with self.lock:
+            if client is None:
+                self.errors.append(f"{path}: no such subscription")
+            else:
+                self.unchecked.append((client, headers, body))
+
     def settle(self) -> None:
-        """Check and decrypt the messages kept by ``check_later``."""
+        """Check and decrypt the messages handed to keep()."""
         with self.lock:
             kept, self.unchecked = self.unchecked, []
-        for client, headers, body, status in kept:
-            self.record(client, headers, body, status)
+        for client, headers, body in kept:
+            self.record(client, headers, body, 201)
 
     def record(self, client: Client, headers, body: bytes, status: int) -> bool:
         """Check and decrypt one message and keep it in ``received``, or its fault in
@@ -148,14 +159,6 @@ class FakePushService:
         with self.lock:
             self.received.append(received)
         return True
-
-    def take(self) -> list[Received]:
-        """Every message received so far, checked, and forget them (the bench counts
-        thousands a run: kept, they would slow the service down run after run)."""
-        self.settle()
-        with self.lock:
-            taken, self.received = self.received, []
-        return taken
 
     def messages(self, name: str | None = None, status: int | None = 201) -> list[Received]:
         self.settle()
@@ -191,10 +194,7 @@ class FakePushService:
             self.release.wait(timeout=30)
             return
         status = 0 if answer == "trickle" else answer[0]
-        if self.check_later:
-            with self.lock:
-                self.unchecked.append((client, request.headers, body, status))
-        elif not self.record(client, request.headers, body, status):
+        if not self.record(client, request.headers, body, status):
             return self._reply(request, 400)
         if answer == "trickle":
             return self._trickle(request)
@@ -230,8 +230,11 @@ class FakePushService:
         assert re.fullmatch(r"[A-Za-z0-9_-]{1,32}", topic), f"bad Topic {topic!r}"
         assert headers.get("Content-Encoding") == "aes128gcm", "expected aes128gcm"
         key, claims = self.check_vapid(headers.get("Authorization", ""))
-        payload = http_ece.decrypt(body, private_key=client.private_key,
-                                   auth_secret=client.auth, version="aes128gcm")
+        try:
+            payload = http_ece.decrypt(body, private_key=client.private_key,
+                                       auth_secret=client.auth, version="aes128gcm")
+        except http_ece.ECEException as exc:
+            raise AssertionError(f"the body does not decrypt: {exc.message}") from None
         return Received(client.name, int(ttl), urgency, topic, json.loads(payload), status,
                         key, claims, len(body))
 

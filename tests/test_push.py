@@ -145,26 +145,44 @@ def test_an_endpoint_outside_the_list_is_never_posted_to(pusher, vapid):
         assert unlisted.messages(status=None) == []
 
 
-def test_the_bench_s_push_service_checks_what_it_kept_once_asked(app, vapid):
-    """FakePushService(check_later=True), the bench's: it answers 201 at once and checks and
-    decrypts when asked (its work is not charged to the senders), and a message signed by
-    another key is still caught then."""
-    from fakepush import FakePushService
+def test_the_bench_s_push_service_answers_at_once_and_checks_when_asked(app, vapid):
+    """bench/pushservice.py: it answers 201 without checking (its work is not charged to
+    the senders it measures), then checks and decrypts what it kept when asked: a good
+    message counts, one that does not decrypt is an error."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    app.config["MESO_PUSH_DEADLINE"] = 1
-    with FakePushService(vapid, check_later=True) as service:
-        app.config["MESO_PUSH_SERVICES"] += "," + service.origin
-        client = service.subscription()
-        assert push.pusher_for(app).send(subscription(client), message()) == \
-            push.Outcome(push.SENT, 201)
-        other = push.Pusher(push.generate_private_key(), SUBJECT, push.services_for(app),
-                            b"topic key")
-        assert other.send(subscription(client), message()).kind == push.SENT
-        assert (service.received, service.errors) == ([], [])  # nothing checked yet
-        [got] = service.take()
-        assert got.payload == message().payload
-        assert len(service.errors) == 1 and "another VAPID key" in service.errors[0]
-        assert service.take() == [], "what was taken is forgotten"
+    from meso import push_http
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "pushservice.py"
+    service = subprocess.Popen([sys.executable, str(script), "2"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    assert service.stdin is not None and service.stdout is not None
+
+    def ask(what: str) -> int:
+        service.stdin.write(what + "\n")
+        service.stdin.flush()
+        return int(service.stdout.readline())
+
+    try:
+        hello = json.loads(service.stdout.readline())
+        app.config["MESO_PUSH_SERVICES"] += "," + hello["origin"]
+        app.config["MESO_PUSH_DEADLINE"] = 5
+        good, bad = (push.Subscription(sub["endpoint"], sub["keys"]["p256dh"],
+                                       sub["keys"]["auth"]) for sub in hello["subscriptions"])
+        assert push.pusher_for(app).send(good, message()) == push.Outcome(push.SENT, 201)
+        sealed = push.pusher_for(app).seal(bad, message())
+        assert isinstance(sealed, push.Sealed)
+        tampered = sealed.body[:-1] + b"!"
+        answer = push_http.post(bad.endpoint, tampered, sealed.headers, 5)
+        assert answer.status == 201  # answered before any check
+        assert (ask("count"), ask("errors")) == (1, 1)
+        assert ask("count") == 1, "a message is counted once"
+    finally:
+        service.stdin.close()
+        service.wait(timeout=30)
 
 
 # -- what the push service learns ------------------------------------------------------------
