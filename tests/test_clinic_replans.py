@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from conftest import create_clinic, enrol_patient
+from helpers import frozen
 from staff_helpers import post, signed_in_client
 
 from meso import clinic_replans, courses, outbox, reminders
@@ -68,22 +69,28 @@ def drain(size: int = 2) -> int:
     return batches
 
 
+# 03:00 in Rome, in the clinic's quiet hours: nothing re-planned is due while the worker runs
+# (in the morning, a session-day reminder re-planned for 07:30 was due at once, and sent).
+NIGHT = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+
+
 def test_the_settings_request_queues_the_re_plan_and_the_worker_does_it(app, fake_push,
                                                                         runner, monkeypatch):
-    clinic = create_clinic()
-    admin = signed_in_client(app, clinic, "boss@clinic.example", role="admin")
-    [patient] = patients(clinic, 1)
-    before = pending(patient)
-    seen = counting(monkeypatch)
-    assert post(admin, "/staff/settings", SETTINGS).status_code == 303
-    assert seen == Counter(), "the request re-plans nobody"
-    assert clinic_replans.pending(clinic.id)
-    assert pending(patient) == before != planned(patient), "the old plan until the worker runs"
-    result = runner.invoke(args=["reminders", "run", "--once"])
-    assert result.exit_code == 0, result.output
-    assert seen == Counter({patient.id: 1})
-    assert pending(patient) == planned(patient)
-    assert not clinic_replans.pending(clinic.id)
+    with frozen(NIGHT):
+        clinic = create_clinic()
+        admin = signed_in_client(app, clinic, "boss@clinic.example", role="admin")
+        [patient] = patients(clinic, 1)
+        before = pending(patient)
+        seen = counting(monkeypatch)
+        assert post(admin, "/staff/settings", SETTINGS).status_code == 303
+        assert seen == Counter(), "the request re-plans nobody"
+        assert clinic_replans.pending(clinic.id)
+        assert pending(patient) == before != planned(patient), "the old plan until the worker runs"
+        result = runner.invoke(args=["reminders", "run", "--once"])
+        assert result.exit_code == 0, result.output
+        assert seen == Counter({patient.id: 1})
+        assert pending(patient) == planned(patient)
+        assert not clinic_replans.pending(clinic.id)
 
 
 def test_batches_re_plan_each_current_patient_once_then_the_row_goes(app, monkeypatch):
