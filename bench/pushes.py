@@ -122,12 +122,10 @@ def sent_rows() -> int:
         Reminder.rule == trial_push.RULE, Reminder.status == "sent")) or 0
 
 
-def workers(count: int, env: dict[str, str]) -> tuple[float, float]:
-    """Run ``count`` workers at once until nothing is due; return (seconds from their start
-    to their exit, largest RSS in MB)."""
+def workers(count: int, env: dict[str, str]) -> float:
+    """Run ``count`` workers at once until nothing is due; return the largest RSS in MB."""
     flask = str(Path(sys.executable).with_name("flask"))
     command = [flask, "--app", "app", "reminders", "run", "--once", *WORKER_OPTIONS]
-    started = time.perf_counter()
     processes = [subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                  for _ in range(count)]
@@ -145,7 +143,7 @@ def workers(count: int, env: dict[str, str]) -> tuple[float, float]:
             raise RuntimeError(f"reminder worker failed: {errors[-500:]}")
         if re.search(r"\bfailed=[1-9]", errors):
             raise RuntimeError(f"reminder worker failed sends: {errors[-500:]}")
-    return time.perf_counter() - started, max(peaks.values())
+    return max(peaks.values())
 
 
 def high_water_mb(pid: int) -> float:
@@ -165,7 +163,7 @@ def worker_runs(service: PushService, env: dict[str, str], count: int) -> Sendin
     queue(service, ids)
     before = service.ask("count")
     service.ask("span")  # from here
-    _, rss = workers(count, env)
+    rss = workers(count, env)
     received = int(service.ask("count") - before)
     db.session.expire_all()
     sent = sent_rows()

@@ -161,7 +161,6 @@ class FakePushService:
         return True
 
     def messages(self, name: str | None = None, status: int | None = 201) -> list[Received]:
-        self.settle()
         with self.lock:
             return [r for r in self.received if (name is None or r.name == name)
                     and (status is None or r.status == status)]
