@@ -1,6 +1,7 @@
-"""Pushes a second: the reminder worker (`flask reminders run --once`, one process and two)
-against a bare ``pywebpush.webpush`` loop on one thread, both sending to the same local fake
-push service (bench/pushservice.py), which checks and decrypts every message.
+"""Pushes a second: the reminder worker (`flask reminders run`, one process and two, started
+and waiting before the rows are let go) against a bare ``pywebpush.webpush`` loop on one
+thread, both sending to the same local fake push service (bench/pushservice.py), which
+checks and decrypts every message once the clock has stopped.
 
 Every due row is one patient's test notification (the worker's one rule that ignores quiet
 hours, so the figure is the same at any hour), for a patient with one device.
@@ -11,16 +12,19 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from meso import push, trial_push
+from meso import attention_watch, push, trial_push
 from meso.extensions import db
 from meso.models import Course, Patient, PushSubscription, Reminder
 
@@ -31,6 +35,8 @@ SUBJECT = "mailto:bench@clinic.example"
 # machine), and two batches of 100 at 8 sends at once still fit the default 300-second
 # lease with every push service hung (the worker warns when they would not).
 WORKER_OPTIONS = ("--batch", "100", "--concurrency", "8")
+POLL = 0.1  # seconds between a waiting worker's looks (the least it takes)
+STARTUP = 120.0  # seconds a worker may take to start on a busy machine
 
 
 @dataclass
@@ -122,28 +128,86 @@ def sent_rows() -> int:
         Reminder.rule == trial_push.RULE, Reminder.status == "sent")) or 0
 
 
-def workers(count: int, env: dict[str, str]) -> float:
-    """Run ``count`` workers at once until nothing is due; return the largest RSS in MB."""
-    flask = str(Path(sys.executable).with_name("flask"))
-    command = [flask, "--app", "app", "reminders", "run", "--once", *WORKER_OPTIONS]
-    processes = [subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                 for _ in range(count)]
-    # The peak RSS of each worker's own program (VmHWM), read while it runs: the exit's
-    # ru_maxrss would count the bench's memory at the fork too (Linux keeps the larger).
-    peaks = dict.fromkeys([p.pid for p in processes], 0.0)
-    while any(process.poll() is None for process in processes):
-        for process in processes:
-            peaks[process.pid] = max(peaks[process.pid], high_water_mb(process.pid))
-        time.sleep(0.02)
-    for process in processes:
+class Workers:
+    """``count`` reminder workers (`flask reminders run`, polling every POLL seconds), started
+    and ready before the rows they will send are let go: a worker's start-up (about two
+    seconds of imports here) is not sending, and with two started at once one began sending
+    while the other still imported, which counted against two workers alone."""
+
+    def __init__(self, count: int, env: dict[str, str]):
+        flask = str(Path(sys.executable).with_name("flask"))
+        command = [flask, "--app", "app", "reminders", "run", "--poll", str(POLL),
+                   *WORKER_OPTIONS]
+        self.processes = [subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                           text=True)
+                          for _ in range(count)]
+        self.logs: dict[int, list[str]] = {p.pid: [] for p in self.processes}
+        ready = [threading.Event() for _ in self.processes]
+        self.readers = [threading.Thread(target=self._read, args=(process, event), daemon=True)
+                        for process, event in zip(self.processes, ready, strict=True)]
+        for reader in self.readers:
+            reader.start()
+        for process, event in zip(self.processes, ready, strict=True):
+            if not event.wait(STARTUP) or process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"reminder worker did not start: {self.errors(process)}")
+        time.sleep(2 * POLL)  # past their first look, waiting for rows to be due
+        # The peak RSS of each worker's own program (VmHWM), read while it runs: the exit's
+        # ru_maxrss would count the bench's memory at the fork too (Linux keeps the larger).
+        self.peaks = dict.fromkeys(self.logs, 0.0)
+
+    def _read(self, process: subprocess.Popen, ready: threading.Event) -> None:
         assert process.stderr is not None
-        errors = process.stderr.read()
-        if process.returncode != 0:
-            raise RuntimeError(f"reminder worker failed: {errors[-500:]}")
-        if re.search(r"\bfailed=[1-9]", errors):
-            raise RuntimeError(f"reminder worker failed sends: {errors[-500:]}")
-    return max(peaks.values())
+        for line in process.stderr:
+            self.logs[process.pid].append(line)
+            if "reminder worker started" in line:
+                ready.set()
+        ready.set()  # it has ended: __init__ finds it stopped
+
+    def errors(self, process: subprocess.Popen) -> str:
+        return "".join(self.logs[process.pid])[-500:]
+
+    def watch(self) -> None:
+        for process in self.processes:
+            self.peaks[process.pid] = max(self.peaks[process.pid], high_water_mb(process.pid))
+
+    def stop(self) -> float:
+        """Stop them (SIGTERM: each finishes its batch), check they sent without failure;
+        return the largest RSS in MB."""
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process, reader in zip(self.processes, self.readers, strict=True):
+            process.wait(timeout=60)
+            reader.join(timeout=10)
+            if process.returncode != 0:
+                raise RuntimeError(f"reminder worker failed: {self.errors(process)}")
+            if re.search(r"\bfailed=[1-9]", "".join(self.logs[process.pid])):
+                raise RuntimeError(f"reminder worker failed sends: {self.errors(process)}")
+        return max(self.peaks.values())
+
+
+@contextmanager
+def held(ids: list[int]):
+    """Keep these rows locked (FOR UPDATE) while the block runs: the workers' claim skips
+    locked rows (SKIP LOCKED), so to them nothing is due until the block ends."""
+    with db.engine.connect() as connection:
+        locked = connection.execute(
+            sa.select(Reminder.id).where(Reminder.patient_id.in_(ids)).with_for_update())
+        assert len(locked.all()) == len(ids)
+        yield
+        connection.rollback()
+
+
+def settle_attention() -> int:
+    """Settle every roster row due for review (meso/attention_watch.py), as a running worker
+    does when nothing is due: otherwise the waiting workers would be at it when the rows are
+    let go. Return how many."""
+    settled = 0
+    while done := attention_watch.refresh_some(datetime.now(UTC)):
+        db.session.commit()
+        settled += done
+    return settled
 
 
 def high_water_mb(pid: int) -> float:
@@ -157,13 +221,22 @@ def high_water_mb(pid: int) -> float:
 
 
 def worker_runs(service: PushService, env: dict[str, str], count: int) -> Sending:
-    """Queue one message per subscription, run ``count`` workers; return their rate, and
-    check every message arrived exactly once."""
+    """Queue one message per subscription, send them with ``count`` running workers; return
+    their rate, and check every message arrived exactly once."""
     ids = patients_with_a_course(len(service.subscriptions))
     queue(service, ids)
     before = service.ask("count")
-    service.ask("span")  # from here
-    rss = workers(count, env)
+    with held(ids):
+        workers = Workers(count, env)
+        service.ask("span")  # from here
+    try:
+        while service.ask("arrived") < len(ids):
+            workers.watch()
+            if any(process.poll() is not None for process in workers.processes):
+                break  # stopped early: stop() says why
+            time.sleep(0.02)
+    finally:
+        rss = workers.stop()
     received = int(service.ask("count") - before)
     db.session.expire_all()
     sent = sent_rows()

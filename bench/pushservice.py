@@ -6,8 +6,9 @@ and decrypts what it received afterwards, with the tests' fake push service
 
 Prints one JSON line, {"origin", "subscriptions": [N subscriptions]}, then answers each line
 on stdin: "count" prints how many messages it has accepted so far (checked and decrypted),
-"errors" how many failed their checks, and "span" the seconds from the first to the last
-arrival since the previous "span" (the senders' rate, start-up and shut-down left out); end
+"errors" how many failed their checks, "span" the seconds from the first to the last
+arrival since the previous "span" (the senders' rate, start-up and shut-down left out), and
+"arrived" how many have arrived since then (not checked: it is asked while senders run); end
 of input stops it.
 
 While the senders run it only reads each request (head, then the body its Content-Length
@@ -72,6 +73,11 @@ class Receiver:
             taken, self.kept = self.kept, []
         return taken
 
+    def arrived(self) -> int:
+        """How many arrived since the last span (unchecked)."""
+        with self.lock:
+            return len(self.arrivals)
+
     def span(self) -> float:
         """Seconds from the first to the last arrival since the last call (0: under two)."""
         with self.lock:
@@ -99,6 +105,9 @@ def main() -> None:
     print(json.dumps({"origin": service.origin, "subscriptions": subscriptions}), flush=True)
     accepted = 0
     for line in sys.stdin:
+        if line.strip() == "arrived":  # asked while senders run: no checking on their cores
+            print(receiver.arrived(), flush=True)
+            continue
         hand_over(receiver, service)
         service.settle()
         with service.lock:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from meso import page_versions, policy, reminders
 from meso.extensions import db
 from meso.models import OutboundEmail, Patient, PushSubscription, Reminder, utcnow
+from meso.sql_lists import among
 
 MAX_ATTEMPTS = 6
 BACKOFF_FIRST = timedelta(seconds=30)
@@ -158,7 +159,7 @@ def claim_due(now: datetime, limit: int, lease: timedelta,
     if db.session.get_bind().dialect.name == "postgresql":
         ids = lock_due(db.session, now, limit, model)
         if ids:
-            db.session.execute(lease_rows.where(model.id.in_(ids)))
+            db.session.execute(lease_rows.where(among(model.id, ids)))
     else:
         ids = list(db.session.scalars(
             lease_rows.where(model.id.in_(due_rows(now, limit, model))).returning(model.id)
@@ -212,7 +213,7 @@ def record_many(token: datetime, outcomes: list[tuple[int, dict]],
     for shared, ids in alike.items():
         db.session.execute(
             sa.update(table)
-            .where(table.c.id.in_(ids), table.c.lease_until == token)
+            .where(among(table.c.id, ids), table.c.lease_until == token)
             .values(lease_until=None, **dict(shared))
         )
 
@@ -262,7 +263,7 @@ def prune(endpoints: list[str]) -> int:
     if not endpoints:
         return 0
     owners = db.session.scalars(
-        sa.delete(PushSubscription).where(PushSubscription.endpoint.in_(endpoints))
+        sa.delete(PushSubscription).where(among(PushSubscription.endpoint, endpoints))
         .returning(PushSubscription.patient_id)
     ).all()
     page_versions.changed(owners)  # Today counts the devices that get reminders
@@ -273,6 +274,6 @@ def mark_success(endpoints: list[str], now: datetime) -> None:
     if endpoints:
         db.session.execute(
             sa.update(PushSubscription)
-            .where(PushSubscription.endpoint.in_(endpoints))
+            .where(among(PushSubscription.endpoint, endpoints))
             .values(last_success_at=now)
         )

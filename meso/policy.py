@@ -25,6 +25,7 @@ from meso.models import (
     WindowOverride,
     utcnow,
 )
+from meso.sql_lists import among
 
 
 def clinic_settings(clinic: Clinic) -> ClinicSettings:
@@ -116,11 +117,11 @@ def reminder_contexts(patients: list[Patient]) -> dict[int, tuple[reminders.Sett
     if not ids:
         return {}
     rows = {row.patient_id: row for row in db.session.scalars(
-        sa.select(ReminderSettings).where(ReminderSettings.patient_id.in_(ids)))}
+        sa.select(ReminderSettings).where(among(ReminderSettings.patient_id, ids)))}
     overrides: dict[int, dict[str, int]] = {}
     for patient_id, key, hours in db.session.execute(
             sa.select(WindowOverride.patient_id, WindowOverride.key, WindowOverride.hours)
-            .where(WindowOverride.patient_id.in_(ids))):
+            .where(among(WindowOverride.patient_id, ids))):
         overrides.setdefault(patient_id, {})[key] = hours
     by_clinic: dict[int, tuple[ClinicSettings, protocol.Protocol]] = {}
     contexts = {}

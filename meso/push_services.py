@@ -113,24 +113,34 @@ def parse_origin(text: str) -> Origin:
 
 def check(endpoint: str, origins: Iterable[Origin]) -> None:
     """Raise ValueError, with a message for the browser, unless the endpoint is at an origin."""
+    where = endpoint_origin(endpoint)
+    if isinstance(where, str):
+        raise ValueError(where)
+    if not any(origin.admits(*where) for origin in origins):
+        raise ValueError(REFUSED)
+
+
+@lru_cache(maxsize=4096)
+def endpoint_origin(endpoint: str) -> tuple[str, str, int] | str:
+    """The endpoint's (scheme, normal host, port), or why it is no push endpoint at all.
+    Kept for the endpoints seen last: the worker checks each device's endpoint when it loads
+    the batch and again before it seals the message, and parsing was a tenth of its time."""
     if UNSAFE.search(endpoint):
-        raise ValueError("the endpoint must be a URL without spaces or backslashes")
+        return "the endpoint must be a URL without spaces or backslashes"
     try:
         parts = urlsplit(endpoint)
         port = parts.port
     except ValueError:
-        raise ValueError("the endpoint is not a valid URL") from None
+        return "the endpoint is not a valid URL"
     if parts.scheme not in PORTS or not parts.hostname:
-        raise ValueError("the endpoint must be an https URL")
+        return "the endpoint must be an https URL"
     if "@" in parts.netloc:
-        raise ValueError("the endpoint must not carry a user name or password")
+        return "the endpoint must not carry a user name or password"
     try:
         host = normal_host(parts.hostname)
     except ValueError:
-        raise ValueError(REFUSED) from None
-    port = PORTS[parts.scheme] if port is None else port
-    if not any(origin.admits(parts.scheme, host, port) for origin in origins):
-        raise ValueError(REFUSED)
+        return REFUSED
+    return parts.scheme, host, PORTS[parts.scheme] if port is None else port
 
 
 def allowed(endpoint: str, origins: Iterable[Origin]) -> bool:

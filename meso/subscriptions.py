@@ -13,6 +13,7 @@ from meso import outbox, page_versions, push, push_services
 from meso.extensions import db
 from meso.models import Patient, PatientDevice, PushSubscription, utcnow
 from meso.models.push import ENDPOINT_MAX
+from meso.sql_lists import among
 
 MAX_PER_PATIENT = 10  # subscriptions kept per patient; the oldest go first
 
@@ -132,7 +133,8 @@ def live(patient_ids, services) -> tuple[dict[int, list[push.Subscription]], int
         sa.select(PushSubscription.id, PushSubscription.patient_id, PushSubscription.endpoint,
                   PushSubscription.p256dh, PushSubscription.auth)
         .outerjoin(PatientDevice, PatientDevice.id == PushSubscription.device_id)
-        .where(PushSubscription.patient_id.in_(patient_ids), PatientDevice.revoked_at.is_(None))
+        .where(among(PushSubscription.patient_id, patient_ids),
+               PatientDevice.revoked_at.is_(None))
         .order_by(PushSubscription.id)
     ).all()
     found: dict[int, list[push.Subscription]] = defaultdict(list)

@@ -59,6 +59,7 @@ from meso import protocol as p
 from meso.extensions import db
 from meso.models import Clinic, OutboundEmail, Patient, Reminder
 from meso.notifications import render, trial_message
+from meso.sql_lists import among
 
 log = logging.getLogger("meso.reminders")
 REPLAN_LOOK = 1.0  # seconds between looks for clinics to re-plan while batches are full
@@ -297,13 +298,13 @@ def prepare(ids: list[int], services, now: datetime,
     and how many subscriptions outside ``services`` were deleted on the way. ``services``
     None: push is off (no VAPID settings), every patient counts as without a device.
     ``email``: the worker can send reminders by e-mail."""
-    rows = db.session.scalars(sa.select(Reminder).where(Reminder.id.in_(ids))).all()
+    rows = db.session.scalars(sa.select(Reminder).where(among(Reminder.id, ids))).all()
     patient_ids = {row.patient_id for row in rows}
     patients = {
         patient.id: patient
         for patient in db.session.scalars(
             sa.select(Patient)
-            .where(Patient.id.in_(patient_ids))
+            .where(among(Patient.id, patient_ids))
             # Not the course's sessions: a due row carries its own times.
             .options(so.joinedload(Patient.course),
                      so.joinedload(Patient.clinic).joinedload(Clinic.settings))

@@ -178,6 +178,7 @@ def test_the_bench_s_push_service_answers_at_once_and_checks_when_asked(app, vap
         tampered = sealed.body[:-1] + b"!"
         answer = push_http.post(bad.endpoint, tampered, sealed.headers, 5)
         assert answer.status == 201  # answered before any check
+        assert ask("arrived") == 2, "what arrived, before any check"
         assert (ask("count"), ask("errors")) == (1, 1)
         assert ask("count") == 1, "a message is counted once"
     finally:

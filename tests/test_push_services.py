@@ -101,3 +101,22 @@ def test_a_wildcard_covers_subdomains_only_at_a_label_boundary():
     assert not apple.admits("https", "evilpush.apple.com", 443)
     assert not apple.admits("https", "web.push.apple.com", 8443)
     assert not apple.admits("http", "web.push.apple.com", 443)
+
+
+def test_an_endpoint_is_parsed_once_for_its_checks_and_the_answer_stays_the_same(monkeypatch):
+    """The worker checks a device's endpoint when it loads the batch and again before it
+    seals the message: the second check reuses the first parse (endpoint_origin's cache)."""
+    origins = push_services.parse("https://*.push.apple.com")
+    parsed = []
+    real = push_services.urlsplit
+    monkeypatch.setattr(push_services, "urlsplit", lambda url: parsed.append(url) or real(url))
+    endpoint = "https://web.push.apple.com/QGuQyavXutnMH1"
+    assert push_services.allowed(endpoint, origins)
+    assert push_services.allowed(endpoint, origins)
+    assert parsed == [endpoint]
+    for refused in ("https://evil.example/QGu", "https://user@web.push.apple.com/x",
+                    "ftp://web.push.apple.com/x"):
+        with pytest.raises(ValueError):
+            push_services.check(refused, origins)
+        with pytest.raises(ValueError):  # refused again, from what was kept
+            push_services.check(refused, origins)
