@@ -239,6 +239,29 @@ def at_size(clinic: Clinic, token: str, app) -> dict[str, float]:
     return times
 
 
+def side_by_side(few: Clinic, many: Clinic, times: int = 15) -> dict[str, tuple[float, float]]:
+    """Each roster view's first page in a clinic of SMALL patients and one of LARGE, in one
+    database, timed in turn (best of ``times`` each), in ms. Timed minutes apart (before and
+    after seeding the large clinic), a busy spell on the shared machine fell on one size only,
+    and the ratio said more of the machine than of the roster."""
+    now = datetime.now(UTC)
+    clinics_ = (few, many)
+    protocols = [policy.clinic_protocol(clinic) for clinic in clinics_]
+    for clinic, protocol in zip(clinics_, protocols, strict=True):
+        roster_page(clinic.id, protocol, now)  # settles the rows due for review, as at_size
+    analyzed()
+    result = {}
+    for label, kwargs in ROSTER_VIEWS.items():
+        best = [float("inf"), float("inf")]
+        for _ in range(times):
+            for n, (clinic, protocol) in enumerate(zip(clinics_, protocols, strict=True)):
+                started = time.perf_counter()
+                roster_page(clinic.id, protocol, now, **kwargs)
+                best[n] = min(best[n], time.perf_counter() - started)
+        result[label] = (best[0] * 1000, best[1] * 1000)
+    return result
+
+
 def at_scale(table: Table, folder: str) -> None:
     with postgres_database() as url:
         app = make_app(url, folder)
@@ -253,12 +276,14 @@ def at_scale(table: Table, folder: str) -> None:
             seed.patients(clinic.id, LARGE - SMALL, seed=4)
             print(f"  (seeded {LARGE:,} patients in {time.perf_counter() - started:.0f} s)")
             large = at_size(clinic, token, app)
-            for label in ROSTER_VIEWS:
+            beside = seed.clinic("Bench Clinic beside")
+            seed.patients(beside.id, SMALL, seed=6)
+            rosters = side_by_side(beside, clinic)
+            for label, (few, many) in rosters.items():
                 table.add(f"roster {label}, {SMALL:,} / {LARGE:,}",
-                          f"{small[label]:.1f} / {large[label]:.1f} ms",
-                          "< 50 ms", large[label] < 50)
-            worst = max(ROSTER_VIEWS, key=lambda label: large[label] / small[label])
-            ratio = large[worst] / small[worst]
+                          f"{few:.1f} / {many:.1f} ms", "< 50 ms", many < 50)
+            worst = max(rosters, key=lambda label: rosters[label][1] / rosters[label][0])
+            ratio = rosters[worst][1] / rosters[worst][0]
             table.add(f"roster {LARGE:,}/{SMALL:,} (worst: {worst})", f"{ratio:.2f}",
                       "<= 1.3", ratio <= 1.3)
             ratio = large["/today"] / small["/today"]
