@@ -143,6 +143,9 @@ class Workers:
                                            text=True)
                           for _ in range(count)]
         self.logs: dict[int, list[str]] = {p.pid: [] for p in self.processes}
+        # The peak RSS of each worker's own program (VmHWM), read while it runs: the exit's
+        # ru_maxrss would count the bench's memory at the fork too (Linux keeps the larger).
+        self.peaks = dict.fromkeys(self.logs, 0.0)
         ready = [threading.Event() for _ in self.processes]
         self.readers = [threading.Thread(target=self._read, args=(process, event), daemon=True)
                         for process, event in zip(self.processes, ready, strict=True)]
@@ -153,9 +156,6 @@ class Workers:
                 self.stop()
                 raise RuntimeError(f"reminder worker did not start: {self.errors(process)}")
         time.sleep(2 * POLL)  # past their first look, waiting for rows to be due
-        # The peak RSS of each worker's own program (VmHWM), read while it runs: the exit's
-        # ru_maxrss would count the bench's memory at the fork too (Linux keeps the larger).
-        self.peaks = dict.fromkeys(self.logs, 0.0)
 
     def _read(self, process: subprocess.Popen, ready: threading.Event) -> None:
         assert process.stderr is not None
@@ -175,6 +175,7 @@ class Workers:
     def stop(self) -> float:
         """Stop them (SIGTERM: each finishes its batch), check they sent without failure;
         return the largest RSS in MB."""
+        self.watch()
         for process in self.processes:
             process.send_signal(signal.SIGTERM)
         for process, reader in zip(self.processes, self.readers, strict=True):
