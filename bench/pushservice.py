@@ -12,7 +12,7 @@ arrival since the previous "span" (the senders' rate, start-up and shut-down lef
 of input stops it.
 
 While the senders run it only reads each request (head, then the body its Content-Length
-announces) and answers 201, on one asyncio loop (a Protocol, the cheapest way it has): a
+announces) and answers 201, on one asyncio loop (a Protocol, its cheapest way): a
 real push service's work (checking, decrypting, the HTTP stack of a server farm) is done on
 its own machines, and here it would take the very cores the senders are measured on. The
 checks come when asked, once the clock has stopped.
@@ -74,8 +74,9 @@ class Receiver:
 
 class Reading(asyncio.Protocol):
     """One connection: each request's head, then the body its Content-Length announces,
-    answered 201. A protocol on the loop's own callbacks, not streams: the least work a
-    request can cost here (streams took twice the CPU, on the senders' cores)."""
+    answered 201. A protocol on the loop's own callbacks, not streams: about 0.1 ms of CPU a
+    request here, a tenth less than streams (measured with 3 KB bodies on kept connections),
+    and it runs on the senders' cores."""
 
     def __init__(self, receiver: Receiver) -> None:
         self.receiver = receiver
