@@ -380,8 +380,8 @@ def sending(table: Table, url: str, folder: str) -> None:
     started = time.perf_counter()
     settled = pushes.settle_attention()
     # The database settled as autovacuum leaves a server's between bursts: after the seeding
-    # (200,000 patients and their courses, every roster row rewritten once) it would be
-    # vacuuming those tables during the timed runs, on the cores the senders use.
+    # (200,000 patients and their courses, every roster row rewritten once) it could start on
+    # those tables during a timed run, on the cores the senders use.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(sa.text("VACUUM ANALYZE"))
     print(f"  (settled {settled:,} roster rows due for review and vacuumed in "
