@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from meso import courses
 from meso.extensions import db
 from meso.models import ClinicReplan, Course, Patient, utcnow
+from meso.sql_lists import on_postgresql
 
 BATCH = 200
 
@@ -36,7 +37,7 @@ BATCH = 200
 def request(clinic_id: int, now: datetime | None = None) -> None:
     """Queue a re-plan of the clinic's patients (the caller commits, with the change)."""
     now = now or utcnow()
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if on_postgresql() else sqlite
     insert = dialect.insert(ClinicReplan).values(
         clinic_id=clinic_id, requested_at=now, generation=1, after_patient_id=0)
     # A pass under way starts again from the first patient: those done had the old settings.
@@ -65,7 +66,7 @@ def claim(now: datetime, lease: timedelta) -> Claim | None:
     oldest = (sa.select(ClinicReplan.clinic_id).where(free)
               .order_by(ClinicReplan.requested_at, ClinicReplan.clinic_id).limit(1))
     token = now + lease
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         oldest = oldest.with_for_update(skip_locked=True)
     # SQLite has one worker (cli_reminders.single_sqlite_worker), and one writer at a time.
     row = db.session.execute(

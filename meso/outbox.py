@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from meso import page_versions, policy, reminders
 from meso.extensions import db
 from meso.models import OutboundEmail, Patient, PushSubscription, Reminder, utcnow
-from meso.sql_lists import among
+from meso.sql_lists import among, on_postgresql
 
 MAX_ATTEMPTS = 6
 BACKOFF_FIRST = timedelta(seconds=30)
@@ -156,7 +156,7 @@ def claim_due(now: datetime, limit: int, lease: timedelta,
     token = now + lease
     lease_rows = sa.update(model).values(lease_until=token).execution_options(
         synchronize_session=False)
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         ids = lock_due(db.session, now, limit, model)
         if ids:
             db.session.execute(lease_rows.where(among(model.id, ids)))

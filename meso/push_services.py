@@ -120,7 +120,7 @@ def check(endpoint: str, origins: Iterable[Origin]) -> None:
         raise ValueError(REFUSED)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)  # a batch or two in flight; bounded, as browsers send the keys
 def endpoint_origin(endpoint: str) -> tuple[str, str, int] | str:
     """The endpoint's (scheme, normal host, port), or why it is no push endpoint at all.
     Kept for the endpoints seen last: the worker checks each device's endpoint when it loads

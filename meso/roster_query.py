@@ -27,6 +27,7 @@ import sqlalchemy.orm as so
 from meso import attention, attention_watch, next_session, reach, recovery
 from meso.extensions import db
 from meso.models import CheckIn, Course, Patient, PatientDevice, TreatmentSession
+from meso.sql_lists import on_postgresql
 
 PER_PAGE = 50
 # The count stops this many rows past the page's start: "More than 1,000 patients".
@@ -138,7 +139,7 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
     search's, past SEARCH_CAP. The
     stored values that time has made stale are refreshed first (the caller commits them).
     """
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         # The planner's cost estimates for these statements (subplans per row, under a LIMIT
         # that stops them early) pass the JIT threshold: compiling took longer than the page.
         db.session.execute(sa.text("SET LOCAL jit = off"))

@@ -1,4 +1,5 @@
-"""A column matched against a batch's list of values, as one parameter on PostgreSQL.
+"""A column matched against a batch's list of values, as one parameter on PostgreSQL; and
+whether the session talks to PostgreSQL at all (the few statements that differ ask here).
 
 ``column IN (…)`` with a hundred values renders a hundred parameters into the statement each
 time: SQLAlchemy spells them out, psycopg parses the long text again (it caches only short
@@ -17,9 +18,14 @@ import sqlalchemy as sa
 from meso.extensions import db
 
 
+def on_postgresql() -> bool:
+    """Whether the current session's database is PostgreSQL (else SQLite)."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def among(column, values: Iterable) -> sa.ColumnElement[bool]:
     """``column`` is one of ``values`` (an empty list matches nothing)."""
     values = list(values)
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         return column == sa.any_(sa.bindparam(None, values, type_=sa.ARRAY(column.type)))
     return column.in_(values)
