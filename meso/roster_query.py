@@ -171,7 +171,7 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
         groups = [rest]
     requested = max(1, page)
     horizon = (SEARCH_CAP if query.strip() else COUNT_CAP) + (requested - 1) * PER_PAGE
-    sizes = _sizes(groups, horizon + 1 - len(first))
+    sizes = _sizes(groups, horizon + 1 - len(first), order)
     total = len(first) + sum(sizes)
     more = total > horizon
     total = min(total, horizon)
@@ -181,15 +181,22 @@ def roster_page(clinic_id: int, protocol, now: datetime, query: str = "",
     return RosterPage(_rows(ids, protocol, now, archived), total, page, pages, more)
 
 
-def _sizes(groups: list[sa.Select], limit: int) -> list[int]:
+def _sizes(groups: list[sa.Select], limit: int, order: list) -> list[int]:
     """Each group's size, counting no further than ``limit`` rows in all: past it, the rest
-    are not counted (0). Counting stops early, so it costs at most ``limit`` rows."""
+    are not counted (0). Counting stops early, so it costs at most ``limit`` rows.
+
+    The rows are counted in the page's ``order``, which changes nothing in the count but lets
+    PostgreSQL choose as it does for the page: unordered, a search for a common name read every
+    match of it from the trigram index (about 21,000 of "ross" at 100,000 patients, 5 ms)
+    before it stopped at the limit; ordered, it walks the order's index and stops there, and a
+    rare name still takes the trigram index (bench/: the search at 100,000 ÷ 1,000 went from
+    1.26 to 1.0)."""
     sizes = []
     for group in groups:
         size = 0
         if limit > 0:
-            size = db.session.scalar(
-                sa.select(sa.func.count()).select_from(group.limit(limit).subquery())) or 0
+            counted = group.order_by(*order).limit(limit).subquery()
+            size = db.session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
         sizes.append(size)
         limit -= size
     return sizes

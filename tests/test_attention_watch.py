@@ -278,6 +278,35 @@ def test_a_name_search_counts_to_its_own_smaller_cap(clinic, monkeypatch):
         assert [row.name for row in last.rows] == ["Rossi 4", "Rossi 5"]
 
 
+def test_a_count_reads_its_rows_in_the_page_s_order(clinic):
+    """The count of a group is limited in the page's order, so that PostgreSQL walks the order's
+    index and stops at the limit (a common name's trigram matches are not all read first)."""
+    seen: list[str] = []
+
+    def executed(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    with frozen(NOW):
+        for n in range(3):
+            enrol_patient(clinic, name=f"Rossi {n}", first_session=NOW - timedelta(days=n))
+        protocol = policy.clinic_protocol(clinic)
+        for kwargs in ({"query": "ross"}, {"query": "ross", "sort": "name"}, {"sort": "recent"},
+                       {"attention_only": True}):
+            seen.clear()
+            sa.event.listen(db.engine, "before_cursor_execute", executed)
+            try:
+                assert roster_page(clinic.id, protocol, NOW, **kwargs).rows
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", executed)
+            counts = [s for s in seen if s.lstrip().upper().startswith("SELECT COUNT(*)")]
+            pages = [s for s in seen if "LIMIT" in s and "count(" not in s.lower()
+                     and s.lstrip().startswith("SELECT patient.id")]
+            assert counts and pages, kwargs
+            order = pages[-1].split("ORDER BY", 1)[1].split("LIMIT", 1)[0].strip()
+            for count in counts:
+                assert f"ORDER BY {order}" in " ".join(count.split()), (kwargs, count)
+
+
 def test_the_roster_says_more_than_the_count(app, clinic, monkeypatch):
     from staff_helpers import signed_in_client
     with frozen(NOW):
