@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from meso import advice, attention, photo_store, policy, protocol
 from meso.extensions import db
 from meso.models import ALERT_LEVELS, CheckIn, Patient
+from meso.sql_lists import among
 
 # What a phone makes for each submission (a UUID, or 32 hex digits where randomUUID is missing).
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -256,6 +257,20 @@ def latest_on(patient_id: int, day: date) -> CheckIn | None:
         .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
         .limit(1)
     )
+
+
+def checked_in_days(days: Collection[tuple[int, date]]) -> set[tuple[int, date]]:
+    """Which of these (patient id, local day) pairs have a check-in: the reminder worker asks
+    once for a batch's check-in nudges (a day already checked in stays quiet), not once a row.
+    The query reads the pairs' patients on the pairs' days (the index on patient and day); a
+    patient's other day among them is dropped here."""
+    if not days:
+        return set()
+    found = db.session.execute(
+        sa.select(CheckIn.patient_id, CheckIn.local_date).distinct()
+        .where(among(CheckIn.patient_id, {pid for pid, _ in days}),
+               among(CheckIn.local_date, {day for _, day in days})))
+    return {(pid, day) for pid, day in found} & set(days)
 
 
 def owner_pseudonym(patient: Patient) -> str:

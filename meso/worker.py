@@ -28,11 +28,11 @@ import itertools
 import logging
 import queue
 import time as clock
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 
 import sqlalchemy as sa
@@ -313,20 +313,31 @@ def prepare(ids: list[int], services, now: datetime,
     devices, outside = subscriptions.live(patient_ids, services) if services else ({}, 0)
     # Settings, zone and protocol of the whole batch in two queries, not two per patient.
     context = policy.reminder_contexts(list(patients.values()))
+    # The check-in nudges' days already checked in, in one query (not one a row).
+    checked = checkins.checked_in_days({
+        (row.patient_id, nudge_day(row, context[row.patient_id][1])) for row in rows
+        if row.rule.startswith("checkin_")})
     trials: dict = {}  # the test notification's few versions, each made once a batch
     jobs = []
     for row in rows:
         patient = patients[row.patient_id]
         jobs.append(decide(row, patient, *context[patient.id], devices.get(patient.id, []), now,
-                           email=email, trials=trials))
+                           email=email, trials=trials, checked=checked))
     return jobs, outside
 
 
+def nudge_day(row: Reminder, zone) -> date:
+    """The patient's local day a check-in nudge asks about: the day it was due."""
+    return row.fire_at.astimezone(zone).date()
+
+
 def decide(row, patient, settings, zone, protocol, devices, now, email: bool = False,
-           trials: dict | None = None) -> Job:
+           trials: dict | None = None, checked: Collection[tuple[int, date]] = ()) -> Job:
     """Return the job for a due row: its message (a push, or with ``email`` an e-mail when
     the patient has no device but an address), or why it is not sent now. ``trials`` keeps
-    the test notifications made so far (one per language and discretion)."""
+    the test notifications made so far (one per language and discretion); ``checked``, the
+    (patient id, local day) pairs of the batch's check-in nudges that were checked in
+    (checkins.checked_in_days)."""
     job = Job(row.id, row.attempts, row.expires_at)
     trial = row.rule == trial_push.RULE  # the patient's own test, asked for a moment ago
     rule = p.REMINDER_RULES.get(row.rule)
@@ -344,8 +355,7 @@ def decide(row, patient, settings, zone, protocol, devices, now, email: bool = F
         later = reminders.after_quiet_hours(now.astimezone(zone), settings)
         job.decision = (outbox.postpone(later, now) if reminders.useful(row.expires_at, later)
                         else outbox.closed("skipped", "quiet hours", now))
-    elif row.rule.startswith("checkin_") and checkins.latest_on(
-            patient.id, row.fire_at.astimezone(zone).date()) is not None:
+    elif row.rule.startswith("checkin_") and (patient.id, nudge_day(row, zone)) in checked:
         job.decision = outbox.closed("skipped", "already checked in", now)
     elif not devices and emailable:  # e-mail fallback
         assert rule is not None

@@ -361,6 +361,33 @@ def test_a_check_in_that_day_silences_the_nudge(patient, fake_push, runner):
         "skipped", "already checked in")
 
 
+def test_a_batch_s_check_in_nudges_ask_for_their_days_in_one_query(app, vapid):
+    """Which nudged days were checked in is read once for the batch, not once a row; only a
+    check-in on the nudge's own local day silences it."""
+    from test_page_cache import statements
+
+    from meso import worker
+
+    clinic = create_clinic()
+    with frozen(ENROLLED):
+        checked, other_day, none = (
+            enrol_patient(clinic, name=name, first_session=SESSION.astimezone(UTC))[0]
+            for name in ("Anna", "Bea", "Carla"))
+    for who, day, key in ((checked, "2026-11-21", "a"), (other_day, "2026-11-20", "b")):
+        db.session.add(CheckIn(patient_id=who.id, local_date=rome(f"{day}T00:00").date(),
+                               feeling=4, idempotency_key=key))
+    db.session.commit()
+    nudges = {row.patient_id: row.id for row in db.session.scalars(
+        sa.select(Reminder).where(Reminder.rule == "checkin_day1"))}
+    assert len(nudges) == 3
+    with frozen(rome("2026-11-21T20:00")), statements() as seen:
+        jobs, _ = worker.prepare(sorted(nudges.values()), None, rome("2026-11-21T20:00"))
+    reasons = {job.id: (job.decision or {}).get("last_error") for job in jobs}
+    assert reasons[nudges[checked.id]] == "already checked in"
+    assert reasons[nudges[other_day.id]] == reasons[nudges[none.id]] == outbox.NO_DEVICE
+    assert len([s for s in seen if "FROM check_in" in s]) == 1
+
+
 def test_a_category_switched_off_is_not_sent_even_if_still_queued(patient, fake_push, runner):
     subscribe(patient, fake_push)
     db.session.add(ReminderSettings(patient_id=patient.id, heat=False, sun=False,
