@@ -13,6 +13,7 @@ each event's SEQUENCE, with DTSTAMP the time of that change. Services flush; the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import cast
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from flask_babel import force_locale, gettext
 from meso import course_calendar, formatting, links, locales, policy
 from meso.extensions import db
 from meso.models import CalendarFeed, Patient, hash_token, new_token, utcnow
+from meso.sql_lists import among
 
 # A calendar polls every hour or so; noting each fetch would make every poll a write.
 FETCH_NOTED_EVERY = timedelta(hours=1)
@@ -84,9 +86,16 @@ def note_fetch(feed: CalendarFeed, now: datetime) -> bool:
 
 def after_course_change(patient: Patient, now: datetime | None = None) -> None:
     """The course's events may have changed: a new revision, stamped now (courses calls it)."""
+    after_courses_change([patient.id], now)
+
+
+def after_courses_change(patient_ids: Sequence[int], now: datetime | None = None) -> None:
+    """``after_course_change`` for many patients, in one statement."""
+    if not patient_ids:
+        return
     db.session.execute(
         sa.update(CalendarFeed)
-        .where(CalendarFeed.patient_id == patient.id)
+        .where(among(CalendarFeed.patient_id, patient_ids))
         .values(revision=CalendarFeed.revision + 1, changed_at=now or utcnow())
         .execution_options(synchronize_session="fetch")
     )

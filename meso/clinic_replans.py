@@ -4,12 +4,13 @@ A settings save touches every current patient's reminder plan (windows, morning 
 hours); done inline, a clinic of thousands would hold the request for seconds. So the request
 only stamps the clinic's ClinicReplan row (``request``: one upsert), and the reminder worker
 (meso/worker.py) calls ``run_batch`` each round: it leases one clinic's row, re-plans the next
-``size`` patients in id order (courses.after_course_change, as a change of their own course
-would), and records how far it got, all in one transaction, fenced by its lease and the row's
-generation. So each patient is re-planned once per change even with several workers on
-PostgreSQL (the claim is FOR UPDATE SKIP LOCKED, then leased, like the outbox); a worker that
-dies leaves its batch to the next one once the lease ends; a change arriving mid-pass restarts
-the pass, and a batch made under the older settings is rolled back, never recorded.
+``size`` patients in id order (courses.after_courses_change, as a change of their own course
+would, the whole batch at once), and records how far it got, all in one transaction, fenced by
+its lease and the row's generation. So each patient is re-planned once per change even with
+several workers on PostgreSQL (the claim is FOR UPDATE SKIP LOCKED, then leased, like the
+outbox); a worker that dies leaves its batch to the next one once the lease ends; a change
+arriving mid-pass restarts the pass, and a batch made under the older settings is rolled back,
+never recorded.
 
 Until its turn comes, a queued reminder is still checked against the current settings when it
 is sent (worker.decide: categories, quiet hours), and patients' pages read the settings
@@ -92,8 +93,7 @@ def run_batch(now: datetime, lease: timedelta, size: int = BATCH) -> int:
         .order_by(Patient.id).limit(size)
         .options(so.selectinload(Patient.course).selectinload(Course.sessions),
                  so.joinedload(Patient.clinic))).all()
-    for patient in patients:
-        courses.after_course_change(patient)
+    courses.after_courses_change(patients)
     mine = sa.and_(ClinicReplan.clinic_id == held.clinic_id,
                    ClinicReplan.generation == held.generation,
                    ClinicReplan.lease_until == held.token)

@@ -8,6 +8,7 @@ What the course means for the patient (their protocol, their plan) is read in me
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -87,9 +88,18 @@ def after_course_change(patient: Patient) -> None:
     way of the reminder worker, meso/clinic_replans.py); the reminder outbox is
     re-planned here, and the calendar feed takes a new revision (its events' SEQUENCE).
     """
-    outbox.replan(patient)
-    calendar_feeds.after_course_change(patient)
-    next_session.stamp(patient, utcnow())  # the roster's sort key
+    after_courses_change([patient])
+
+
+def after_courses_change(patients: Sequence[Patient]) -> None:
+    """``after_course_change`` for many patients at once, in a few statements for all of them
+    (a clinic's settings change, meso/clinic_replans.py). Their courses with their sessions,
+    and their clinics, should be loaded with them."""
+    outbox.replan_all(patients)
+    calendar_feeds.after_courses_change([patient.id for patient in patients])
+    now = utcnow()
+    for patient in patients:
+        next_session.stamp(patient, now)  # the roster's sort key
 
 
 # -- Session and plan changes (staff) ---------------------------------------------------------

@@ -12,6 +12,8 @@ recording and the backoff here serve both tables (``model=``).
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -44,6 +46,16 @@ def plan(patient: Patient) -> list[reminders.Planned]:
     )
 
 
+def _plan_in(patient: Patient, context) -> list[reminders.Planned]:
+    """``plan`` with the patient's settings, zone and protocol read already
+    (policy.reminder_contexts: none when the patient has no plan)."""
+    course = patient.course
+    if course is None or patient.archived_at is not None or context is None:
+        return []
+    settings, _, rules = context
+    return reminders.schedule(course, course.session_starts, rules, settings)
+
+
 @dataclass
 class ReplanCounts:
     added: int = 0
@@ -57,18 +69,39 @@ def replan(patient: Patient, now: datetime | None = None) -> ReplanCounts:
     Sent, failed and skipped rows are history and stay, unless the session they spoke of has
     moved: then the reminder is news again and goes back to pending.
     """
+    return replan_all([patient], now)
+
+
+def replan_all(patients: Sequence[Patient], now: datetime | None = None) -> ReplanCounts:
+    """``replan`` for many patients at once (a clinic's re-plan, meso/clinic_replans.py): their
+    settings, windows and outbox rows are read in one query each for all of them, and the
+    changes flushed once. (One patient at a time, a batch of 200 cost about 900 statements.)
+    The patients' courses with their sessions, and their clinics, should be loaded with them."""
     now = now or utcnow()
-    wanted = {item.key: item for item in plan(patient) if reminders.useful(item.expires_at, now)}
-    rows = {
-        (row.session, row.rule): row
+    contexts = policy.reminder_contexts(
+        [p for p in patients if p.course is not None and p.archived_at is None])
+    rows: dict[int, dict[tuple[int, str], Reminder]] = defaultdict(dict)
+    if patients:
         for row in db.session.scalars(sa.select(Reminder).where(
-            Reminder.patient_id == patient.id, Reminder.rule != TRIAL_RULE))  # not planned
-    }
+                among(Reminder.patient_id, [p.id for p in patients]),
+                Reminder.rule != TRIAL_RULE)):  # not planned
+            rows[row.patient_id][(row.session, row.rule)] = row
     counts = ReplanCounts()
+    for patient in patients:
+        wanted = {item.key: item for item in _plan_in(patient, contexts.get(patient.id))
+                  if reminders.useful(item.expires_at, now)}
+        _reconcile(patient.id, wanted, rows[patient.id], now, counts)
+    db.session.flush()
+    return counts
+
+
+def _reconcile(patient_id: int, wanted: dict, rows: dict[tuple[int, str], Reminder],
+               now: datetime, counts: ReplanCounts) -> None:
+    """Add, update and cancel one patient's rows so that the pending ones are ``wanted``."""
     for key, item in wanted.items():
         row = rows.get(key)
         if row is None:
-            db.session.add(Reminder(patient_id=patient.id, **_fields(item), **_fresh(item, now)))
+            db.session.add(Reminder(patient_id=patient_id, **_fields(item), **_fresh(item, now)))
             counts.added += 1
         elif _needs_update(row, item):
             _apply(row, {**_fields(item), **_fresh(item, now)})
@@ -77,8 +110,6 @@ def replan(patient: Patient, now: datetime | None = None) -> ReplanCounts:
         if key not in wanted and row.status == "pending":
             _apply(row, {"status": "cancelled", "lease_until": None, "updated_at": now})
             counts.cancelled += 1
-    db.session.flush()
-    return counts
 
 
 def _fields(item: reminders.Planned) -> dict:

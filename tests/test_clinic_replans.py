@@ -8,13 +8,14 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from conftest import create_clinic, enrol_patient
 from helpers import frozen
 from staff_helpers import post, signed_in_client
 
 from meso import clinic_replans, courses, outbox, reminders
 from meso.extensions import db
-from meso.models import ClinicReplan, Patient, Reminder
+from meso.models import ClinicReplan, Course, Patient, Reminder
 
 LEASE = timedelta(minutes=5)
 SETTINGS = {
@@ -48,17 +49,17 @@ def patients(clinic, count: int) -> list[Patient]:
 
 
 def counting(monkeypatch) -> Counter:
-    """Count the patients re-planned (courses.after_course_change), whatever the thread."""
+    """Count the patients re-planned (courses.after_courses_change), whatever the thread."""
     seen: Counter = Counter()
     lock = threading.Lock()
-    real = courses.after_course_change
+    real = courses.after_courses_change
 
-    def count(patient):
+    def count(patients):
         with lock:
-            seen[patient.id] += 1
-        real(patient)
+            seen.update(patient.id for patient in patients)
+        real(patients)
 
-    monkeypatch.setattr(courses, "after_course_change", count)
+    monkeypatch.setattr(courses, "after_courses_change", count)
     return seen
 
 
@@ -145,6 +146,43 @@ def test_a_batch_overtaken_by_a_newer_change_is_rolled_back_and_its_lease_given_
     assert (row.generation, row.after_patient_id, row.lease_until) == (2, 0, None)
     monkeypatch.setattr(clinic_replans, "claim", real_claim)
     assert drain() == 1 and pending(patient) == planned(patient) != set()
+
+
+def test_a_batch_re_plans_as_each_patient_alone_would_in_statements_that_do_not_grow(app):
+    """outbox.replan_all, as a clinic's re-plan runs it: each patient's rows as outbox.plan has
+    them one patient at a time (own windows, own reminder settings, an archived patient's
+    cancelled), read in as many statements for a batch of eight as for one of two."""
+    from test_page_cache import statements as sent_statements
+
+    from meso.models import ClinicSettings, ReminderSettings, WindowOverride
+
+    batches = []
+    for size in (2, 8):
+        clinic = create_clinic(f"Clinic of {size}")
+        group = patients(clinic, size)
+        db.session.add_all([WindowOverride(patient_id=group[0].id, key="heat", hours=96),
+                            ReminderSettings(patient_id=group[1].id, heat=False, sun=False)])
+        db.session.add(ClinicSettings(clinic_id=clinic.id, window_hours={"sun": 72}))
+        courses.archive(group[-1], None)
+        db.session.commit()
+        batches.append((clinic.id, group))
+    reads = []
+    for clinic_id, group in batches:
+        loaded = db.session.scalars(sa.select(Patient).where(Patient.clinic_id == clinic_id)
+                                    .options(so.selectinload(Patient.course)
+                                             .selectinload(Course.sessions),
+                                             so.joinedload(Patient.clinic))).all()
+        with sent_statements() as statements:
+            changed = outbox.replan_all(loaded)
+        db.session.commit()
+        assert (changed.added or changed.updated) and changed.cancelled
+        reads.append(len([x for x in statements if x.lstrip().startswith("SELECT")]))
+        writes = len(statements) - reads[-1]  # no more than one a changed row
+        assert writes <= changed.added + changed.updated + changed.cancelled, statements
+        for patient in group:
+            assert pending(patient) == planned(patient), patient.name
+        assert pending(group[-1]) == set(), "archived: nothing pending"
+    assert reads[0] == reads[1], reads
 
 
 def test_a_leased_clinic_waits_for_its_lease(app):

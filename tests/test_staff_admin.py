@@ -230,7 +230,9 @@ def test_settings_change_every_patient_s_plan(app, admin, clinic, monkeypatch):
     token = access.add_device(patient, datetime.now(UTC))
     db.session.commit()
     calls = []
-    monkeypatch.setattr(courses, "after_course_change", lambda p: calls.append(p.id))
+    # after_course_change, for one patient, goes through after_courses_change too.
+    monkeypatch.setattr(courses, "after_courses_change",
+                        lambda patients: calls.extend(p.id for p in patients))
     response = post(admin, "/staff/settings", GOOD_SETTINGS)
     assert response.status_code == 303
     settings = db.session.get(ClinicSettings, clinic.id)
