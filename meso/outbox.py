@@ -78,6 +78,7 @@ def replan_all(patients: Sequence[Patient], now: datetime | None = None) -> Repl
     changes flushed once. (One patient at a time, a batch of 200 cost about 900 statements.)
     The patients' courses with their sessions, and their clinics, should be loaded with them."""
     now = now or utcnow()
+    patients = list({patient.id: patient for patient in patients}.values())  # each once
     contexts = policy.reminder_contexts(
         [p for p in patients if p.course is not None and p.archived_at is None])
     rows: dict[int, dict[tuple[int, str], Reminder]] = defaultdict(dict)

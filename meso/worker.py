@@ -331,8 +331,9 @@ def nudge_day(row: Reminder, zone) -> date:
     return row.fire_at.astimezone(zone).date()
 
 
-def decide(row, patient, settings, zone, protocol, devices, now, email: bool = False,
-           trials: dict | None = None, checked: Collection[tuple[int, date]] = ()) -> Job:
+def decide(row, patient, settings, zone, protocol, devices, now, *,
+           checked: Collection[tuple[int, date]], email: bool = False,
+           trials: dict | None = None) -> Job:
     """Return the job for a due row: its message (a push, or with ``email`` an e-mail when
     the patient has no device but an address), or why it is not sent now. ``trials`` keeps
     the test notifications made so far (one per language and discretion); ``checked``, the

@@ -185,6 +185,32 @@ def test_a_batch_re_plans_as_each_patient_alone_would_in_statements_that_do_not_
     assert reads[0] == reads[1], reads
 
 
+def test_the_worker_s_batch_reads_and_stamps_calendars_once_whatever_its_size(app):
+    """clinic_replans.run_batch re-plans its batch together (courses.after_courses_change):
+    as many reads, and one calendar-feed update, for eight patients as for two."""
+    from test_page_cache import statements
+
+    from meso.models import CalendarFeed
+
+    looked = []
+    for size in (2, 8):
+        clinic = create_clinic(f"Clinic of {size}")
+        group = patients(clinic, size)
+        db.session.add_all([CalendarFeed(patient_id=p.id, token_hash=f"hash-{p.id}")
+                            for p in group])
+        clinic_replans.request(clinic.id)
+        db.session.commit()
+        with statements() as seen:
+            assert clinic_replans.run_batch(datetime.now(UTC), LEASE, size=10) == size
+        feeds = [s for s in seen if s.lstrip().startswith("UPDATE calendar_feed")]
+        assert len(feeds) == 1, feeds
+        looked.append(len([s for s in seen if s.lstrip().startswith("SELECT")]))
+        db.session.expire_all()
+        assert {f.revision for f in db.session.scalars(sa.select(CalendarFeed).where(
+            CalendarFeed.patient_id.in_([p.id for p in group])))} == {1}, "each stamped once"
+    assert looked[0] == looked[1], looked
+
+
 def test_a_leased_clinic_waits_for_its_lease(app):
     clinic = create_clinic()
     clinic_replans.request(clinic.id)

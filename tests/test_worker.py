@@ -363,29 +363,38 @@ def test_a_check_in_that_day_silences_the_nudge(patient, fake_push, runner):
 
 def test_a_batch_s_check_in_nudges_ask_for_their_days_in_one_query(app, vapid):
     """Which nudged days were checked in is read once for the batch, not once a row; only a
-    check-in on the nudge's own local day silences it."""
+    check-in on the nudge's own local day silences it, not one on a day that another
+    patient's nudge in the batch asks about."""
     from test_page_cache import statements
 
-    from meso import worker
+    from meso import checkins, worker
 
     clinic = create_clinic()
     with frozen(ENROLLED):
-        checked, other_day, none = (
+        anna, bea, carla = (
             enrol_patient(clinic, name=name, first_session=SESSION.astimezone(UTC))[0]
             for name in ("Anna", "Bea", "Carla"))
-    for who, day, key in ((checked, "2026-11-21", "a"), (other_day, "2026-11-20", "b")):
-        db.session.add(CheckIn(patient_id=who.id, local_date=rome(f"{day}T00:00").date(),
+    # Anna and Bea checked in on the 21st; Anna's nudge asks about it, Bea's about the 22nd.
+    for who, key in ((anna, "a"), (bea, "b")):
+        db.session.add(CheckIn(patient_id=who.id, local_date=rome("2026-11-21T00:00").date(),
                                feeling=4, idempotency_key=key))
     db.session.commit()
-    nudges = {row.patient_id: row.id for row in db.session.scalars(
-        sa.select(Reminder).where(Reminder.rule == "checkin_day1"))}
+    asked = {anna.id: "checkin_day1", bea.id: "checkin_day2", carla.id: "checkin_day1"}
+    nudges = {row.patient_id: row for row in db.session.scalars(
+        sa.select(Reminder).where(Reminder.rule.in_(set(asked.values()))))
+        if row.rule == asked[row.patient_id]}
     assert len(nudges) == 3
-    with frozen(rome("2026-11-21T20:00")), statements() as seen:
-        jobs, _ = worker.prepare(sorted(nudges.values()), None, rome("2026-11-21T20:00"))
+    assert {row.fire_at.astimezone(ROME).day for row in nudges.values()} == {21, 22}
+    when = rome("2026-11-21T20:00")  # Bea's is not due yet: prepare decides whatever it is given
+    with frozen(when), statements() as seen:
+        jobs, _ = worker.prepare(sorted(row.id for row in nudges.values()), None, when)
     reasons = {job.id: (job.decision or {}).get("last_error") for job in jobs}
-    assert reasons[nudges[checked.id]] == "already checked in"
-    assert reasons[nudges[other_day.id]] == reasons[nudges[none.id]] == outbox.NO_DEVICE
+    assert reasons[nudges[anna.id].id] == "already checked in"
+    assert reasons[nudges[bea.id].id] == reasons[nudges[carla.id].id] == outbox.NO_DEVICE
     assert len([s for s in seen if "FROM check_in" in s]) == 1
+    # Of the pairs it is asked about, only those checked in: not Bea's check-in on the 21st.
+    day1, day2 = (rome(f"2026-11-{n}T00:00").date() for n in (21, 22))
+    assert checkins.checked_in_days({(anna.id, day1), (bea.id, day2)}) == {(anna.id, day1)}
 
 
 def test_a_category_switched_off_is_not_sent_even_if_still_queued(patient, fake_push, runner):
