@@ -67,6 +67,8 @@ ROSTER_VIEWS: dict[str, dict] = {
     "attention first (default)": {}, "by next session": {"sort": "next"},
     "by name": {"sort": "name"}, "by enrolment": {"sort": "recent"},
     "needs attention": {"attention_only": True}, "name search": {"query": "ross"},
+    # The seed archives nobody: this times finding a clinic's archived patients among the rest.
+    "archived list": {"archived": True},
 }
 
 

@@ -147,7 +147,7 @@ class Patient(Model):
     attention_review_at: so.Mapped[datetime | None] = so.mapped_column(
         UTCDateTime, default=ATTENTION_STALE)
 
-    # The roster's first page in each order, current patients only (meso/roster_query.py).
+    # The roster's first page in each order (meso/roster_query.py).
     __table_args__ = (
         sa.Index("ix_patient_roster_next", "clinic_id", "next_session_at",
                  sa.text("lower(name)"), "id",
@@ -159,6 +159,11 @@ class Patient(Model):
         sa.Index("ix_patient_roster_recent", "clinic_id", "created_at", "id",
                  postgresql_where=sa.text("archived_at IS NULL"),
                  sqlite_where=sa.text("archived_at IS NULL")),
+        # The archived list: a clinic's archived patients, found without reading its current
+        # ones (a scan of every row before, 50 ms at 100,000), in the order of "name".
+        sa.Index("ix_patient_roster_archived", "clinic_id", sa.text("lower(name)"), "id",
+                 postgresql_where=sa.text("archived_at IS NOT NULL"),
+                 sqlite_where=sa.text("archived_at IS NOT NULL")),
         # Booked sessions that have passed, found without reading the clinic's other rows.
         sa.Index("ix_patient_next_booked", "clinic_id", "next_session_at",
                  postgresql_where=sa.text("next_session_booked"),
