@@ -37,18 +37,12 @@ Outbox = type[Reminder] | type[OutboundEmail]
 
 def plan(patient: Patient) -> list[reminders.Planned]:
     """Return the patient's reminder plan from their course, protocol and settings."""
-    course = patient.course
-    if course is None or patient.archived_at is not None:
-        return []
-    return reminders.schedule(
-        course, course.session_starts, policy.protocol_for(patient),
-        policy.reminder_settings_for(patient),
-    )
+    return _plan_in(patient, policy.reminder_contexts([patient]).get(patient.id))
 
 
 def _plan_in(patient: Patient, context) -> list[reminders.Planned]:
     """``plan`` with the patient's settings, zone and protocol read already
-    (policy.reminder_contexts: none when the patient has no plan)."""
+    (policy.reminder_contexts; None: the patient has no plan)."""
     course = patient.course
     if course is None or patient.archived_at is not None or context is None:
         return []
