@@ -37,17 +37,21 @@ Outbox = type[Reminder] | type[OutboundEmail]
 
 def plan(patient: Patient) -> list[reminders.Planned]:
     """Return the patient's reminder plan from their course, protocol and settings."""
-    return _plan_in(patient, policy.reminder_contexts([patient]).get(patient.id))
+    return plans([patient])[patient.id]
 
 
-def _plan_in(patient: Patient, context) -> list[reminders.Planned]:
-    """``plan`` with the patient's settings, zone and protocol read already
-    (policy.reminder_contexts; None: the patient has no plan)."""
-    course = patient.course
-    if course is None or patient.archived_at is not None or context is None:
-        return []
-    settings, _, rules = context
-    return reminders.schedule(course, course.session_starts, rules, settings)
+def plans(patients: Sequence[Patient]) -> defaultdict[int, list[reminders.Planned]]:
+    """Each patient's plan (none for an archived patient or one without a course), their
+    settings, windows and protocols read in one query each for all (policy.reminder_contexts).
+    The patients' courses with their sessions, and their clinics, should be loaded with them."""
+    planned = [(p, course) for p in patients
+               if (course := p.course) is not None and p.archived_at is None]
+    contexts = policy.reminder_contexts([patient for patient, _ in planned])
+    made: defaultdict[int, list[reminders.Planned]] = defaultdict(list)
+    for patient, course in planned:
+        settings, _, rules = contexts[patient.id]
+        made[patient.id] = reminders.schedule(course, course.session_starts, rules, settings)
+    return made
 
 
 @dataclass
@@ -68,13 +72,12 @@ def replan(patient: Patient, now: datetime | None = None) -> ReplanCounts:
 
 def replan_all(patients: Sequence[Patient], now: datetime | None = None) -> ReplanCounts:
     """``replan`` for many patients at once (a clinic's re-plan, meso/clinic_replans.py): their
-    settings, windows and outbox rows are read in one query each for all of them, and the
-    changes flushed once. (One patient at a time, a batch of 200 cost about 900 statements.)
-    The patients' courses with their sessions, and their clinics, should be loaded with them."""
+    settings, windows and outbox rows are read in one query each for all of them (``plans``),
+    and the changes flushed once. (One patient at a time, a batch of 200 cost about 900
+    statements.)"""
     now = now or utcnow()
     patients = list({patient.id: patient for patient in patients}.values())  # each once
-    contexts = policy.reminder_contexts(
-        [p for p in patients if p.course is not None and p.archived_at is None])
+    planned = plans(patients)
     rows: dict[int, dict[tuple[int, str], Reminder]] = defaultdict(dict)
     if patients:
         for row in db.session.scalars(sa.select(Reminder).where(
@@ -83,7 +86,7 @@ def replan_all(patients: Sequence[Patient], now: datetime | None = None) -> Repl
             rows[row.patient_id][(row.session, row.rule)] = row
     counts = ReplanCounts()
     for patient in patients:
-        wanted = {item.key: item for item in _plan_in(patient, contexts.get(patient.id))
+        wanted = {item.key: item for item in planned[patient.id]
                   if reminders.useful(item.expires_at, now)}
         _reconcile(patient.id, wanted, rows[patient.id], now, counts)
     db.session.flush()
